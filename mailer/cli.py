@@ -1,0 +1,252 @@
+"""The command line: parses arguments, calls the pipeline, prints. Exit 0 ok, 1 a problem, 2 usage."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from mailer.project import Project
+    from mailer.runner import Runner
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Newsletters, meeting invitations and welcomes for a county party organisation.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+_state: dict[str, Any] = {"project": Path(".")}
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+NowOpt = Annotated[
+    str | None, typer.Option("--now", help="Pretend it is this time (ISO 8601, local unless offset).")
+]
+
+
+def warn(line: str) -> None:
+    print(f"warning: {line}", file=sys.stderr)
+
+
+def fail(message: str) -> None:
+    for line in message.splitlines() or [message]:
+        print(f"error: {line}", file=sys.stderr)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """A problem the user can fix becomes one clear line per problem and exit 1, no traceback."""
+    from mailer.errors import UserError
+
+    try:
+        yield
+    except UserError as exc:
+        fail(str(exc))
+
+
+def project() -> Project:
+    from mailer.project import Project
+
+    return Project(_state["project"].resolve(), warn=warn)
+
+
+def now_of(proj: Project, now: str | None):  # type: ignore[no-untyped-def]
+    from mailer.dates import parse_now
+
+    return parse_now(now, proj.tz)
+
+
+@contextmanager
+def runner(now: str | None = None, quiet: bool = False) -> Iterator[Runner]:
+    from mailer import progress
+    from mailer.runner import Runner
+
+    proj = project()
+    r = Runner(proj, now_of(proj, now), progress=lambda: progress.for_stream(sys.stderr, quiet))
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+def emit(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@app.callback()
+def main_options(
+    project_dir: Annotated[
+        Path, typer.Option("--project", "-p", help="The organisation's folder.", show_default=".")
+    ] = Path("."),
+) -> None:
+    _state["project"] = project_dir
+
+
+@app.command()
+def check() -> None:
+    """Load and validate everything; print counts per role and region; exit 1 listing every problem."""
+    from mailer.commands import check as run
+
+    with user_errors():
+        problems = run(project(), print)
+    if problems:
+        for p in problems:
+            print(p, file=sys.stderr)
+        raise typer.Exit(1)
+
+
+@app.command()
+def recipients(
+    audience: Annotated[str | None, typer.Option("--audience", "-a", help="Audience name.")] = None,
+    as_json: JsonOpt = False,
+    now: NowOpt = None,
+) -> None:
+    """Who an audience selects (everyone without --audience)."""
+    from mailer.commands import recipients as run
+
+    with user_errors():
+        proj = project()
+        run(proj, audience, now_of(proj, now), as_json, print, emit)
+
+
+@app.command()
+def schedule(
+    days: Annotated[int, typer.Option("--days", min=0, help="How far ahead to look.")] = 30,
+    now: NowOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mailings still to send: upcoming ones, and overdue ones still worth sending (marked)."""
+    from mailer.commands import schedule as run
+
+    with user_errors(), runner(now) as r:
+        run(r, days, as_json, print, emit)
+
+
+@app.command()
+def preview(
+    mailing: str,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for the files.")] = None,
+    as_member: Annotated[str | None, typer.Option("--as", help="Member id to preview as.")] = None,
+    to_board: Annotated[
+        bool, typer.Option("--to-board", help="Send a marked test copy to the board.")
+    ] = False,
+    now: NowOpt = None,
+) -> None:
+    """Render one member's copy (HTML, text, .eml) into a folder and print the paths."""
+    from mailer.commands import preview as run
+
+    with user_errors(), runner(now, quiet=True) as r:
+        run(r, mailing, out, as_member, to_board, print)
+
+
+@app.command()
+def approve(
+    mailing: str,
+    by: Annotated[str, typer.Option("--by", help="Who approves (a board member's name).")],
+    now: NowOpt = None,
+) -> None:
+    """Record approval of exactly the content last previewed."""
+    from mailer.commands import approve as run
+
+    with user_errors(), runner(now) as r:
+        run(r, mailing, by, print)
+
+
+@app.command()
+def send(
+    mailing: str,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be sent; send nothing.")
+    ] = False,
+    now: NowOpt = None,
+) -> None:
+    """Send a mailing now (a newsletter only when approved); deferred deliveries are retried at once."""
+    from mailer.commands import send as run
+
+    with user_errors(), runner(now) as r:
+        code = run(r, mailing, dry_run, print, warn)
+    raise typer.Exit(code)
+
+
+@app.command("run-due")
+def run_due(now: NowOpt = None) -> None:
+    """The cron entry: send everything due now, exactly once."""
+    from mailer.commands import run_due as run
+
+    with user_errors(), runner(now) as r:
+        code = run(r, print, warn)
+    raise typer.Exit(code)
+
+
+@app.command()
+def scheduler() -> None:
+    """Run until stopped, sending what falls due (the same work as run-due)."""
+    from mailer.scheduler import run_forever
+
+    with user_errors():
+        run_forever(project(), print, warn)
+
+
+@app.command()
+def status(mailing: Annotated[str | None, typer.Argument()] = None, as_json: JsonOpt = False) -> None:
+    """What the ledger says: sent, deferred, failed, per mailing."""
+    from mailer.commands import status as run
+
+    with user_errors(), runner() as r:
+        run(r, mailing, as_json, print, emit)
+
+
+@app.command()
+def init(folder: Path) -> None:
+    """Start a new organisation's folder with templates, a schedules.yaml and an empty member file."""
+    from mailer.commands import init as run
+
+    with user_errors():
+        run(folder, print)
+
+
+@app.command()
+def forget(email: str) -> None:
+    """Erase one person's data from the state folder now (a member's request)."""
+    from mailer.commands import forget as run
+
+    with user_errors(), runner() as r:
+        run(r, email, print)
+
+
+@app.command()
+def unsubscribe(
+    email: str,
+    category: Annotated[
+        str, typer.Option("--from", help="A newsletter or meeting series name, or '*'.")
+    ] = "*",
+) -> None:
+    """Stop sending a category (default: everything) to an address."""
+    from mailer.commands import unsubscribe as run
+
+    with user_errors(), runner() as r:
+        run(r, email, category, print)
+
+
+@app.command()
+def suppressions(as_json: JsonOpt = False) -> None:
+    """Addresses that asked not to get mail, and from what."""
+    from mailer.commands import suppressions as run
+
+    with user_errors(), runner() as r:
+        run(r, as_json, print, emit)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,329 @@
+"""What each command does and prints; `cli` only parses arguments and calls these."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import shutil
+from collections import Counter
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from mailer.addresses import check_email
+from mailer.config import normalise_name
+from mailer.errors import ProblemList, UserError
+from mailer.project import Project
+from mailer.runner import Runner, run_lock
+
+Print = Callable[..., None]
+
+
+def _counts_table(title: str, counts: Counter[str], out: Print) -> None:
+    out(f"{title}:")
+    width = max((len(k) for k in counts), default=0)
+    for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        out(f"  {key:<{width}}  {n:>6}")
+
+
+def check(project: Project, out: Print) -> list[str]:
+    """Everything that is wrong, each on its own line (the command exits 1 if any)."""
+    problems: list[str] = []
+    try:
+        cfg = project.config
+    except ProblemList as exc:
+        return exc.problems
+    try:
+        project.check_calendar_and_templates()
+    except ProblemList as exc:
+        problems.extend(exc.problems)
+    today = dt.date.today()
+    reader = project.member_reader(today)
+    try:
+        members = list(reader)
+    except UserError as exc:
+        return [*problems, str(exc)]
+    problems.extend(str(p) for p in reader.problems)
+    try:
+        drafts = project.drafts()
+    except UserError as exc:
+        problems.append(str(exc))
+        drafts = []
+    for draft in drafts:
+        try:
+            project.newsletter(draft, dt.datetime.now(project.tz))
+        except UserError as exc:
+            problems.append(str(exc))
+    addresses = Counter(m.address_key for m in members)
+    shared = sum(1 for n in addresses.values() if n > 1)
+    roles = {normalise_name(r): r for r in cfg.roles}
+    out(
+        f"{cfg.organisation.name}: {len(members)} members ({len(addresses)} addresses"
+        + (f"; {shared} shared by several members, who get one message" if shared else "")
+        + ")"
+    )
+    _counts_table("By region", Counter(m.region or "(none)" for m in members), out)
+    _counts_table("By role", Counter(roles.get(r, r) for m in members for r in m.roles), out)
+    _counts_table("By language", Counter(m.language for m in members), out)
+    out(f"{len(cfg.audiences)} audiences, {len(cfg.mailings)} mailings, {len(drafts)} newsletter drafts")
+    if problems:
+        out(f"{len(problems)} problems:")
+    else:
+        out("everything is in order")
+    return problems
+
+
+def recipients(project: Project, audience: str | None, now: dt.datetime, as_json: bool, out: Print,
+               emit: Callable[[Any], None]) -> None:  # fmt: skip
+    from mailer.audiences import Audience, Rule
+
+    everyone = Rule(frozenset(), frozenset(), frozenset(), frozenset(), None)
+    chosen = project.audience(audience) if audience else Audience("everyone", everyone, None)
+    members = list(chosen.select(project.members(now.date()), now.date()))
+    if as_json:
+        emit([{
+            "id": m.id, "name": m.name, "first_name": m.first_name, "last_name": m.last_name,
+            "email": m.email, "municipality": m.municipality, "region": m.region,
+            "chapter": m.chapter, "roles": sorted(m.roles), "language": m.language,
+            "joined": m.joined.isoformat() if m.joined else None,
+        } for m in members])  # fmt: skip
+        return
+    roles = {normalise_name(r): r for r in project.config.roles}
+    out(
+        f"{chosen.name}: {len(members)} recipients"
+        + (f" ({chosen.description})" if chosen.description else "")
+    )
+    _counts_table("By region", Counter(m.region or "(none)" for m in members), out)
+    _counts_table("By role", Counter(roles.get(r, r) for m in members for r in m.roles), out)
+
+
+def schedule(runner: Runner, days: int, as_json: bool, out: Print, emit: Callable[[Any], None]) -> None:
+    from mailer.due import schedule as planned
+
+    rows = planned(runner, days)
+    if as_json:
+        emit([r.as_json() for r in rows])
+        return
+    if not rows:
+        out(f"nothing to send in the next {days} days")
+        return
+    width = max(len(r.mailing.id) for r in rows)
+    for r in rows:
+        m = r.mailing
+        meeting = f"  meeting {m.event.start:%a %d.%m %H:%M}" if m.event else ""
+        flag = "  OVERDUE" if r.overdue else ""
+        out(f"{m.send_at:%Y-%m-%d %H:%M}  {m.id:<{width}}  {m.kind:<10}  {m.audience.name} "
+            f"({r.recipients}){meeting}  [{r.state}]{flag}")  # fmt: skip
+
+
+def _mailing(runner: Runner, mailing_id: str):  # type: ignore[no-untyped-def]
+    from mailer import announcements
+
+    return announcements.revision_by_id(
+        runner.project, runner.ledger, mailing_id, runner.now
+    ) or runner.project.mailing(mailing_id, runner.now)
+
+
+_INDEX = """<!doctype html><html lang="nb"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;margin:16px;background:#eee}}.row{{display:flex;gap:24px;
+align-items:flex-start;flex-wrap:wrap}}iframe{{border:1px solid #999;background:#fff}}
+pre{{white-space:pre-wrap;background:#fff;padding:12px;max-width:640px}}</style></head><body>
+<h1>{title}</h1><p>Subject: <b>{subject}</b><br>To: {to}<br>Fingerprint: <code>{fingerprint}</code></p>
+<div class="row"><div><h2>Desktop (1200 px)</h2><iframe src="{html}" width="1200" height="900"></iframe></div>
+<div><h2>Phone (375 px)</h2><iframe src="{html}" width="375" height="740"></iframe></div></div>
+<h2>Plain text</h2><pre>{text}</pre></body></html>"""
+
+
+def preview(runner: Runner, mailing_id: str, out_dir: Path | None, member_id: str | None,
+            to_board: bool, out: Print) -> None:  # fmt: skip
+    from mailer.sending import send_test_copies
+
+    project = runner.project
+    mailing = runner.prepare(_mailing(runner, mailing_id))
+    compiled = runner.compiled(mailing)
+    member = runner.member(member_id, mailing)
+    factory = runner.factory(compiled)
+    copy = factory.copy(member)
+    message = factory.build(member)
+    folder = out_dir or project.state_dir / "previews" / mailing.id.replace("/", "_")
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = member.id.replace("/", "_")
+    paths = {"html": folder / f"{stem}.html", "text": folder / f"{stem}.txt", "eml": folder / f"{stem}.eml"}
+    paths["html"].write_text(copy.html, encoding="utf-8")
+    paths["text"].write_text(copy.text, encoding="utf-8")
+    paths["eml"].write_bytes(message.data)
+    paths["index"] = folder / "index.html"
+    paths["index"].write_text(_INDEX.format(
+        title=html.escape(mailing.id), subject=html.escape(copy.subject), html=paths["html"].name,
+        to=html.escape(f"{member.name} <{member.email}>"), text=html.escape(copy.text),
+        fingerprint=compiled.fingerprint,
+    ), encoding="utf-8")  # fmt: skip
+    runner.ledger.record_preview(mailing.id, compiled.fingerprint, runner.now)
+    out(f"{mailing.id} as {member.name} ({member.id}), fingerprint {compiled.fingerprint}")
+    for name in ("html", "text", "eml", "index"):
+        out(f"  {name:<5} {paths[name]}")
+    if mailing.needs_approval:
+        have = {by for fp, by, _ in runner.ledger.approvals(mailing.id) if fp == compiled.fingerprint}
+        out(f"  approvals of this content: {len(have)} of {mailing.approvals_required}"
+            + (f" ({', '.join(sorted(have))})" if have else ""))  # fmt: skip
+    if to_board:
+        board = project.audience(project.config.organisation.board_audience)
+        members = list(board.select(project.members(runner.now.date()), runner.now.date()))
+        if not members:
+            raise UserError(f"the board audience '{board.name}' selects nobody; check schedules.yaml")
+        sent = send_test_copies(runner.get_transport(), runner.factory(compiled, "[UTKAST] "),
+                                mailing, members, project.config.organisation.sender.email)  # fmt: skip
+        where = f" (outbox: {runner.outbox})" if runner.outbox else ""
+        out(f"test copy marked [UTKAST] sent to {sent} board members{where}; not recorded as a delivery")
+
+
+def approve(runner: Runner, mailing_id: str, by: str, out: Print) -> None:
+    by = by.strip()
+    if not by or "\n" in by:
+        raise UserError("--by needs the approver's name")
+    mailing = runner.prepare(_mailing(runner, mailing_id))
+    if not mailing.needs_approval:
+        raise UserError(f"{mailing.id} is a {mailing.kind}; only newsletters are approved")
+    compiled = runner.compiled(mailing)
+    fingerprint = compiled.fingerprint
+    if not runner.ledger.was_previewed(mailing.id, fingerprint):
+        raise UserError(
+            f"{mailing.id} has changed since it was last previewed (or was never previewed); "
+            f"run `mailer preview {mailing.id}`, look at it, then approve"
+        )
+    new = runner.ledger.approve(mailing.id, fingerprint, by, runner.now)
+    have = {b for fp, b, _ in runner.ledger.approvals(mailing.id) if fp == fingerprint}
+    need = mailing.approvals_required
+    verb = "approved" if new else "already approved"
+    out(f"{mailing.id} {verb} by {by} (fingerprint {fingerprint}); {len(have)} of {need} approvals"
+        + ("; ready to send" if len(have) >= need else ""))  # fmt: skip
+
+
+def _print_reports(reports: list[Any], out: Print) -> None:
+    for report in reports:
+        out(report.line())
+
+
+def send(runner: Runner, mailing_id: str, dry_run: bool, out: Print, warn: Print) -> int:
+    from mailer.sending import check_approval
+
+    mailing = runner.prepare(_mailing(runner, mailing_id)).starting_now(runner.now)
+    if dry_run:
+        compiled = runner.compiled(mailing)
+        try:
+            check_approval(runner.ledger, compiled)
+            approval = "approved"
+        except UserError as exc:
+            approval = f"NOT SENDABLE: {exc}"
+        new, already, suppressed = runner.would_send(mailing)
+        out(f"{mailing.id} (dry run, nothing sent): {new} would be sent, {already} already in the "
+            f"ledger, {suppressed} unsubscribed; {approval}")  # fmt: skip
+        return 0
+    with run_lock(runner.project.state_dir, wait=True):
+        runner.sync_register()
+        transport = runner.get_transport()
+        report = runner.send(mailing, retry_all_deferred=True)
+    out(report.line())
+    if runner.outbox:
+        out(f"no SMTP host set (MAILER_SMTP_HOST): messages are in {transport.folder(mailing.id)}")  # type: ignore[attr-defined]
+    return 1 if "SMTP server went away" in report.note else 0
+
+
+def run_due(runner: Runner, out: Print, warn: Print) -> int:
+    from mailer.due import run_due as due
+
+    with run_lock(runner.project.state_dir, wait=False) as locked:
+        if not locked:
+            warn("another mailer run is in progress; this one does nothing")
+            return 0
+        reports, errors = due(runner)
+    _print_reports(reports, out)
+    if reports and runner.outbox:
+        out(f"no SMTP host set (MAILER_SMTP_HOST): messages are in {runner.outbox}")
+    for e in errors:
+        print(f"error: {e}", file=__import__("sys").stderr)
+    return 1 if errors else 0
+
+
+def status(runner: Runner, mailing_id: str | None, as_json: bool, out: Print,
+           emit: Callable[[Any], None]) -> None:  # fmt: skip
+    ledger = runner.ledger
+    counts = ledger.status_counts(mailing_id)
+    if mailing_id and not counts:
+        raise UserError(f"the ledger has nothing for '{mailing_id}'; `mailer status` lists what it has")
+    problems = ledger.problem_deliveries(mailing_id)
+    keys = ("sent", "pending", "sending", "deferred", "failed", "expired", "dropped")
+    if as_json:
+        emit({
+            "mailings": [{"id": mid, **{k: c.get(k, 0) for k in keys}, "total": sum(c.values())}
+                         for mid, c in sorted(counts.items())],
+            "problems": problems,
+        })  # fmt: skip
+        return
+    if not counts:
+        out("the ledger is empty: nothing has been sent yet")
+        return
+    width = max(len(m) for m in counts)
+    out(f"{'mailing':<{width}}  " + "  ".join(f"{k:>8}" for k in keys))
+    for mid, c in sorted(counts.items()):
+        out(f"{mid:<{width}}  " + "  ".join(f"{c.get(k, 0):>8}" for k in keys))
+    for p in problems:
+        when = f", next attempt {p['next_attempt_at']}" if p["status"] == "deferred" else ""
+        out(f"  {p['mailing']}: {p['email'] or p['member_id']} {p['status']} after {p['attempts']} "
+            f"attempt(s){when}: {p['reply']}")  # fmt: skip
+
+
+def init(folder: Path, out: Print) -> None:
+    if folder.exists() and any(folder.iterdir()):
+        raise UserError(f"{folder} is not empty; choose a new folder")
+    skeleton = resources.files("mailer") / "skeleton"
+    with resources.as_file(skeleton) as src:
+        shutil.copytree(src, folder, dirs_exist_ok=True)
+    (folder / "gitignore").rename(folder / ".gitignore")
+    out(f"started {folder}: fill in schedules.yaml, put the member export in recipients/, then run "
+        f"`mailer --project {folder} check`")  # fmt: skip
+
+
+def forget(runner: Runner, email: str, out: Print) -> None:
+    from mailer import register
+
+    try:
+        address = check_email(email.strip()).casefold()
+    except ValueError as exc:
+        raise UserError(f"'{email}' is not an email address: {exc}") from None
+    with run_lock(runner.project.state_dir, wait=True):
+        ids = runner.ledger.member_ids_for(address)
+        removed = sum(
+            register.erase(runner.ledger, runner.project.state_dir, i, address) for i in ids or [None]
+        )
+    out(
+        f"erased {address}: {removed} deliveries folded into anonymous counts; "
+        "remove the person from the member export too, or they are added again"
+    )
+
+
+def unsubscribe(runner: Runner, email: str, category: str, out: Print) -> None:
+    try:
+        address = check_email(email.strip()).casefold()
+    except ValueError as exc:
+        raise UserError(f"'{email}' is not an email address: {exc}") from None
+    known = set(runner.project.config.mailings) | {"*"}
+    if category not in known:
+        raise UserError(
+            f"unknown category '{category}'; use '*' or one of: {', '.join(sorted(known - {'*'}))}"
+        )
+    new = runner.ledger.suppress(address, category, runner.now, "secretary")
+    what = "everything" if category == "*" else category
+    out(f"{address} {'unsubscribed' if new else 'was already unsubscribed'} from {what}")
+
+
+def suppressions(runner: Runner, as_json: bool, out: Print, emit: Callable[[Any], None]) -> None:
+    rows = runner.ledger.suppression_rows()
+    if as_json:
+        emit([{"email": a, "category": c, "since": t, "source": s} for a, c, t, s in rows])
+        return
+    if not rows:
+        out("nobody has unsubscribed")
+    for a, c, t, s in rows:
+        out(f"{a}  {'everything' if c == '*' else c}  since {t[:10]} ({s})")

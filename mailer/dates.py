@@ -1,0 +1,39 @@
+"""Dates and times written the Norwegian way, in bokmål or nynorsk (through Babel)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from babel.dates import format_date, format_datetime
+
+
+def long_date(value: dt.date, language: str = "nb") -> str:
+    """'tirsdag 24. november' (nynorsk: 'tysdag 24. november')."""
+    return format_date(value, "EEEE d. MMMM", locale=language)
+
+
+def long_date_year(value: dt.date, language: str = "nb") -> str:
+    return format_date(value, "EEEE d. MMMM y", locale=language)
+
+
+def clock(value: dt.datetime | dt.time, language: str = "nb") -> str:
+    """'08.00', as Norwegian writes clock times."""
+    return f"{value.hour:02d}.{value.minute:02d}"
+
+
+def date_and_time(value: dt.datetime, language: str = "nb") -> str:
+    """'tirsdag 24. november kl. 08.00'."""
+    return format_datetime(value, "EEEE d. MMMM 'kl.' HH.mm", tzinfo=value.tzinfo, locale=language)
+
+
+def parse_now(text: str | None, tz: dt.tzinfo) -> dt.datetime:
+    """`--now` as given (ISO 8601, in the organisation's time zone unless it has an offset)."""
+    if text is None:
+        return dt.datetime.now(tz)
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        from mailer.errors import UserError
+
+        raise UserError(f"--now '{text}' is not ISO 8601; write e.g. 2026-11-24T07:00") from None
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)

@@ -1,0 +1,100 @@
+"""Newsletter drafts (drafts/*.md): Markdown with front matter, one file an issue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from mailer.errors import UserError
+from mailer.yamlfile import line_of, load_yaml
+
+_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n?(.*)\Z", re.DOTALL)
+ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
+
+
+class FrontMatter(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subject: str
+    send_at: dt.datetime | None = None
+    audience: str | None = None
+    mailing: str | None = None
+    preheader: str = ""
+    title: str | None = None
+
+    @field_validator("send_at", mode="before")
+    @classmethod
+    def _when(cls, v: Any) -> Any:
+        if v is None:
+            return None
+        try:
+            return dt.datetime.fromisoformat(str(v).strip())
+        except ValueError:
+            raise ValueError(f"'{v}' is not a date and time; write e.g. 2026-12-03T18:00") from None
+
+    @field_validator("subject")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        if "\n" in v or "\r" in v:
+            raise ValueError("the subject must be one line")
+        return v.strip()
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One newsletter issue; its id is the file name without `.md`."""
+
+    id: str
+    path: Path
+    front: FrontMatter
+    body: str
+    source: str
+
+    def send_at(self, tz: dt.tzinfo) -> dt.datetime | None:
+        when = self.front.send_at
+        if when is None:
+            return None
+        return when.replace(tzinfo=tz) if when.tzinfo is None else when.astimezone(tz)
+
+
+def read_draft(path: Path, label: str) -> Draft:
+    try:
+        source = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"{label}: not UTF-8 text; save the draft as UTF-8") from None
+    m = _FRONT.match(source)
+    if not m:
+        raise UserError(f"{label}:1: no front matter; start the file with --- , subject: … and ---")
+    data, nodes = load_yaml(Path(label), m[1])
+    if not isinstance(data, dict):
+        raise UserError(f"{label}:2: the front matter must be keys such as subject and send_at")
+    try:
+        front = FrontMatter.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        line = (line_of(nodes(), loc) or 0) + 1
+        key = ".".join(str(p) for p in loc)
+        msg = (
+            "required key is missing"
+            if err["type"] == "missing"
+            else err["msg"].removeprefix("Value error, ")
+        )
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (use subject, send_at, audience, mailing, preheader, title)"
+        raise UserError(f"{label}:{line}: {key}: {msg}") from None
+    draft_id = path.stem
+    if not ID.fullmatch(draft_id):
+        raise UserError(f"{label}: the file name may only use a-z, 0-9, '.', '-' and '_'")
+    return Draft(draft_id, path, front, m[2], source)
+
+
+def draft_files(drafts_dir: Path) -> list[Path]:
+    if not drafts_dir.is_dir():
+        return []
+    return sorted(p for p in drafts_dir.glob("*.md") if not p.name.startswith((".", "_")))

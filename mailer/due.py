@@ -1,0 +1,114 @@
+"""What is due: the schedule ahead, and `run-due`, the one function cron and the scheduler call."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+from mailer import announcements, register
+from mailer.config import WelcomeConfig
+from mailer.errors import TransportUnavailable, UserError
+from mailer.mailings import Mailing
+from mailer.runner import Runner
+from mailer.sending import Report, check_approval
+
+
+@dataclass
+class Planned:
+    """A row of `mailer schedule`."""
+
+    mailing: Mailing
+    overdue: bool
+    recipients: int
+    state: str
+
+    def as_json(self) -> dict[str, object]:
+        m = self.mailing
+        return {
+            "id": m.id, "kind": m.kind, "audience": m.audience.name, "recipients": self.recipients,
+            "send_at": m.send_at.isoformat(), "overdue": self.overdue, "state": self.state,
+            "meeting_start": m.event.start.isoformat() if m.event else None,
+            "change": m.change,
+        }  # fmt: skip
+
+
+def due_mailings(runner: Runner) -> list[Mailing]:
+    """Everything whose time has come: scheduled, revised, welcomes, and unfinished work."""
+    project, ledger, now = runner.project, runner.ledger, runner.now
+    due = {m.id: m for m in announcements.revisions_due(project, ledger, now)}
+    for mailing in project.upcoming(now, now):
+        due.setdefault(mailing.id, mailing)
+    for name, cfg in project.config.mailings.items():
+        if isinstance(cfg, WelcomeConfig) and now.time() >= cfg.at:
+            due.setdefault(name, project.welcome(name, cfg, now))
+    for mailing_id in ledger.mailings_with_work(now):
+        if mailing_id not in due:
+            try:
+                due[mailing_id] = announcements.revision_by_id(
+                    project, ledger, mailing_id, now
+                ) or project.mailing(mailing_id, now)
+            except UserError as exc:
+                runner.warn(f"{mailing_id}: has deliveries left but cannot be rebuilt: {exc}")
+    return sorted(due.values(), key=lambda m: (m.send_at, m.id))
+
+
+def run_due(runner: Runner) -> tuple[list[Report], list[str]]:
+    """Send everything due at `runner.now`, each delivery at most once; returns reports and errors."""
+    project, ledger = runner.project, runner.ledger
+    runner.sync_register()
+    register.forget_gone(ledger, project.state_dir, project.config.organisation.retention_days, runner.now)
+    reports, errors = [], []
+    for mailing in due_mailings(runner):
+        try:
+            if mailing.needs_approval:
+                try:
+                    check_approval(ledger, runner.compiled(runner.prepare(mailing)))
+                except UserError as exc:
+                    _warn_once_a_day(runner, mailing, str(exc))
+                    continue
+            report = runner.send(mailing)
+        except TransportUnavailable:
+            raise
+        except UserError as exc:
+            errors.append(f"{mailing.id}: {exc}")
+            continue
+        if report.anything or report.note:
+            reports.append(report)
+    return reports, errors
+
+
+def _warn_once_a_day(runner: Runner, mailing: Mailing, message: str) -> None:
+    """An unapproved newsletter is waiting: say so once a day, not in every cron run."""
+    key, today = f"waiting:{mailing.id}", runner.now.date().isoformat()
+    if runner.ledger.meta(key) != today:
+        runner.ledger.set_meta(key, today)
+        runner.warn(f"{message} (it was planned for {mailing.send_at:%Y-%m-%d %H:%M})")
+
+
+def schedule(runner: Runner, days: int) -> list[Planned]:
+    """Mailings still to send in the next `days` days, and overdue ones still worth sending."""
+    project, ledger, now = runner.project, runner.ledger, runner.now
+    until = now + dt.timedelta(days=days)
+    mailings = {m.id: m for m in announcements.revisions_due(project, ledger, now)}
+    for m in project.upcoming(now, until):
+        mailings.setdefault(m.id, m)
+    members = list(project.members(now.date()))
+    counts: Counter[str] = Counter()
+    for name in {m.audience.name for m in mailings.values() if m.change not in ("update", "cancel")}:
+        counts[name] = sum(1 for _ in project.audience(name).select(members, now.date()))
+    status = ledger.status_counts()
+    out = []
+    for m in sorted(mailings.values(), key=lambda m: (m.send_at, m.id)):
+        done = status.get(m.id, {})
+        open_ = sum(done.get(s, 0) for s in ("pending", "sending", "deferred"))
+        if done and not open_ and m.send_at <= now:
+            continue
+        recipients = counts[m.audience.name]
+        if m.change in ("update", "cancel"):
+            recipients = len(announcements.previous_recipients(ledger, m) or ())
+        state = "sending" if open_ else ("due" if m.send_at <= now else "planned")
+        if m.needs_approval and not any(True for _ in ledger.approvals(m.id)):
+            state += ", not approved"
+        out.append(Planned(m, m.send_at < now, recipients, state))
+    return out

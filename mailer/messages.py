@@ -1,0 +1,244 @@
+"""Messages: a mailing compiled once per language, then each member's copy as MIME bytes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import json
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+
+from mailer import ics, mime
+from mailer.config import Organisation
+from mailer.mailings import Mailing
+from mailer.members import Member
+from mailer.render import LANGUAGES, Copy, MissingValue, Renderer, Variant, fill
+
+PERSONAL = ("unsubscribe_url", "rsvp_yes_url", "rsvp_no_url")
+_MEMBER_FIELDS = {
+    "id": lambda m: m.id, "first_name": lambda m: m.first_name, "last_name": lambda m: m.last_name,
+    "name": lambda m: m.name, "email": lambda m: m.email, "municipality": lambda m: m.municipality,
+    "region": lambda m: m.region, "chapter": lambda m: m.chapter,
+    "roles": lambda m: ", ".join(sorted(m.roles)),
+    "joined": lambda m: m.joined.strftime("%d.%m.%Y") if m.joined else "",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Links:
+    """Per-member links (unsubscribe, RSVP), given by the caller so this module stays pure."""
+
+    unsubscribe: Callable[[Member, str], str]
+    rsvp: Callable[[Member, str, str], str] | None = None
+    unsubscribe_mailto: str | None = None
+    one_click: bool = False
+
+
+@dataclass(frozen=True)
+class CompiledMailing:
+    """A mailing rendered and compiled for each language, and the fingerprint the board approves."""
+
+    mailing: Mailing
+    variants: Mapping[str, Variant]
+    attachments: tuple[tuple[str, str, bytes], ...]
+
+    @property
+    def fingerprint(self) -> str:
+        h = hashlib.sha256()
+        m = self.mailing
+        audience = {"name": m.audience.name, "include": repr(m.audience.include),
+                    "exclude": repr(m.audience.exclude)}  # fmt: skip
+        h.update(json.dumps([m.id, m.template, audience], sort_keys=True).encode())
+        for lang in sorted(self.variants):
+            h.update(self.variants[lang].digest().encode())
+        for name, ctype, data in self.attachments:
+            h.update(f"{name}\x00{ctype}\x00".encode() + hashlib.sha256(data).digest())
+        return h.hexdigest()[:16]
+
+    def variant(self, language: str) -> Variant:
+        return self.variants.get(language) or self.variants["nb"]
+
+    def fallbacks(self) -> list[str]:
+        """Template files used in place of a missing nynorsk version."""
+        return sorted({v.template_file for v in self.variants.values() if v.fallback})
+
+
+def compile_mailing(renderer: Renderer, mailing: Mailing) -> CompiledMailing:
+    """Render and compile each language once (MJML runs here, never per member)."""
+    personal = PERSONAL if mailing.kind == "invitation" else PERSONAL[:1]
+    variants = {
+        lang: renderer.compile(
+            mailing.template, mailing.subject, mailing.context, lang, personal, mailing.markdown_body
+        )
+        for lang in LANGUAGES
+    }
+    attachments = []
+    if mailing.event:
+        for path in mailing.event.attachments:
+            ctype = "application/pdf" if path.suffix.lower() == ".pdf" else "application/octet-stream"
+            attachments.append((path.name, ctype, path.read_bytes()))
+    return CompiledMailing(mailing, variants, tuple(attachments))
+
+
+def _getter(
+    key: str, mailing: Mailing, links: Links, fields: Mapping[str, Callable[[Member], str]]
+) -> Callable[[Member], str | None]:
+    if key == "unsubscribe_url":
+        return lambda m: links.unsubscribe(m, mailing.category)
+    if key in ("rsvp_yes_url", "rsvp_no_url"):
+        answer = "yes" if key == "rsvp_yes_url" else "no"
+        occurrence = mailing.id.split("/")[0]
+        if links.rsvp is None:
+            return lambda m: ""
+        rsvp = links.rsvp
+        return lambda m: rsvp(m, occurrence, answer)
+    _, _, name = key.partition(".")
+    known = _MEMBER_FIELDS.get(name) or fields.get(name)
+    if known:
+        return known
+    return lambda m: m.extra.get(name)
+
+
+@dataclass
+class Outgoing:
+    """One member's message, ready for the transport."""
+
+    member: Member
+    data: bytes
+    message_id: str
+
+
+@dataclass
+class _LanguageParts:
+    variant: Variant
+    getters: list[Callable[[Member], str | None]]
+    required: list[int]
+    subject: str | None
+    html: mime.BodyTemplate
+    text: mime.BodyTemplate
+
+
+@dataclass
+class MessageFactory:
+    """Builds each member's MIME bytes from a compiled mailing; the hot path of every send."""
+
+    compiled: CompiledMailing
+    organisation: Organisation
+    links: Links
+    now: dt.datetime
+    subject_prefix: str = ""
+    fields: Mapping[str, Callable[[Member], str]] = field(default_factory=dict)
+    _parts: dict[str, _LanguageParts] = field(default_factory=dict)
+    _calendar: tuple[str, str] | None = None
+    _domain: str = ""
+    _static: bytes = b""
+    _attachments: list[bytes] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        m = self.compiled.mailing
+        org = self.organisation
+        self._domain = org.sender.email.rsplit("@", 1)[1]
+        for lang, variant in self.compiled.variants.items():
+            getters = [_getter(k, m, self.links, self.fields) for k in variant.slot_keys]
+            used = variant.subject.slots | variant.html.slots | variant.text.slots
+            subject = None
+            if not variant.subject.slots:
+                subject = mime.header_value(self.subject_prefix + variant.subject.fill([]))
+            self._parts[lang] = _LanguageParts(
+                variant, getters, sorted(used), subject,
+                mime.BodyTemplate.of(variant.html, html.escape), mime.BodyTemplate.of(variant.text),
+            )  # fmt: skip
+        headers = [f"From: {mime.mailbox(org.sender.name, org.sender.email)}"]
+        if org.reply_to:
+            headers.append(f"Reply-To: {mime.mailbox(org.reply_to.name, org.reply_to.email)}")
+        headers.append("MIME-Version: 1.0")
+        if m.kind == "newsletter":
+            headers.append(f"List-Id: {mime.header_value(org.name)} <{m.series}.{self._domain}>")
+        if m.kind != "welcome" and self.links.one_click:
+            headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+        headers.append("X-Mailer-Mailing: " + m.id)
+        self._static = ("\r\n".join(headers) + "\r\n").encode()
+        if m.event:
+            method = "CANCEL" if m.change == "cancel" else "REQUEST"
+            self._calendar = ics.calendar_halves(m.event, method, self.now, self._description())
+        self._attachments = [
+            mime.attachment(name, ctype, data) for name, ctype, data in self.compiled.attachments
+        ]
+
+    def _description(self) -> str:
+        event = self.compiled.mailing.event
+        assert event is not None
+        parts = [event.description]
+        if event.video_url:
+            parts.append(f"Lenke til møtet: {event.video_url}")
+        if event.agenda and not event.agenda.endswith(".md"):
+            parts.append(event.agenda.strip())
+        return "\n\n".join(p for p in parts if p)
+
+    def values(self, member: Member) -> tuple[_LanguageParts, list[str]]:
+        parts = self._parts.get(member.language) or self._parts["nb"]
+        values = [g(member) for g in parts.getters]
+        for i in parts.required:
+            if values[i] is None:
+                raise MissingValue(
+                    f"{parts.variant.template_file}: '{parts.variant.slot_keys[i]}' has no value for "
+                    f"member {member.id}; add the column to the member file or remove it from the template"
+                )
+        return parts, [v or "" for v in values]
+
+    def copy(self, member: Member) -> Copy:
+        parts, values = self.values(member)
+        return fill(parts.variant, dict(zip(parts.variant.slot_keys, values, strict=True)), member.id)
+
+    def check(self, member: Member) -> None:
+        """Raise MissingValue now if this member's copy cannot be filled in."""
+        self.values(member)
+
+    def build(self, member: Member) -> Outgoing:
+        parts, values = self.values(member)
+        m = self.compiled.mailing
+        message_id = f"<{secrets.token_hex(10)}.{m.series}@{self._domain}>"
+        subject = parts.subject
+        if subject is None:
+            subject = mime.header_value(self.subject_prefix + parts.variant.subject.fill(values))
+        head = [
+            f"Date: {format_datetime(dt.datetime.now(dt.UTC))}",
+            f"Message-ID: {message_id}",
+            f"Subject: {subject}",
+            f"To: {mime.mailbox(member.name, member.email)}",
+        ]
+        if m.kind != "welcome":
+            head.append(f"List-Unsubscribe: {self._list_unsubscribe(member)}")
+        text = mime.leaf('text/plain; charset="utf-8"', parts.text.encode(values), "quoted-printable")
+        html_part = mime.leaf('text/html; charset="utf-8"', parts.html.encode(values), "quoted-printable")
+        alternatives = [text, html_part]
+        ics_text = None
+        if self._calendar:
+            method = "CANCEL" if m.change == "cancel" else "REQUEST"
+            ics_text = self._calendar[0] + ics.attendee_line(member.name, member.email) + self._calendar[1]
+            alternatives.append(mime.leaf(
+                f'text/calendar; charset="utf-8"; method={method}',
+                mime.qp(ics_text), "quoted-printable",
+            ))  # fmt: skip
+        ctype, body = mime.multipart("alternative", alternatives, mime.new_boundary())
+        if ics_text is not None or self._attachments:
+            outer = [f"Content-Type: {ctype}\r\n\r\n".encode() + body]
+            if ics_text is not None:
+                outer.append(mime.attachment("invitasjon.ics", "application/ics", ics_text.encode()))
+            outer.extend(self._attachments)
+            ctype, body = mime.multipart("mixed", outer, mime.new_boundary())
+        data = self._static + ("\r\n".join(head) + f"\r\nContent-Type: {ctype}\r\n\r\n").encode() + body
+        return Outgoing(member, data, message_id)
+
+    def _list_unsubscribe(self, member: Member) -> str:
+        links = []
+        url = self.links.unsubscribe(member, self.compiled.mailing.category)
+        if url.startswith("http"):
+            links.append(f"<{url}>")
+        if self.links.unsubscribe_mailto:
+            links.append(f"<mailto:{self.links.unsubscribe_mailto}?subject=unsubscribe%20"
+                         f"{self.compiled.mailing.category}>")  # fmt: skip
+        return ", ".join(links)

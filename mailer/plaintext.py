@@ -1,0 +1,112 @@
+"""The plain-text part, derived from the rendered MJML (cleaner than the compiled HTML's tables)."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from html.parser import HTMLParser
+
+_BLOCKS = {
+    "p", "div", "br", "tr", "table", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6",
+    "blockquote", "pre", "hr", "mj-section", "mj-column", "mj-text", "mj-button", "mj-divider",
+    "mj-hero", "mj-wrapper", "mj-table", "mj-image", "mj-spacer",
+}  # fmt: skip
+_SKIP = {"mj-head", "head", "style", "script", "title", "mj-preview", "mj-style", "mj-attributes",
+         "mj-raw", "mj-font", "mj-breakpoint", "mj-title"}  # fmt: skip
+_WIDTH = 76
+
+
+class _TextWriter(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[str] = []
+        self.line: list[str] = []
+        self.skip = 0
+        self.links: list[tuple[str, int]] = []
+        self.list_depth = 0
+        self.heading: str | None = None
+
+    def flush(self) -> None:
+        text = re.sub(r"[ \t\r\n]+", " ", "".join(self.line)).strip()
+        self.line = []
+        if not text:
+            return
+        if self.heading in ("h1", "h2"):
+            self.blocks.append(text)
+            self.blocks.append(("=" if self.heading == "h1" else "-") * min(len(text), _WIDTH))
+            self.blocks.append("")
+            return
+        indent = "  " * max(self.list_depth - 1, 0)
+        bullet = text.startswith("\x00")
+        text = text.lstrip("\x00 ")
+        first = indent + ("- " if bullet else "")
+        wrapped = textwrap.wrap(
+            text, _WIDTH, initial_indent=first, subsequent_indent=" " * len(first),
+            break_long_words=False, break_on_hyphens=False,
+        )  # fmt: skip
+        self.blocks.extend(wrapped)
+        if not bullet:
+            self.blocks.append("")
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in _SKIP or "display:none" in (a.get("style") or "").replace(" ", ""):
+            self.skip += 1
+            return
+        if self.skip:
+            return
+        if tag in _BLOCKS:
+            self.flush()
+        if tag in ("ul", "ol"):
+            self.list_depth += 1
+        elif tag == "li":
+            self.line.append("\x00")
+        elif tag in ("h1", "h2", "h3"):
+            self.heading = tag
+        elif tag in ("a", "mj-button"):
+            self.links.append((a.get("href") or "", len("".join(self.line))))
+        elif tag == "hr" or tag == "mj-divider":
+            self.blocks.extend(["-" * 20, ""])
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in ("br", "hr", "mj-divider", "img", "mj-image", "mj-spacer"):
+            self.handle_endtag(tag)
+        elif tag in _SKIP or tag in ("img", "mj-image", "mj-spacer"):
+            self.skip = max(self.skip - (tag in _SKIP), 0)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self.skip = max(self.skip - 1, 0)
+            return
+        if self.skip:
+            return
+        if tag in ("a", "mj-button") and self.links:
+            href, start = self.links.pop()
+            label = "".join(self.line)[start:].strip()
+            if href and not href.startswith("mailto:") and href != label and not href.startswith("#"):
+                self.line.append(f" ({href})" if label else href)
+            elif href.startswith("mailto:") and not label:
+                self.line.append(href.removeprefix("mailto:"))
+        if tag in _BLOCKS:
+            self.flush()
+        if tag in ("ul", "ol"):
+            self.list_depth = max(self.list_depth - 1, 0)
+            if self.blocks and self.blocks[-1]:
+                self.blocks.append("")
+        if tag in ("h1", "h2", "h3"):
+            self.heading = None
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.line.append(data)
+
+
+def to_text(markup: str) -> str:
+    """Readable text of HTML or MJML: paragraphs wrapped, headings underlined, links spelled out."""
+    writer = _TextWriter()
+    writer.feed(markup)
+    writer.close()
+    writer.flush()
+    text = "\n".join(writer.blocks)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

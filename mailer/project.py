@@ -1,0 +1,329 @@
+"""One organisation's folder: schedules.yaml, recipients/, templates/, drafts/ and its state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mailer import calendar
+from mailer.audiences import Audience, audience
+from mailer.config import (
+    Config,
+    InvitationConfig,
+    Mailbox,
+    NewsletterConfig,
+    SendRule,
+    WelcomeConfig,
+    parse_config,
+)
+from mailer.drafts import Draft, draft_files, read_draft
+from mailer.errors import ProblemList, UserError
+from mailer.mailings import Event, Mailing
+from mailer.members import Member, MemberReader, RowProblem
+from mailer.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from mailer.render import Renderer
+
+_OCCURRENCE_ID = re.compile(
+    r"(?P<series>[a-z0-9][a-z0-9_-]*)@(?P<day>\d{4}-\d\d-\d\d)(?:/(?P<change>reminder))?"
+)
+HORIZON = dt.timedelta(days=400)
+
+
+@dataclass
+class Project:
+    root: Path
+    warn: Any = field(default=None, repr=False)
+
+    @cached_property
+    def config_path(self) -> Path:
+        return self.root / "schedules.yaml"
+
+    @cached_property
+    def config(self) -> Config:
+        if not self.root.is_dir():
+            raise UserError(f"project folder {self.root} does not exist")
+        label = self.label_path(self.config_path)
+        if not self.config_path.is_file():
+            raise UserError(f"{self.config_path}: not found; is {self.root} a mailer project? "
+                            "(`mailer init DIR` starts one)")  # fmt: skip
+        return parse_config(label, self.config_path.read_text("utf-8-sig"))
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(self.root)
+
+    @cached_property
+    def state_dir(self) -> Path:
+        configured = self.settings.state_dir
+        if configured is None:
+            return self.root / ".mailer"
+        return configured if configured.is_absolute() else self.root / configured
+
+    @cached_property
+    def renderer(self) -> Renderer:
+        from mailer.render import Renderer
+
+        return Renderer(self.root / "templates", self.root)
+
+    @property
+    def tz(self) -> dt.tzinfo:
+        return self.config.organisation.tz
+
+    def label_path(self, path: Path) -> Path:
+        try:
+            return path.relative_to(self.root)
+        except ValueError:
+            return path
+
+    # -- members ---------------------------------------------------------------------
+
+    def member_reader(self, today: dt.date) -> MemberReader:
+        return MemberReader(self.root / "recipients", self.config, today, self.root)
+
+    def members(self, today: dt.date) -> Iterator[Member]:
+        """Valid members, streamed; each skipped row is reported once through `warn`."""
+        reader = self.member_reader(today)
+        yield from reader
+        self._report(reader.problems)
+
+    def _report(self, problems: list[RowProblem]) -> None:
+        if self.warn:
+            for p in problems:
+                self.warn(f"{p.where}: {p.message}" + ("; row skipped" if p.skipped else ""))
+
+    def audience(self, name: str) -> Audience:
+        return audience(self.config, name)
+
+    # -- drafts and mailings ---------------------------------------------------------------
+
+    def drafts(self) -> list[Draft]:
+        return [read_draft(p, str(self.label_path(p))) for p in draft_files(self.root / "drafts")]
+
+    def _newsletter_config(self, draft: Draft) -> tuple[str, NewsletterConfig]:
+        options = {k: m for k, m in self.config.mailings.items() if isinstance(m, NewsletterConfig)}
+        label = self.label_path(draft.path)
+        if draft.front.mailing:
+            if draft.front.mailing not in options:
+                raise UserError(
+                    f"{label}: mailing '{draft.front.mailing}' is not a newsletter in schedules.yaml"
+                )
+            return draft.front.mailing, options[draft.front.mailing]
+        by_prefix = [k for k in options if draft.id.startswith(f"{k}-")]
+        if len(by_prefix) == 1:
+            return by_prefix[0], options[by_prefix[0]]
+        if len(options) != 1:
+            raise UserError(
+                f"{label}: say which newsletter this is (mailing: … in the front matter, or a file "
+                f"name that starts with one of: {', '.join(sorted(options))})"
+            )
+        return next(iter(options.items()))
+
+    def newsletter(self, draft: Draft, now: dt.datetime) -> Mailing:
+        series, cfg = self._newsletter_config(draft)
+        send_at = draft.send_at(self.tz) or now
+        lifetime = dt.timedelta(hours=cfg.lifetime_hours)
+        return Mailing(
+            id=draft.id,
+            kind="newsletter",
+            series=series,
+            audience=self.audience(draft.front.audience or cfg.audience),
+            template=cfg.template,
+            subject=cfg.subject,
+            send_at=send_at,
+            closes_at=send_at + lifetime,
+            expires_at=None,
+            retry_lifetime=lifetime,
+            context=self._context(draft=draft.front, draft_id=draft.id),
+            markdown_body=draft.body,
+            approvals_required=cfg.approvals_required or self.config.organisation.approvals_required,
+        )
+
+    def _context(self, **extra: Any) -> dict[str, Any]:
+        org = self.config.organisation
+        return {"organisation": org, "links": org.links, "rsvp": bool(org.base_url), **extra}
+
+    def _agenda(self, text: str | None) -> str | None:
+        """The agenda's Markdown: written in schedules.yaml, or a file it names."""
+        if not text:
+            return None
+        path = self.root / text
+        if text.endswith(".md") and path.is_file():
+            return path.read_text("utf-8-sig")
+        return text
+
+    def event(self, series: str, cfg: InvitationConfig, occ: calendar.Occurrence) -> Event:
+        meeting = cfg.meeting
+        change = occ.change
+        org = self.config.organisation
+        organiser = meeting.organiser or Mailbox(
+            name=org.sender.name, email=self.settings.organiser_email or org.sender.email
+        )
+        attachments = tuple(
+            self.root / a for a in (meeting.attachments + (change.attachments if change else []))
+        )
+        return Event(
+            uid=f"{occ.id}@{org.sender.email.split('@')[1]}",
+            series=series,
+            occurrence=occ.day,
+            start=occ.start,
+            end=occ.end,
+            title=meeting.title,
+            organiser=organiser,
+            location=(change.location if change and change.location else meeting.location),
+            video_url=meeting.video_url,
+            description=meeting.description.strip(),
+            agenda=(change.agenda if change and change.agenda else meeting.agenda),
+            attachments=attachments,
+            cancelled=occ.cancelled,
+        )
+
+    def invitation(
+        self, series: str, cfg: InvitationConfig, occ: calendar.Occurrence, reminder: bool
+    ) -> Mailing:
+        rule: SendRule = cfg.reminder if reminder and cfg.reminder else cfg.invite
+        event = self.event(series, cfg, occ)
+        return Mailing(
+            id=occ.id + ("/reminder" if reminder else ""),
+            kind="invitation",
+            series=series,
+            audience=self.audience(cfg.audience),
+            template=cfg.template,
+            subject=cfg.subject,
+            send_at=calendar.send_time(occ, rule),
+            closes_at=occ.start,
+            expires_at=occ.start,
+            retry_lifetime=occ.start - calendar.send_time(occ, rule),
+            context=self.event_context(event, cfg, "reminder" if reminder else None),
+            event=event,
+            change="reminder" if reminder else None,
+        )
+
+    def event_context(self, event: Event, cfg: InvitationConfig | None, change: str | None) -> dict[str, Any]:
+        meeting = {
+            "title": event.title, "start": event.start, "end": event.end,
+            "location": event.location, "video_url": event.video_url,
+            "description": event.description, "agenda": self._agenda(event.agenda),
+            "organiser": event.organiser, "cancelled": event.cancelled,
+            "attendance_goal": cfg.meeting.attendance_goal if cfg else None,
+            "attachments": [p.name for p in event.attachments],
+        }  # fmt: skip
+        return self._context(meeting=meeting, change=change)
+
+    def welcome(self, series: str, cfg: WelcomeConfig, now: dt.datetime) -> Mailing:
+        send_at = dt.datetime.combine(now.date(), cfg.at).replace(tzinfo=self.tz)
+        return Mailing(
+            id=series,
+            kind="welcome",
+            series=series,
+            audience=self.audience(cfg.audience),
+            template=cfg.template,
+            subject=cfg.subject,
+            send_at=send_at,
+            closes_at=send_at + dt.timedelta(days=1),
+            expires_at=None,
+            retry_lifetime=dt.timedelta(days=cfg.window_days),
+            context=self._context(window_days=cfg.window_days),
+            new_members_within=cfg.window_days,
+        )
+
+    def mailing(self, mailing_id: str, now: dt.datetime) -> Mailing:
+        """Any mailing by its id: a draft's file name, `series@date[/reminder]`, or a welcome."""
+        m = _OCCURRENCE_ID.fullmatch(mailing_id)
+        if m:
+            cfg = self.config.mailings.get(m["series"])
+            if not isinstance(cfg, InvitationConfig):
+                raise UserError(f"unknown meeting series '{m['series']}' in '{mailing_id}'")
+            occ = calendar.find(m["series"], cfg.meeting, self.config.organisation.tz,
+                                dt.date.fromisoformat(m["day"]))  # fmt: skip
+            if occ is None:
+                raise UserError(f"{m['series']} has no meeting on {m['day']}; see `mailer schedule`")
+            if m["change"] and not cfg.reminder:
+                raise UserError(f"{m['series']} sends no reminder (add reminder: in schedules.yaml)")
+            return self.invitation(m["series"], cfg, occ, reminder=bool(m["change"]))
+        cfg_any = self.config.mailings.get(mailing_id)
+        if isinstance(cfg_any, WelcomeConfig):
+            return self.welcome(mailing_id, cfg_any, now)
+        path = self.root / "drafts" / f"{mailing_id}.md"
+        if path.is_file():
+            return self.newsletter(read_draft(path, str(self.label_path(path))), now)
+        raise UserError(
+            f"no mailing '{mailing_id}': not a draft in drafts/, a meeting (series@YYYY-MM-DD) or a "
+            "welcome; `mailer schedule` lists them"
+        )
+
+    def upcoming(self, now: dt.datetime, until: dt.datetime) -> list[Mailing]:
+        """Newsletters with a planned time and meeting mailings whose meeting is still ahead."""
+        out: list[Mailing] = []
+        for draft in self.drafts():
+            if draft.front.send_at is not None:
+                mailing = self.newsletter(draft, now)
+                if mailing.send_at <= until and mailing.closes_at > now:
+                    out.append(mailing)
+        tz = self.config.organisation.tz
+        for series, cfg in self.config.mailings.items():
+            if not isinstance(cfg, InvitationConfig):
+                continue
+            last_day = (until + dt.timedelta(days=max(cfg.invite.days_before, 0) + 1)).date()
+            for occ in calendar.occurrences(series, cfg.meeting, tz, now.date(), last_day):
+                if occ.cancelled or occ.start <= now:
+                    continue
+                for reminder in (False, True) if cfg.reminder else (False,):
+                    mailing = self.invitation(series, cfg, occ, reminder)
+                    if mailing.send_at <= until:
+                        out.append(mailing)
+        return sorted(out, key=lambda m: (m.send_at, m.id))
+
+    # -- validation beyond the file's own shape ------------------------------------------
+
+    def check_calendar_and_templates(self) -> None:
+        """Templates exist; each series fires; sends come before meetings; attachments exist."""
+        problems: list[str] = []
+        where = str(self.label_path(self.config_path))
+        for name, cfg in self.config.mailings.items():
+            key = f"mailings.{name}"
+            if not self.renderer.exists(cfg.template):
+                problems.append(
+                    f"{where}: {key}.template: template '{cfg.template}' not found "
+                    f"(templates/{cfg.template}.mjml does not exist)"
+                )
+            if not isinstance(cfg, InvitationConfig):
+                continue
+            meeting = cfg.meeting
+            if calendar.first_day(meeting) is None:
+                problems.append(f"{where}: {key}.meeting.recurrence: the recurrence never fires; "
+                                "check start, until, day and weekday")  # fmt: skip
+            for rule_name, rule in (("invite", cfg.invite), ("reminder", cfg.reminder)):
+                if rule is None:
+                    continue
+                times = [meeting.time] + [d.time() for d in meeting.dates or [] if isinstance(d, dt.datetime)]
+                if rule.days_before == 0 and any(rule.at >= t for t in times):
+                    problems.append(
+                        f"{where}: {key}.{rule_name}.at: {rule.at:%H:%M} on the day is not before "
+                        f"the meeting starts; send earlier"
+                    )
+            for day, change in meeting.changes.items():
+                if not calendar.planned_days(meeting, day, day):
+                    problems.append(f"{where}: {key}.meeting.changes.{day}: the series has no "
+                                    "meeting on that date")  # fmt: skip
+                for att in change.attachments:
+                    if not (self.root / att).is_file():
+                        problems.append(f"{where}: {key}.meeting.changes.{day}.attachments: "
+                                        f"{att} not found")  # fmt: skip
+            for att in meeting.attachments:
+                if not (self.root / att).is_file():
+                    problems.append(f"{where}: {key}.meeting.attachments: {att} not found")
+            if (
+                meeting.agenda
+                and meeting.agenda.endswith(".md")
+                and not (self.root / meeting.agenda).is_file()
+            ):
+                problems.append(f"{where}: {key}.meeting.agenda: {meeting.agenda} not found")
+        if problems:
+            raise ProblemList(problems)

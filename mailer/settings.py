@@ -1,0 +1,51 @@
+"""Machine settings: SMTP, limits and secrets, from the environment or the project's `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mailer.errors import UserError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MAILER_", extra="ignore")
+
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout: float = Field(30.0, gt=0)
+    smtp_validate_certs: bool = True
+    pool_size: int = Field(4, ge=1, le=64)
+    rate_per_minute: int | None = Field(None, ge=1)
+    rate_per_hour: int | None = Field(None, ge=1)
+    rate_per_day: int | None = Field(None, ge=1)
+    state_dir: Path | None = None
+    secret: SecretStr | None = None
+    dkim_selector: str | None = None
+    dkim_private_key: Path | None = None
+    dkim_domain: str | None = None
+    board_users: dict[str, str] = Field(default_factory=dict)
+    organiser_email: str | None = None
+
+    @property
+    def port(self) -> int:
+        if self.smtp_port:
+            return self.smtp_port
+        return {"tls": 465, "starttls": 587, "none": 25}[self.smtp_security]
+
+
+def load_settings(project_dir: Path) -> Settings:
+    """Read settings; the project's `.env` fills in what the environment leaves unset."""
+    env_file = project_dir / ".env"
+    try:
+        return Settings(_env_file=env_file if env_file.is_file() else None)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = "MAILER_" + "_".join(str(p) for p in err["loc"]).upper()
+        raise UserError(f"setting {field}: {err['msg']} (check the environment or {env_file})") from None
