@@ -134,15 +134,52 @@ LAST = [
     "Fosså",
 ]
 MUNICIPALITIES = {
-    "Eidsvoll": 30, "Gjerdrum": 12, "Hurdal": 8, "Nannestad": 20, "Nes": 28, "Ullensaker": 26,
-    "Lunner": 10, "Jevnaker": 8, "Lillestrøm": 30, "Lørenskog": 14, "Rælingen": 10, "Nittedal": 12,
-    "Aurskog-Høland": 26, "Nordre Follo": 18, "Ås": 16, "Frogn": 10, "Nesodden": 10, "Vestby": 14,
-    "Enebakk": 12, "Asker": 18, "Bærum": 22,
-}  # fmt: skip
-HEADER_EN = ["id", "first_name", "last_name", "email", "municipality", "chapter", "roles", "joined",
-             "language", "phone"]  # fmt: skip
-HEADER_NO = ["Medlemsnummer", "Fornavn", "Etternavn", "E-post", "Kommune", "Lokallag", "Verv",
-             "Innmeldt", "Målform", "Telefon"]  # fmt: skip
+    "Eidsvoll": 30,
+    "Gjerdrum": 12,
+    "Hurdal": 8,
+    "Nannestad": 20,
+    "Nes": 28,
+    "Ullensaker": 26,
+    "Lunner": 10,
+    "Jevnaker": 8,
+    "Lillestrøm": 30,
+    "Lørenskog": 14,
+    "Rælingen": 10,
+    "Nittedal": 12,
+    "Aurskog-Høland": 26,
+    "Nordre Follo": 18,
+    "Ås": 16,
+    "Frogn": 10,
+    "Nesodden": 10,
+    "Vestby": 14,
+    "Enebakk": 12,
+    "Asker": 18,
+    "Bærum": 22,
+}
+HEADER_EN = [
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "municipality",
+    "chapter",
+    "roles",
+    "joined",
+    "language",
+    "phone",
+]
+HEADER_NO = [
+    "Medlemsnummer",
+    "Fornavn",
+    "Etternavn",
+    "E-post",
+    "Kommune",
+    "Lokallag",
+    "Verv",
+    "Innmeldt",
+    "Målform",
+    "Telefon",
+]
 
 
 def _ascii(text: str) -> str:
@@ -162,8 +199,12 @@ def members(
     weights = list(MUNICIPALITIES.values())
     leaders: set[str] = set(names) if newcomers else set()
     out: list[dict[str, str]] = []
-    county_roles = (["fylkesstyremedlem"] * 7 + ["stortingsrepresentant"] * 2
-                    + ["fylkestingsrepresentant"] * 5 + ["gruppeleder fylkesting"])  # fmt: skip
+    county_roles = (
+        ["fylkesstyremedlem"] * 7
+        + ["stortingsrepresentant"] * 2
+        + ["fylkestingsrepresentant"] * 5
+        + ["gruppeleder fylkesting"]
+    )
     for i in range(count):
         municipality = rng.choices(names, weights)[0]
         first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -205,14 +246,20 @@ def members(
         age_days = rng.randint(0, 120) if newcomers else rng.randint(*rng.choice(spans))
         member_id = str(first_id + i)
         domain = "example.org" if i % 3 else "example.net"
-        out.append({
-            "id": member_id, "first_name": first, "last_name": last,
-            "email": f"{_ascii(first)}.{_ascii(last)}.{member_id}@{domain}",
-            "municipality": municipality, "chapter": f"{municipality} Senterparti",
-            "roles": ", ".join(roles), "joined": (today - dt.timedelta(days=age_days)).isoformat(),
-            "language": "nn" if rng.random() < 0.12 else "nb",
-            "phone": f"4{rng.randint(1000000, 9999999)}",
-        })  # fmt: skip
+        out.append(
+            {
+                "id": member_id,
+                "first_name": first,
+                "last_name": last,
+                "email": f"{_ascii(first)}.{_ascii(last)}.{member_id}@{domain}",
+                "municipality": municipality,
+                "chapter": f"{municipality} Senterparti",
+                "roles": ", ".join(roles),
+                "joined": (today - dt.timedelta(days=age_days)).isoformat(),
+                "language": "nn" if rng.random() < 0.12 else "nb",
+                "phone": f"4{rng.randint(1000000, 9999999)}",
+            }
+        )
     return out
 
 

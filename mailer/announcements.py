@@ -37,21 +37,32 @@ def snapshot(mailing: Mailing) -> dict[str, Any]:
     event = mailing.event
     assert event is not None
     return {
-        **event.digest_fields(), "uid": event.uid, "series": event.series,
+        **event.digest_fields(),
+        "uid": event.uid,
+        "series": event.series,
         "occurrence": event.occurrence.isoformat(),
         "organiser": {"name": event.organiser.name, "email": event.organiser.email},
-        "template": mailing.template, "subject": mailing.subject, "audience": mailing.audience.name,
-    }  # fmt: skip
+        "template": mailing.template,
+        "subject": mailing.subject,
+        "audience": mailing.audience.name,
+    }
 
 
 def _event_from_snapshot(snap: dict[str, Any], sequence: int, cancelled: bool) -> Event:
     return Event(
-        uid=snap["uid"], series=snap["series"], occurrence=dt.date.fromisoformat(snap["occurrence"]),
-        start=dt.datetime.fromisoformat(snap["start"]), end=dt.datetime.fromisoformat(snap["end"]),
-        title=snap["title"], organiser=Mailbox(**snap["organiser"]), location=snap["location"],
-        video_url=snap["video_url"], description=snap["description"], cancelled=cancelled,
+        uid=snap["uid"],
+        series=snap["series"],
+        occurrence=dt.date.fromisoformat(snap["occurrence"]),
+        start=dt.datetime.fromisoformat(snap["start"]),
+        end=dt.datetime.fromisoformat(snap["end"]),
+        title=snap["title"],
+        organiser=Mailbox(**snap["organiser"]),
+        location=snap["location"],
+        video_url=snap["video_url"],
+        description=snap["description"],
+        cancelled=cancelled,
         sequence=sequence,
-    )  # fmt: skip
+    )
 
 
 def with_sequence(ledger: Ledger, mailing: Mailing) -> Mailing:
@@ -68,8 +79,15 @@ def with_sequence(ledger: Ledger, mailing: Mailing) -> Mailing:
 
 def record_announced(ledger: Ledger, mailing: Mailing, now: dt.datetime) -> None:
     if mailing.event is not None and mailing.change in (None, "reminder"):
-        ledger.announce(mailing.event.uid, mailing.series, mailing.event.occurrence.isoformat(),
-                        digest(mailing.event), snapshot(mailing), mailing.event.start, now)  # fmt: skip
+        ledger.announce(
+            mailing.event.uid,
+            mailing.series,
+            mailing.event.occurrence.isoformat(),
+            digest(mailing.event),
+            snapshot(mailing),
+            mailing.event.start,
+            now,
+        )
 
 
 def previous_recipients(ledger: Ledger, mailing: Mailing) -> set[str] | None:
@@ -131,8 +149,9 @@ def revisions_due(project: Project, ledger: Ledger, now: dt.datetime) -> list[Ma
             if digest(event) != row["digest"]:
                 mailing = project.invitation(row["series"], cfg, occ, reminder=False)  # type: ignore[arg-type]
                 row["snapshot"] = snapshot(mailing)
-                row["sequence"] = ledger.revise_event(row["uid"], digest(event), row["snapshot"],
-                                                      event.start, False)  # fmt: skip
+                row["sequence"] = ledger.revise_event(
+                    row["uid"], digest(event), row["snapshot"], event.start, False
+                )
                 row["cancelled"] = False
         if int(row["sequence"]) > 0:
             mailing = _revision(project, row, now)

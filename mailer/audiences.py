@@ -27,9 +27,12 @@ class Rule:
             return frozenset(normalise_name(v) for v in values)
 
         return cls(
-            norm(sel.roles), norm(sel.regions), norm(sel.municipalities), norm(sel.chapters),
+            norm(sel.roles),
+            norm(sel.regions),
+            norm(sel.municipalities),
+            norm(sel.chapters),
             sel.joined_within_days,
-        )  # fmt: skip
+        )
 
     def matches(self, member: Member, today: dt.date) -> bool:
         if self.roles and self.roles.isdisjoint(member.roles):

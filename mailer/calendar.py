@@ -83,9 +83,16 @@ def occurrences(
         start = start.replace(tzinfo=tz) if start.tzinfo is None else start.astimezone(tz)
         if not (since <= start.date() <= until or since <= day <= until):
             continue
-        out.append(Occurrence(
-            series, day, start, start + meeting.duration, bool(change and change.cancelled), change,
-        ))  # fmt: skip
+        out.append(
+            Occurrence(
+                series,
+                day,
+                start,
+                start + meeting.duration,
+                bool(change and change.cancelled),
+                change,
+            )
+        )
     return out
 
 

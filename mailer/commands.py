@@ -74,20 +74,38 @@ def check(project: Project, out: Print) -> list[str]:
     return problems
 
 
-def recipients(project: Project, audience: str | None, now: dt.datetime, as_json: bool, out: Print,
-               emit: Callable[[Any], None]) -> None:  # fmt: skip
+def recipients(
+    project: Project,
+    audience: str | None,
+    now: dt.datetime,
+    as_json: bool,
+    out: Print,
+    emit: Callable[[Any], None],
+) -> None:
     from mailer.audiences import Audience, Rule
 
     everyone = Rule(frozenset(), frozenset(), frozenset(), frozenset(), None)
     chosen = project.audience(audience) if audience else Audience("everyone", everyone, None)
     members = list(chosen.select(project.members(now.date()), now.date()))
     if as_json:
-        emit([{
-            "id": m.id, "name": m.name, "first_name": m.first_name, "last_name": m.last_name,
-            "email": m.email, "municipality": m.municipality, "region": m.region,
-            "chapter": m.chapter, "roles": sorted(m.roles), "language": m.language,
-            "joined": m.joined.isoformat() if m.joined else None,
-        } for m in members])  # fmt: skip
+        emit(
+            [
+                {
+                    "id": m.id,
+                    "name": m.name,
+                    "first_name": m.first_name,
+                    "last_name": m.last_name,
+                    "email": m.email,
+                    "municipality": m.municipality,
+                    "region": m.region,
+                    "chapter": m.chapter,
+                    "roles": sorted(m.roles),
+                    "language": m.language,
+                    "joined": m.joined.isoformat() if m.joined else None,
+                }
+                for m in members
+            ]
+        )
         return
     roles = {normalise_name(r): r for r in project.config.roles}
     out(
@@ -113,8 +131,10 @@ def schedule(runner: Runner, days: int, as_json: bool, out: Print, emit: Callabl
         m = r.mailing
         meeting = f"  meeting {m.event.start:%a %d.%m %H:%M}" if m.event else ""
         flag = "  OVERDUE" if r.overdue else ""
-        out(f"{m.send_at:%Y-%m-%d %H:%M}  {m.id:<{width}}  {m.kind:<10}  {m.audience.name} "
-            f"({r.recipients}){meeting}  [{r.state}]{flag}")  # fmt: skip
+        out(
+            f"{m.send_at:%Y-%m-%d %H:%M}  {m.id:<{width}}  {m.kind:<10}  {m.audience.name} "
+            f"({r.recipients}){meeting}  [{r.state}]{flag}"
+        )
 
 
 def _mailing(runner: Runner, mailing_id: str):  # type: ignore[no-untyped-def]
@@ -135,8 +155,9 @@ pre{{white-space:pre-wrap;background:#fff;padding:12px;max-width:640px}}</style>
 <h2>Plain text</h2><pre>{text}</pre></body></html>"""
 
 
-def preview(runner: Runner, mailing_id: str, out_dir: Path | None, member_id: str | None,
-            to_board: bool, out: Print) -> None:  # fmt: skip
+def preview(
+    runner: Runner, mailing_id: str, out_dir: Path | None, member_id: str | None, to_board: bool, out: Print
+) -> None:
     from mailer.sending import send_test_copies
 
     project = runner.project
@@ -154,26 +175,39 @@ def preview(runner: Runner, mailing_id: str, out_dir: Path | None, member_id: st
     paths["text"].write_text(copy.text, encoding="utf-8")
     paths["eml"].write_bytes(message.data)
     paths["index"] = folder / "index.html"
-    paths["index"].write_text(_INDEX.format(
-        title=html.escape(mailing.id), subject=html.escape(copy.subject), html=paths["html"].name,
-        to=html.escape(f"{member.name} <{member.email}>"), text=html.escape(copy.text),
-        fingerprint=compiled.fingerprint,
-    ), encoding="utf-8")  # fmt: skip
+    paths["index"].write_text(
+        _INDEX.format(
+            title=html.escape(mailing.id),
+            subject=html.escape(copy.subject),
+            html=paths["html"].name,
+            to=html.escape(f"{member.name} <{member.email}>"),
+            text=html.escape(copy.text),
+            fingerprint=compiled.fingerprint,
+        ),
+        encoding="utf-8",
+    )
     runner.ledger.record_preview(mailing.id, compiled.fingerprint, runner.now)
     out(f"{mailing.id} as {member.name} ({member.id}), fingerprint {compiled.fingerprint}")
     for name in ("html", "text", "eml", "index"):
         out(f"  {name:<5} {paths[name]}")
     if mailing.needs_approval:
         have = {by for fp, by, _ in runner.ledger.approvals(mailing.id) if fp == compiled.fingerprint}
-        out(f"  approvals of this content: {len(have)} of {mailing.approvals_required}"
-            + (f" ({', '.join(sorted(have))})" if have else ""))  # fmt: skip
+        out(
+            f"  approvals of this content: {len(have)} of {mailing.approvals_required}"
+            + (f" ({', '.join(sorted(have))})" if have else "")
+        )
     if to_board:
         board = project.audience(project.config.organisation.board_audience)
         members = list(board.select(project.members(runner.now.date()), runner.now.date()))
         if not members:
             raise UserError(f"the board audience '{board.name}' selects nobody; check schedules.yaml")
-        sent = send_test_copies(runner.get_transport(), runner.factory(compiled, "[UTKAST] "),
-                                mailing, members, project.config.organisation.sender.email)  # fmt: skip
+        sent = send_test_copies(
+            runner.get_transport(),
+            runner.factory(compiled, "[UTKAST] "),
+            mailing,
+            members,
+            project.config.organisation.sender.email,
+        )
         where = f" (outbox: {runner.outbox})" if runner.outbox else ""
         out(f"test copy marked [UTKAST] sent to {sent} board members{where}; not recorded as a delivery")
 
@@ -196,8 +230,10 @@ def approve(runner: Runner, mailing_id: str, by: str, out: Print) -> None:
     have = {b for fp, b, _ in runner.ledger.approvals(mailing.id) if fp == fingerprint}
     need = mailing.approvals_required
     verb = "approved" if new else "already approved"
-    out(f"{mailing.id} {verb} by {by} (fingerprint {fingerprint}); {len(have)} of {need} approvals"
-        + ("; ready to send" if len(have) >= need else ""))  # fmt: skip
+    out(
+        f"{mailing.id} {verb} by {by} (fingerprint {fingerprint}); {len(have)} of {need} approvals"
+        + ("; ready to send" if len(have) >= need else "")
+    )
 
 
 def _print_reports(reports: list[Any], out: Print) -> None:
@@ -217,8 +253,10 @@ def send(runner: Runner, mailing_id: str, dry_run: bool, out: Print, warn: Print
         except UserError as exc:
             approval = f"NOT SENDABLE: {exc}"
         new, already, suppressed = runner.would_send(mailing)
-        out(f"{mailing.id} (dry run, nothing sent): {new} would be sent, {already} already in the "
-            f"ledger, {suppressed} unsubscribed; {approval}")  # fmt: skip
+        out(
+            f"{mailing.id} (dry run, nothing sent): {new} would be sent, {already} already in the "
+            f"ledger, {suppressed} unsubscribed; {approval}"
+        )
         return 0
     with run_lock(runner.project.state_dir, wait=True):
         runner.sync_register()
@@ -246,8 +284,9 @@ def run_due(runner: Runner, out: Print, warn: Print) -> int:
     return 1 if errors else 0
 
 
-def status(runner: Runner, mailing_id: str | None, as_json: bool, out: Print,
-           emit: Callable[[Any], None]) -> None:  # fmt: skip
+def status(
+    runner: Runner, mailing_id: str | None, as_json: bool, out: Print, emit: Callable[[Any], None]
+) -> None:
     ledger = runner.ledger
     counts = ledger.status_counts(mailing_id)
     if mailing_id and not counts:
@@ -255,11 +294,15 @@ def status(runner: Runner, mailing_id: str | None, as_json: bool, out: Print,
     problems = ledger.problem_deliveries(mailing_id)
     keys = ("sent", "pending", "sending", "deferred", "failed", "expired", "dropped")
     if as_json:
-        emit({
-            "mailings": [{"id": mid, **{k: c.get(k, 0) for k in keys}, "total": sum(c.values())}
-                         for mid, c in sorted(counts.items())],
-            "problems": problems,
-        })  # fmt: skip
+        emit(
+            {
+                "mailings": [
+                    {"id": mid, **{k: c.get(k, 0) for k in keys}, "total": sum(c.values())}
+                    for mid, c in sorted(counts.items())
+                ],
+                "problems": problems,
+            }
+        )
         return
     if not counts:
         out("the ledger is empty: nothing has been sent yet")
@@ -270,8 +313,10 @@ def status(runner: Runner, mailing_id: str | None, as_json: bool, out: Print,
         out(f"{mid:<{width}}  " + "  ".join(f"{c.get(k, 0):>8}" for k in keys))
     for p in problems:
         when = f", next attempt {p['next_attempt_at']}" if p["status"] == "deferred" else ""
-        out(f"  {p['mailing']}: {p['email'] or p['member_id']} {p['status']} after {p['attempts']} "
-            f"attempt(s){when}: {p['reply']}")  # fmt: skip
+        out(
+            f"  {p['mailing']}: {p['email'] or p['member_id']} {p['status']} after {p['attempts']} "
+            f"attempt(s){when}: {p['reply']}"
+        )
 
 
 def init(folder: Path, out: Print) -> None:
@@ -281,8 +326,10 @@ def init(folder: Path, out: Print) -> None:
     with resources.as_file(skeleton) as src:
         shutil.copytree(src, folder, dirs_exist_ok=True)
     (folder / "gitignore").rename(folder / ".gitignore")
-    out(f"started {folder}: fill in schedules.yaml, put the member export in recipients/, then run "
-        f"`mailer --project {folder} check`")  # fmt: skip
+    out(
+        f"started {folder}: fill in schedules.yaml, put the member export in recipients/, then run "
+        f"`mailer --project {folder} check`"
+    )
 
 
 def forget(runner: Runner, email: str, out: Print) -> None:

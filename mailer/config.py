@@ -23,14 +23,25 @@ from mailer.errors import ProblemList
 from mailer.yamlfile import line_of, load_yaml
 
 WEEKDAYS = {
-    "monday": 0, "mandag": 0, "måndag": 0,
-    "tuesday": 1, "tirsdag": 1, "tysdag": 1,
-    "wednesday": 2, "onsdag": 2,
-    "thursday": 3, "torsdag": 3,
-    "friday": 4, "fredag": 4,
-    "saturday": 5, "lørdag": 5, "laurdag": 5,
-    "sunday": 6, "søndag": 6, "sundag": 6,
-}  # fmt: skip
+    "monday": 0,
+    "mandag": 0,
+    "måndag": 0,
+    "tuesday": 1,
+    "tirsdag": 1,
+    "tysdag": 1,
+    "wednesday": 2,
+    "onsdag": 2,
+    "thursday": 3,
+    "torsdag": 3,
+    "friday": 4,
+    "fredag": 4,
+    "saturday": 5,
+    "lørdag": 5,
+    "laurdag": 5,
+    "sunday": 6,
+    "søndag": 6,
+    "sundag": 6,
+}
 
 
 def normalise_name(value: str) -> str:

@@ -26,11 +26,16 @@ class Planned:
     def as_json(self) -> dict[str, object]:
         m = self.mailing
         return {
-            "id": m.id, "kind": m.kind, "audience": m.audience.name, "recipients": self.recipients,
-            "send_at": m.send_at.isoformat(), "overdue": self.overdue, "state": self.state,
+            "id": m.id,
+            "kind": m.kind,
+            "audience": m.audience.name,
+            "recipients": self.recipients,
+            "send_at": m.send_at.isoformat(),
+            "overdue": self.overdue,
+            "state": self.state,
             "meeting_start": m.event.start.isoformat() if m.event else None,
             "change": m.change,
-        }  # fmt: skip
+        }
 
 
 def due_mailings(runner: Runner) -> list[Mailing]:

@@ -274,9 +274,13 @@ class Ledger:
         )
 
     def mark_deferred(
-        self, delivery_id: int, now: dt.datetime, reply: str, next_attempt: dt.datetime,
+        self,
+        delivery_id: int,
+        now: dt.datetime,
+        reply: str,
+        next_attempt: dt.datetime,
         count_attempt: bool = True,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.db.execute(
             "UPDATE deliveries SET status = 'deferred', updated_at = ?, last_reply = ?, "
             "next_attempt_at = ?, attempts = attempts - ? WHERE id = ?",
@@ -421,15 +425,30 @@ class Ledger:
 
     # -- calendar events ---------------------------------------------------------------
 
-    def announce(self, uid: str, series: str, occurrence: str, digest: str, snapshot: dict[str, object],
-                 starts_at: dt.datetime, now: dt.datetime) -> None:  # fmt: skip
+    def announce(
+        self,
+        uid: str,
+        series: str,
+        occurrence: str,
+        digest: str,
+        snapshot: dict[str, object],
+        starts_at: dt.datetime,
+        now: dt.datetime,
+    ) -> None:
         """Remember what an occurrence looked like when its invitation first went out."""
         self.db.execute(
             "INSERT OR IGNORE INTO events (uid, series, occurrence, sequence, digest, snapshot, "
             "starts_at, announced_at) VALUES (?, ?, ?, 0, ?, ?, ?, ?)",
-            (uid, series, occurrence, digest, json.dumps(snapshot, ensure_ascii=False),
-             stamp(starts_at), stamp(now)),
-        )  # fmt: skip
+            (
+                uid,
+                series,
+                occurrence,
+                digest,
+                json.dumps(snapshot, ensure_ascii=False),
+                stamp(starts_at),
+                stamp(now),
+            ),
+        )
 
     def event(self, uid: str) -> dict[str, object] | None:
         row = self.db.execute(
@@ -447,8 +466,9 @@ class Ledger:
         ).fetchall()
         return [_event(r) for r in rows]
 
-    def revise_event(self, uid: str, digest: str, snapshot: dict[str, object], starts_at: dt.datetime,
-                     cancelled: bool) -> int:  # fmt: skip
+    def revise_event(
+        self, uid: str, digest: str, snapshot: dict[str, object], starts_at: dt.datetime, cancelled: bool
+    ) -> int:
         """A changed or cancelled meeting: raise its SEQUENCE; returns the new one."""
         self.db.execute(
             "UPDATE events SET sequence = sequence + 1, digest = ?, snapshot = ?, starts_at = ?, "

@@ -38,10 +38,14 @@ class Event:
     def digest_fields(self) -> dict[str, Any]:
         """What attendees see in their calendar: a change here means an update goes out."""
         return {
-            "start": self.start.isoformat(), "end": self.end.isoformat(), "title": self.title,
-            "location": self.location, "video_url": self.video_url,
-            "description": self.description, "cancelled": self.cancelled,
-        }  # fmt: skip
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "title": self.title,
+            "location": self.location,
+            "video_url": self.video_url,
+            "description": self.description,
+            "cancelled": self.cancelled,
+        }
 
 
 @dataclass(frozen=True)

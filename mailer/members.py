@@ -27,8 +27,17 @@ COLUMNS = {
     "language": ("language", "målform", "malform"),
 }
 _ALIASES = {alias: key for key, aliases in COLUMNS.items() for alias in aliases}
-HEADER = ["medlemsnummer", "fornavn", "etternavn", "e-post", "kommune", "lokallag", "verv",
-          "innmeldt", "målform"]  # fmt: skip
+HEADER = [
+    "medlemsnummer",
+    "fornavn",
+    "etternavn",
+    "e-post",
+    "kommune",
+    "lokallag",
+    "verv",
+    "innmeldt",
+    "målform",
+]
 _LANGUAGES = {"nb": "nb", "bokmål": "nb", "bokmal": "nb", "nn": "nn", "nynorsk": "nn", "": "nb"}
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -61,24 +70,35 @@ class Member:
 
     def to_record(self) -> dict[str, object]:
         return {
-            "id": self.id, "first_name": self.first_name, "last_name": self.last_name,
-            "email": self.email, "municipality": self.municipality, "region": self.region,
-            "chapter": self.chapter, "roles": sorted(self.roles),
+            "id": self.id,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "email": self.email,
+            "municipality": self.municipality,
+            "region": self.region,
+            "chapter": self.chapter,
+            "roles": sorted(self.roles),
             "joined": self.joined.isoformat() if self.joined else None,
-            "language": self.language, "extra": dict(self.extra),
-        }  # fmt: skip
+            "language": self.language,
+            "extra": dict(self.extra),
+        }
 
     @classmethod
     def from_record(cls, rec: Mapping[str, object]) -> Member:
         joined = rec.get("joined")
         return cls(
-            id=str(rec["id"]), first_name=str(rec["first_name"]), last_name=str(rec["last_name"]),
-            email=str(rec["email"]), municipality=str(rec["municipality"]),
-            region=str(rec["region"]), chapter=str(rec["chapter"]),
+            id=str(rec["id"]),
+            first_name=str(rec["first_name"]),
+            last_name=str(rec["last_name"]),
+            email=str(rec["email"]),
+            municipality=str(rec["municipality"]),
+            region=str(rec["region"]),
+            chapter=str(rec["chapter"]),
             roles=frozenset(rec["roles"]),  # type: ignore[arg-type]
             joined=dt.date.fromisoformat(joined) if isinstance(joined, str) else None,
-            language=str(rec["language"]), extra=dict(rec.get("extra") or {}),  # type: ignore[arg-type]
-        )  # fmt: skip
+            language=str(rec["language"]),
+            extra=dict(rec.get("extra") or {}),  # type: ignore[arg-type]
+        )
 
 
 @dataclass(frozen=True)
@@ -233,19 +253,22 @@ class MemberReader:
             roles = self._role_sets.setdefault(roles_cell, frozenset(parsed))
         language = _LANGUAGES.get(cell("language").casefold())
         if language is None:
-            self.problems.append(RowProblem(
-                where, f"language '{cell('language')}' is not nb or nn; using nb", skipped=False
-            ))  # fmt: skip
+            self.problems.append(
+                RowProblem(where, f"language '{cell('language')}' is not nb or nn; using nb", skipped=False)
+            )
             language = "nb"
         joined = None
         if cell("joined"):
             try:
                 joined = parse_joined(cell("joined"))
                 if joined > self.today:
-                    self.problems.append(RowProblem(
-                        where, f"joined date {joined} is in the future; no welcome is sent",
-                        skipped=False,
-                    ))  # fmt: skip
+                    self.problems.append(
+                        RowProblem(
+                            where,
+                            f"joined date {joined} is in the future; no welcome is sent",
+                            skipped=False,
+                        )
+                    )
                     joined = None
             except ValueError as exc:
                 self.problems.append(RowProblem(where, f"{exc}; no welcome is sent", skipped=False))

@@ -19,12 +19,17 @@ from mailer.render import LANGUAGES, Copy, MissingValue, Renderer, Variant, fill
 
 PERSONAL = ("unsubscribe_url", "rsvp_yes_url", "rsvp_no_url")
 _MEMBER_FIELDS = {
-    "id": lambda m: m.id, "first_name": lambda m: m.first_name, "last_name": lambda m: m.last_name,
-    "name": lambda m: m.name, "email": lambda m: m.email, "municipality": lambda m: m.municipality,
-    "region": lambda m: m.region, "chapter": lambda m: m.chapter,
+    "id": lambda m: m.id,
+    "first_name": lambda m: m.first_name,
+    "last_name": lambda m: m.last_name,
+    "name": lambda m: m.name,
+    "email": lambda m: m.email,
+    "municipality": lambda m: m.municipality,
+    "region": lambda m: m.region,
+    "chapter": lambda m: m.chapter,
     "roles": lambda m: ", ".join(sorted(m.roles)),
     "joined": lambda m: m.joined.strftime("%d.%m.%Y") if m.joined else "",
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,11 @@ class CompiledMailing:
     def fingerprint(self) -> str:
         h = hashlib.sha256()
         m = self.mailing
-        audience = {"name": m.audience.name, "include": repr(m.audience.include),
-                    "exclude": repr(m.audience.exclude)}  # fmt: skip
+        audience = {
+            "name": m.audience.name,
+            "include": repr(m.audience.include),
+            "exclude": repr(m.audience.exclude),
+        }
         h.update(json.dumps([m.id, m.template, audience], sort_keys=True).encode())
         for lang in sorted(self.variants):
             h.update(self.variants[lang].digest().encode())
@@ -148,9 +156,13 @@ class MessageFactory:
             if not variant.subject.slots:
                 subject = mime.header_value(self.subject_prefix + variant.subject.fill([]))
             self._parts[lang] = _LanguageParts(
-                variant, getters, sorted(used), subject,
-                mime.BodyTemplate.of(variant.html, html.escape), mime.BodyTemplate.of(variant.text),
-            )  # fmt: skip
+                variant,
+                getters,
+                sorted(used),
+                subject,
+                mime.BodyTemplate.of(variant.html, html.escape),
+                mime.BodyTemplate.of(variant.text),
+            )
         headers = [f"From: {mime.mailbox(org.sender.name, org.sender.email)}"]
         if org.reply_to:
             headers.append(f"Reply-To: {mime.mailbox(org.reply_to.name, org.reply_to.email)}")
@@ -219,10 +231,13 @@ class MessageFactory:
         if self._calendar:
             method = "CANCEL" if m.change == "cancel" else "REQUEST"
             ics_text = self._calendar[0] + ics.attendee_line(member.name, member.email) + self._calendar[1]
-            alternatives.append(mime.leaf(
-                f'text/calendar; charset="utf-8"; method={method}',
-                mime.qp(ics_text), "quoted-printable",
-            ))  # fmt: skip
+            alternatives.append(
+                mime.leaf(
+                    f'text/calendar; charset="utf-8"; method={method}',
+                    mime.qp(ics_text),
+                    "quoted-printable",
+                )
+            )
         ctype, body = mime.multipart("alternative", alternatives, mime.new_boundary())
         if ics_text is not None or self._attachments:
             outer = [f"Content-Type: {ctype}\r\n\r\n".encode() + body]
@@ -239,6 +254,8 @@ class MessageFactory:
         if url.startswith("http"):
             links.append(f"<{url}>")
         if self.links.unsubscribe_mailto:
-            links.append(f"<mailto:{self.links.unsubscribe_mailto}?subject=unsubscribe%20"
-                         f"{self.compiled.mailing.category}>")  # fmt: skip
+            links.append(
+                f"<mailto:{self.links.unsubscribe_mailto}?subject=unsubscribe%20"
+                f"{self.compiled.mailing.category}>"
+            )
         return ", ".join(links)

@@ -97,6 +97,8 @@ def base64_body(data: bytes) -> bytes:
 def attachment(filename: str, content_type: str, data: bytes) -> bytes:
     name = Header(filename, "utf-8").encode() if not filename.isascii() else filename
     return leaf(
-        f'{content_type}; name="{name}"', base64_body(data), "base64",
+        f'{content_type}; name="{name}"',
+        base64_body(data),
+        "base64",
         [f'Content-Disposition: attachment; filename="{name}"'],
-    )  # fmt: skip
+    )

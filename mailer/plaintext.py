@@ -7,12 +7,48 @@ import textwrap
 from html.parser import HTMLParser
 
 _BLOCKS = {
-    "p", "div", "br", "tr", "table", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6",
-    "blockquote", "pre", "hr", "mj-section", "mj-column", "mj-text", "mj-button", "mj-divider",
-    "mj-hero", "mj-wrapper", "mj-table", "mj-image", "mj-spacer",
-}  # fmt: skip
-_SKIP = {"mj-head", "head", "style", "script", "title", "mj-preview", "mj-style", "mj-attributes",
-         "mj-raw", "mj-font", "mj-breakpoint", "mj-title"}  # fmt: skip
+    "p",
+    "div",
+    "br",
+    "tr",
+    "table",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "hr",
+    "mj-section",
+    "mj-column",
+    "mj-text",
+    "mj-button",
+    "mj-divider",
+    "mj-hero",
+    "mj-wrapper",
+    "mj-table",
+    "mj-image",
+    "mj-spacer",
+}
+_SKIP = {
+    "mj-head",
+    "head",
+    "style",
+    "script",
+    "title",
+    "mj-preview",
+    "mj-style",
+    "mj-attributes",
+    "mj-raw",
+    "mj-font",
+    "mj-breakpoint",
+    "mj-title",
+}
 _WIDTH = 76
 
 
@@ -41,9 +77,13 @@ class _TextWriter(HTMLParser):
         text = text.lstrip("\x00 ")
         first = indent + ("- " if bullet else "")
         wrapped = textwrap.wrap(
-            text, _WIDTH, initial_indent=first, subsequent_indent=" " * len(first),
-            break_long_words=False, break_on_hyphens=False,
-        )  # fmt: skip
+            text,
+            _WIDTH,
+            initial_indent=first,
+            subsequent_indent=" " * len(first),
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
         self.blocks.extend(wrapped)
         if not bullet:
             self.blocks.append("")

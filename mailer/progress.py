@@ -47,8 +47,11 @@ class PlainLines:
             elapsed = max(time.monotonic() - self.t0, 1e-6)
             rate = self.done / elapsed
             left = (self.total - self.done) / rate if rate else 0
-            print(f"{self.label}: {percent}% ({self.done}/{self.total}), {rate:.0f}/s, "
-                  f"about {left:.0f} s left", file=self.stream, flush=True)  # fmt: skip
+            print(
+                f"{self.label}: {percent}% ({self.done}/{self.total}), {rate:.0f}/s, about {left:.0f} s left",
+                file=self.stream,
+                flush=True,
+            )
             self.next_mark = (percent // 10 + 1) * 10
 
     def finish(self) -> None:
@@ -74,10 +77,15 @@ class RichBar:
                 return Text(f"{task.speed or 0:.0f}/s")
 
         self.bar = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TaskProgressColumn(), _Rate(""), TimeRemainingColumn(),
-            console=Console(file=stream), transient=False,
-        )  # fmt: skip
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            _Rate(""),
+            TimeRemainingColumn(),
+            console=Console(file=stream),
+            transient=False,
+        )
         self.task = None
 
     def start(self, label: str, total: int) -> None:

@@ -51,8 +51,10 @@ class Project:
             raise UserError(f"project folder {self.root} does not exist")
         label = self.label_path(self.config_path)
         if not self.config_path.is_file():
-            raise UserError(f"{self.config_path}: not found; is {self.root} a mailer project? "
-                            "(`mailer init DIR` starts one)")  # fmt: skip
+            raise UserError(
+                f"{self.config_path}: not found; is {self.root} a mailer project? "
+                "(`mailer init DIR` starts one)"
+            )
         return parse_config(label, self.config_path.read_text("utf-8-sig"))
 
     @cached_property
@@ -207,13 +209,18 @@ class Project:
 
     def event_context(self, event: Event, cfg: InvitationConfig | None, change: str | None) -> dict[str, Any]:
         meeting = {
-            "title": event.title, "start": event.start, "end": event.end,
-            "location": event.location, "video_url": event.video_url,
-            "description": event.description, "agenda": self._agenda(event.agenda),
-            "organiser": event.organiser, "cancelled": event.cancelled,
+            "title": event.title,
+            "start": event.start,
+            "end": event.end,
+            "location": event.location,
+            "video_url": event.video_url,
+            "description": event.description,
+            "agenda": self._agenda(event.agenda),
+            "organiser": event.organiser,
+            "cancelled": event.cancelled,
             "attendance_goal": cfg.meeting.attendance_goal if cfg else None,
             "attachments": [p.name for p in event.attachments],
-        }  # fmt: skip
+        }
         return self._context(meeting=meeting, change=change)
 
     def welcome(self, series: str, cfg: WelcomeConfig, now: dt.datetime) -> Mailing:
@@ -240,8 +247,9 @@ class Project:
             cfg = self.config.mailings.get(m["series"])
             if not isinstance(cfg, InvitationConfig):
                 raise UserError(f"unknown meeting series '{m['series']}' in '{mailing_id}'")
-            occ = calendar.find(m["series"], cfg.meeting, self.config.organisation.tz,
-                                dt.date.fromisoformat(m["day"]))  # fmt: skip
+            occ = calendar.find(
+                m["series"], cfg.meeting, self.config.organisation.tz, dt.date.fromisoformat(m["day"])
+            )
             if occ is None:
                 raise UserError(f"{m['series']} has no meeting on {m['day']}; see `mailer schedule`")
             if m["change"] and not cfg.reminder:
@@ -297,8 +305,10 @@ class Project:
                 continue
             meeting = cfg.meeting
             if calendar.first_day(meeting) is None:
-                problems.append(f"{where}: {key}.meeting.recurrence: the recurrence never fires; "
-                                "check start, until, day and weekday")  # fmt: skip
+                problems.append(
+                    f"{where}: {key}.meeting.recurrence: the recurrence never fires; "
+                    "check start, until, day and weekday"
+                )
             for rule_name, rule in (("invite", cfg.invite), ("reminder", cfg.reminder)):
                 if rule is None:
                     continue
@@ -310,12 +320,12 @@ class Project:
                     )
             for day, change in meeting.changes.items():
                 if not calendar.planned_days(meeting, day, day):
-                    problems.append(f"{where}: {key}.meeting.changes.{day}: the series has no "
-                                    "meeting on that date")  # fmt: skip
+                    problems.append(
+                        f"{where}: {key}.meeting.changes.{day}: the series has no meeting on that date"
+                    )
                 for att in change.attachments:
                     if not (self.root / att).is_file():
-                        problems.append(f"{where}: {key}.meeting.changes.{day}.attachments: "
-                                        f"{att} not found")  # fmt: skip
+                        problems.append(f"{where}: {key}.meeting.changes.{day}.attachments: {att} not found")
             for att in meeting.attachments:
                 if not (self.root / att).is_file():
                     problems.append(f"{where}: {key}.meeting.attachments: {att} not found")

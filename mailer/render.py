@@ -206,8 +206,9 @@ def _env(templates_dir: Path, autoescape: bool) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-    env.filters.update(date=_f_date, datetime=_f_datetime, date_year=_f_date_year, clock=_f_clock,
-                       markdown=markdown_html)  # fmt: skip
+    env.filters.update(
+        date=_f_date, datetime=_f_datetime, date_year=_f_date_year, clock=_f_clock, markdown=markdown_html
+    )
     return env
 
 

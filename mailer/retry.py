@@ -23,8 +23,9 @@ def next_attempt(attempts: int, now: dt.datetime) -> dt.datetime:
     return now + dt.timedelta(minutes=minutes)
 
 
-def gives_up(first_attempt: dt.datetime, lifetime: dt.timedelta, expires: dt.datetime | None,
-             retry_at: dt.datetime) -> bool:  # fmt: skip
+def gives_up(
+    first_attempt: dt.datetime, lifetime: dt.timedelta, expires: dt.datetime | None, retry_at: dt.datetime
+) -> bool:
     """True when the next try would come after the delivery's lifetime (or the meeting's start)."""
     if expires is not None and retry_at >= expires:
         return True

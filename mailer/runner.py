@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailer import announcements, register
-from mailer.errors import UserError
+from mailer.errors import TransportUnavailable, UserError
 from mailer.ledger import Ledger
 from mailer.mailings import Mailing
 from mailer.members import Member
@@ -100,8 +100,10 @@ class Runner:
         mailto = org.unsubscribe_email or (org.reply_to.email if org.reply_to else org.sender.email)
         base = org.base_url
         if not base:
-            return Links(unsubscribe=lambda m, c: f"mailto:{mailto}?subject=unsubscribe%20{c}",
-                         unsubscribe_mailto=mailto)  # fmt: skip
+            return Links(
+                unsubscribe=lambda m, c: f"mailto:{mailto}?subject=unsubscribe%20{c}",
+                unsubscribe_mailto=mailto,
+            )
         signer = self.signer()
         issued = self.now.date().toordinal()
 
@@ -121,8 +123,10 @@ class Runner:
             compiled = compile_mailing(self.project.renderer, mailing)
             if mailing.kind != "newsletter":
                 for file in compiled.fallbacks():
-                    self.warn(f"{file} has no nynorsk version ({file.replace('.mjml', '.nn.mjml')}); "
-                              "members who prefer nynorsk get bokmål")  # fmt: skip
+                    self.warn(
+                        f"{file} has no nynorsk version ({file.replace('.mjml', '.nn.mjml')}); "
+                        "members who prefer nynorsk get bokmål"
+                    )
             self._compiled[key] = compiled
         return self._compiled[key]
 
@@ -130,9 +134,13 @@ class Runner:
         from mailer.messages import MessageFactory
 
         return MessageFactory(
-            compiled, self.project.config.organisation, self.links(), self.now, subject_prefix,
+            compiled,
+            self.project.config.organisation,
+            self.links(),
+            self.now,
+            subject_prefix,
             fields={"chapter_leader": self.chapter_leader},
-        )  # fmt: skip
+        )
 
     def chapter_leader(self, member: Member) -> str:
         """The local chapter's leader by name, from the member list (read once per run)."""
@@ -205,9 +213,13 @@ class Runner:
         announcements.record_announced(self.ledger, mailing, now)
         settings = self.project.settings
         limiter = RateLimiter(
-            settings.rate_per_minute, settings.rate_per_hour, settings.rate_per_day,
-            self.ledger.sent_times, self.ledger.sent_count, self.clock,
-        )  # fmt: skip
+            settings.rate_per_minute,
+            settings.rate_per_hour,
+            settings.rate_per_day,
+            self.ledger.sent_times,
+            self.ledger.sent_count,
+            self.clock,
+        )
         delivery = Delivery(
             ledger=self.ledger,
             transport=self.get_transport(),
@@ -219,7 +231,13 @@ class Runner:
             suppressed=self.ledger.suppressed,
             progress=self.progress(),
         )
-        report = asyncio.run(delivery.run(retry_all_deferred))
+        try:
+            report = asyncio.run(delivery.run(retry_all_deferred))
+        except TransportUnavailable as exc:
+            waiting = self.ledger.count_open(mailing.id)
+            raise TransportUnavailable(
+                f"{exc}; nothing was lost: {mailing.id} has {waiting} deliveries waiting for the next run"
+            ) from None
         report.planned, report.dropped = planned, report.dropped + dropped
         return report
 

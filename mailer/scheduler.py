@@ -54,8 +54,13 @@ def run_forever(project: Project, out: Callable[..., None], warn: Callable[[str]
         timezone=project.config.organisation.timezone,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
-    scheduler.add_job(tick, "interval", seconds=TICK_SECONDS, args=(project, out, warn),
-                      next_run_time=__import__("datetime").datetime.now(project.tz))  # fmt: skip
+    scheduler.add_job(
+        tick,
+        "interval",
+        seconds=TICK_SECONDS,
+        args=(project, out, warn),
+        next_run_time=__import__("datetime").datetime.now(project.tz),
+    )
     scheduler.start()
     out(f"scheduler running for {project.root} (every {TICK_SECONDS} s); stop with Ctrl-C or SIGTERM")
     done.wait()

@@ -319,8 +319,9 @@ class Delivery:
             loop = asyncio.get_running_loop()
             self._pause = min(self._pause * 2, retry.THROTTLE_PAUSE_MAX)
             self._pause_until = max(self._pause_until, loop.time() + self._pause)
-            self.ledger.mark_deferred(row.id, now, error.reply, now + dt.timedelta(seconds=self._pause),
-                                      count_attempt=False)  # fmt: skip
+            self.ledger.mark_deferred(
+                row.id, now, error.reply, now + dt.timedelta(seconds=self._pause), count_attempt=False
+            )
             self._retry_later(item, self._pause)
             if error.code == 421:
                 await conn.close()

@@ -1,0 +1,204 @@
+"""Fixtures: a real SMTP server (aiosmtpd on 127.0.0.1), project folders, the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope, Session
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_PARTS = ("schedules.yaml", "templates", "recipients", "drafts", "agenda")
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
+
+
+@dataclass
+class Handler:
+    """Records every accepted message; `reply` can answer differently per message."""
+
+    received: list[Received] = field(default_factory=list)
+    reject: dict[str, str] = field(default_factory=dict)
+    data_reply: Callable[[int, Envelope], str | None] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    attempts: int = 0
+
+    async def handle_RCPT(self, server, session: Session, envelope: Envelope, address: str, options):
+        if address.lower() in self.reject:
+            return self.reject[address.lower()]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session: Session, envelope: Envelope):
+        with self.lock:
+            self.attempts += 1
+            n = self.attempts
+        if self.data_reply:
+            reply = self.data_reply(n, envelope)
+            if reply:
+                return reply
+        with self.lock:
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[Received]:
+        return [r for r in self.received if address.lower() in (a.lower() for a in r.rcpt_tos)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class SMTPServer:
+    handler: Handler
+    port: int
+    controller: Controller
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+    def env(self) -> dict[str, str]:
+        return {
+            "MAILER_SMTP_HOST": "127.0.0.1",
+            "MAILER_SMTP_PORT": str(self.port),
+            "MAILER_SMTP_SECURITY": "none",
+        }
+
+
+@pytest.fixture
+def smtp() -> Iterator[SMTPServer]:
+    """A real SMTP server on 127.0.0.1 that accepts everything and keeps what it got."""
+    handler = Handler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False)
+    controller.start()
+    try:
+        yield SMTPServer(handler, port, controller)
+    finally:
+        controller.stop()
+
+
+def copy_example(dest: Path) -> Path:
+    """The repo's example project, copied so a test can change it."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in EXAMPLE_PARTS:
+        src = REPO / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, symlinks=False)
+        else:
+            shutil.copy(src, dest / part)
+    return dest
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    return copy_example(tmp_path / "akershus")
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILER_")}
+    env.update(extra)
+    return env
+
+
+def mailer(project: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
+    """Run the real command line in a subprocess."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "mailer", "--project", str(project), *args],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else base_env(),
+        timeout=timeout,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def approve_and_preview(project: Path, mailing: str, env: dict[str, str] | None = None) -> None:
+    assert mailer(project, "preview", mailing, env=env).code == 0
+    for name in ("Kari Nordmann", "Per Hansen"):
+        r = mailer(project, "approve", mailing, "--by", name, env=env)
+        assert r.code == 0, r.err
+
+
+MEMBERS_HEADER = "id,first_name,last_name,email,municipality,chapter,roles,joined,language\n"
+
+
+def small_project(root: Path, members: str, schedules_extra: str = "", approvals: int = 1) -> Path:
+    """A minimal project: the example templates, a tiny schedule, the given member rows."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "templates", root / "templates")
+    (root / "recipients").mkdir()
+    (root / "recipients" / "members.csv").write_text(MEMBERS_HEADER + members, encoding="utf-8")
+    (root / "drafts").mkdir()
+    (root / "schedules.yaml").write_text(
+        SMALL_SCHEDULE.format(approvals=approvals) + schedules_extra, encoding="utf-8"
+    )
+    return root
+
+
+SMALL_SCHEDULE = """\
+organisation:
+  name: Testfylket Senterparti
+  sender: {{name: Testfylket Senterparti, email: post@testfylket.example}}
+  reply_to: {{name: Fylkessekretær, email: sekretaer@testfylket.example}}
+  timezone: Europe/Oslo
+  base_url: https://medlem.testfylket.example
+  board_audience: styret
+  approvals_required: {approvals}
+roles: [medlem, tillitsvalgt, lokallagsleder, fylkesstyremedlem, ordfører]
+regions:
+  Follo: [Ås, Nordre Follo]
+  Vestregionen: [Bærum, Asker]
+audiences:
+  alle: {{}}
+  styret: {{roles: [fylkesstyremedlem]}}
+  follo: {{regions: [Follo]}}
+  tillitsvalgte: {{roles: [tillitsvalgt, lokallagsleder]}}
+mailings:
+  nyhetsbrev:
+    kind: newsletter
+    template: newsletter
+    audience: alle
+"""
+
+DRAFT = """\
+---
+subject: "Nyhetsbrev: Æ, Ø og Å i emnefeltet"
+send_at: 2026-12-03T18:00
+---
+## Siste nytt
+
+Hei {{ member.first_name }}! Dette er brødteksten med æøå.
+"""
