@@ -139,6 +139,7 @@ class MessageFactory:
     now: dt.datetime
     subject_prefix: str = ""
     fields: Mapping[str, Callable[[Member], str]] = field(default_factory=dict)
+    seal: Callable[[bytes], bytes] | None = None
     _parts: dict[str, _LanguageParts] = field(default_factory=dict)
     _calendar: tuple[str, str] | None = None
     _domain: str = ""
@@ -246,6 +247,8 @@ class MessageFactory:
             outer.extend(self._attachments)
             ctype, body = mime.multipart("mixed", outer, mime.new_boundary())
         data = self._static + ("\r\n".join(head) + f"\r\nContent-Type: {ctype}\r\n\r\n").encode() + body
+        if self.seal is not None:
+            data = self.seal(data)
         return Outgoing(member, data, message_id)
 
     def _list_unsubscribe(self, member: Member) -> str:

@@ -140,7 +140,12 @@ class Runner:
             self.now,
             subject_prefix,
             fields={"chapter_leader": self.chapter_leader},
+            seal=self.seal(),
         )
+
+    def seal(self) -> Callable[[bytes], bytes] | None:
+        """What signs each message before it leaves (DKIM), or None."""
+        return None
 
     def chapter_leader(self, member: Member) -> str:
         """The local chapter's leader by name, from the member list (read once per run)."""
