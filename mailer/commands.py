@@ -29,15 +29,12 @@ def _counts_table(title: str, counts: Counter[str], out: Print) -> None:
 
 def check(project: Project, out: Print) -> list[str]:
     """Everything that is wrong, each on its own line (the command exits 1 if any)."""
-    problems: list[str] = []
     try:
-        cfg = project.config
+        cfg = project.parsed_config
     except ProblemList as exc:
         return exc.problems
-    try:
-        project.check_calendar_and_templates()
-    except ProblemList as exc:
-        problems.extend(exc.problems)
+    config_problems = project.calendar_and_template_problems()
+    problems = list(config_problems)
     today = dt.date.today()
     reader = project.member_reader(today)
     try:
@@ -50,7 +47,7 @@ def check(project: Project, out: Print) -> list[str]:
     except UserError as exc:
         problems.append(str(exc))
         drafts = []
-    for draft in drafts:
+    for draft in drafts if not config_problems else []:
         try:
             project.newsletter(draft, dt.datetime.now(project.tz))
         except UserError as exc:

@@ -55,7 +55,8 @@ def due_mailings(runner: Runner) -> list[Mailing]:
                 ) or project.mailing(mailing_id, now)
             except UserError as exc:
                 runner.warn(f"{mailing_id}: has deliveries left but cannot be rebuilt: {exc}")
-    return sorted(due.values(), key=lambda m: (m.send_at, m.id))
+    # Updates first: they go to those already invited, before newcomers get the current invitation.
+    return sorted(due.values(), key=lambda m: (m.change not in ("update", "cancel"), m.send_at, m.id))
 
 
 def run_due(runner: Runner) -> tuple[list[Report], list[str]]:

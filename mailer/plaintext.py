@@ -9,7 +9,6 @@ from html.parser import HTMLParser
 _BLOCKS = {
     "p",
     "div",
-    "br",
     "tr",
     "table",
     "ul",
@@ -62,7 +61,7 @@ class _TextWriter(HTMLParser):
         self.list_depth = 0
         self.heading: str | None = None
 
-    def flush(self) -> None:
+    def flush(self, blank: bool = True) -> None:
         text = re.sub(r"[ \t\r\n]+", " ", "".join(self.line)).strip()
         self.line = []
         if not text:
@@ -85,7 +84,7 @@ class _TextWriter(HTMLParser):
             break_on_hyphens=False,
         )
         self.blocks.extend(wrapped)
-        if not bullet:
+        if blank and not bullet:
             self.blocks.append("")
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -95,7 +94,9 @@ class _TextWriter(HTMLParser):
             return
         if self.skip:
             return
-        if tag in _BLOCKS:
+        if tag == "br":
+            self.flush(blank=False)
+        elif tag in _BLOCKS:
             self.flush()
         if tag in ("ul", "ol"):
             self.list_depth += 1

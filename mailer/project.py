@@ -47,6 +47,15 @@ class Project:
 
     @cached_property
     def config(self) -> Config:
+        """The validated configuration: the file's own shape, then calendars and templates."""
+        cfg = self.parsed_config
+        problems = self.calendar_and_template_problems()
+        if problems:
+            raise ProblemList(problems)
+        return cfg
+
+    @cached_property
+    def parsed_config(self) -> Config:
         if not self.root.is_dir():
             raise UserError(f"project folder {self.root} does not exist")
         label = self.label_path(self.config_path)
@@ -76,7 +85,7 @@ class Project:
 
     @property
     def tz(self) -> dt.tzinfo:
-        return self.config.organisation.tz
+        return self.parsed_config.organisation.tz
 
     def label_path(self, path: Path) -> Path:
         try:
@@ -87,7 +96,7 @@ class Project:
     # -- members ---------------------------------------------------------------------
 
     def member_reader(self, today: dt.date) -> MemberReader:
-        return MemberReader(self.root / "recipients", self.config, today, self.root)
+        return MemberReader(self.root / "recipients", self.parsed_config, today, self.root)
 
     def members(self, today: dt.date) -> Iterator[Member]:
         """Valid members, streamed; each skipped row is reported once through `warn`."""
@@ -171,7 +180,7 @@ class Project:
             self.root / a for a in (meeting.attachments + (change.attachments if change else []))
         )
         return Event(
-            uid=f"{occ.id}@{org.sender.email.split('@')[1]}",
+            uid=f"{occ.series}-{occ.day.isoformat()}@{org.sender.email.split('@')[1]}",
             series=series,
             occurrence=occ.day,
             start=occ.start,
@@ -290,11 +299,11 @@ class Project:
 
     # -- validation beyond the file's own shape ------------------------------------------
 
-    def check_calendar_and_templates(self) -> None:
+    def calendar_and_template_problems(self) -> list[str]:
         """Templates exist; each series fires; sends come before meetings; attachments exist."""
         problems: list[str] = []
         where = str(self.label_path(self.config_path))
-        for name, cfg in self.config.mailings.items():
+        for name, cfg in self.parsed_config.mailings.items():
             key = f"mailings.{name}"
             if not self.renderer.exists(cfg.template):
                 problems.append(
