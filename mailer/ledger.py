@@ -146,6 +146,7 @@ class Ledger:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=30000")
+        self.db.execute("PRAGMA secure_delete=ON")  # erased members leave no trace in free pages
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -233,6 +234,13 @@ class Ledger:
             ).fetchone()
             is not None
         )
+
+    def open_count_in_language(self, mailing_id: str, language: str) -> int:
+        return self.db.execute(
+            "SELECT count(*) FROM deliveries WHERE mailing_id = ? AND status IN ('pending', 'sending', "
+            "'deferred') AND json_extract(member, '$.language') = ?",
+            (mailing_id, language),
+        ).fetchone()[0]
 
     def count_open(self, mailing_id: str) -> int:
         return self.db.execute(
@@ -494,14 +502,13 @@ class Ledger:
         try:
             self.db.execute("CREATE TEMP TABLE IF NOT EXISTS present (member_id TEXT PRIMARY KEY)")
             self.db.execute("DELETE FROM present")
-            for member_id, address in members:
-                self.db.execute("INSERT OR IGNORE INTO present VALUES (?)", (member_id,))
-                self.db.execute(
-                    "INSERT INTO member_register VALUES (?, ?, ?, ?, NULL) ON CONFLICT (member_id) "
-                    "DO UPDATE SET address = excluded.address, last_seen = excluded.last_seen, "
-                    "gone_since = NULL",
-                    (member_id, address, ts, ts),
-                )
+            rows = [(member_id, address, ts, ts) for member_id, address in members]
+            self.db.executemany("INSERT OR IGNORE INTO present VALUES (?)", ((r[0],) for r in rows))
+            self.db.executemany(
+                "INSERT INTO member_register VALUES (?, ?, ?, ?, NULL) ON CONFLICT (member_id) "
+                "DO UPDATE SET address = excluded.address, last_seen = excluded.last_seen, gone_since = NULL",
+                rows,
+            )
             self.db.execute(
                 "UPDATE member_register SET gone_since = ? WHERE gone_since IS NULL AND member_id "
                 "NOT IN (SELECT member_id FROM present)",
@@ -549,6 +556,7 @@ class Ledger:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # older page versions live in the WAL
         return removed
 
     def member_ids_for(self, address: str) -> list[str]:
@@ -558,6 +566,72 @@ class Ledger:
             (address.casefold(), address.casefold()),
         ).fetchall()
         return [r[0] for r in rows]
+
+    # -- RSVPs and attendance ------------------------------------------------------------
+
+    def record_rsvp(self, occurrence: str, member_id: str, answer: str, now: dt.datetime) -> str | None:
+        """Keep a member's answer to one meeting (a later answer replaces it); returns the one replaced."""
+        assert answer in ("yes", "no")
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            before = self.rsvp(occurrence, member_id)
+            self.db.execute(
+                "INSERT INTO rsvps VALUES (?, ?, ?, ?) ON CONFLICT (occurrence, member_id) "
+                "DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at",
+                (occurrence, member_id, answer, stamp(now)),
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return before
+
+    def rsvp(self, occurrence: str, member_id: str) -> str | None:
+        row = self.db.execute(
+            "SELECT answer FROM rsvps WHERE occurrence = ? AND member_id = ?", (occurrence, member_id)
+        ).fetchone()
+        return row[0] if row else None
+
+    def attendance(self, series: str) -> dict[str, dict[str, int]]:
+        """Occurrence id → invited (members sent any of its mailings), yes, no."""
+        like = series.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "@%"
+        occ = "CASE WHEN instr(mailing_id, '/') > 0 THEN substr(mailing_id, 1, instr(mailing_id, '/') - 1) "
+        occ += "ELSE mailing_id END"
+        out: dict[str, dict[str, int]] = {}
+
+        def row(occurrence: str) -> dict[str, int]:
+            return out.setdefault(occurrence, {"invited": 0, "yes": 0, "no": 0})
+
+        for occurrence, n in self.db.execute(
+            f"SELECT {occ} AS o, count(DISTINCT member_id) FROM deliveries WHERE status = 'sent' "
+            "AND mailing_id LIKE ? ESCAPE '\\' GROUP BY o",
+            (like,),
+        ):
+            row(occurrence)["invited"] += n
+        for mailing_id, n in self.db.execute(
+            "SELECT mailing_id, count FROM erased_counts WHERE status = 'sent' AND mailing_id LIKE ? "
+            "ESCAPE '\\' AND instr(mailing_id, '/') = 0",
+            (like,),
+        ):
+            row(mailing_id)["invited"] += n
+        for occurrence, answer, n in self.db.execute(
+            "SELECT occurrence, answer, count(*) FROM rsvps WHERE occurrence LIKE ? ESCAPE '\\' "
+            "GROUP BY occurrence, answer",
+            (like,),
+        ):
+            if answer in ("yes", "no"):
+                row(occurrence)[answer] += n
+        return out
+
+    def address_of(self, member_id: str) -> str | None:
+        """The last address the ledger knew for a member (who may have left the export since)."""
+        row = self.db.execute(
+            "SELECT address FROM member_register WHERE member_id = ? AND address IS NOT NULL", (member_id,)
+        ).fetchone() or self.db.execute(
+            "SELECT address FROM deliveries WHERE member_id = ? AND address IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (member_id,),
+        ).fetchone()
+        return row[0] if row else None
 
     # -- meta ----------------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ class Member:
     language: str
     extra: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     source: str = ""
+    joined_unreadable: bool = False
 
     @property
     def name(self) -> str:
@@ -81,6 +82,7 @@ class Member:
             "joined": self.joined.isoformat() if self.joined else None,
             "language": self.language,
             "extra": dict(self.extra),
+            "joined_unreadable": self.joined_unreadable,
         }
 
     @classmethod
@@ -98,6 +100,7 @@ class Member:
             joined=dt.date.fromisoformat(joined) if isinstance(joined, str) else None,
             language=str(rec["language"]),
             extra=dict(rec.get("extra") or {}),  # type: ignore[arg-type]
+            joined_unreadable=bool(rec.get("joined_unreadable")),
         )
 
 
@@ -257,7 +260,7 @@ class MemberReader:
                 RowProblem(where, f"language '{cell('language')}' is not nb or nn; using nb", skipped=False)
             )
             language = "nb"
-        joined = None
+        joined, unreadable = None, False
         if cell("joined"):
             try:
                 joined = parse_joined(cell("joined"))
@@ -269,9 +272,10 @@ class MemberReader:
                             skipped=False,
                         )
                     )
-                    joined = None
+                    joined, unreadable = None, True
             except ValueError as exc:
                 self.problems.append(RowProblem(where, f"{exc}; no welcome is sent", skipped=False))
+                unreadable = True
         seen_ids[member_id] = where
         municipality = self._municipality_names.get(key, municipality_raw)
         extra = {name: _clean(row[i]) for name, i in extras if i < len(row)} if extras else _EMPTY
@@ -288,4 +292,5 @@ class MemberReader:
             language=language,
             extra=extra,
             source=where,
+            joined_unreadable=unreadable,
         )

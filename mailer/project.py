@@ -344,5 +344,4 @@ class Project:
                 and not (self.root / meeting.agenda).is_file()
             ):
                 problems.append(f"{where}: {key}.meeting.agenda: {meeting.agenda} not found")
-        if problems:
-            raise ProblemList(problems)
+        return problems

@@ -30,6 +30,8 @@ def sync(ledger: Ledger, members: Iterable[Member], now: dt.datetime, inputs: st
 
 def is_new(ledger: Ledger, member: Member, window_days: int, today: dt.date) -> bool:
     """Joined within the window; without a joined date, first seen after the first import."""
+    if member.joined_unreadable:
+        return False
     if member.joined is not None:
         return 0 <= (today - member.joined).days <= window_days
     started = ledger.meta("register_started")

@@ -120,14 +120,7 @@ class Runner:
         if key not in self._compiled:
             from mailer.messages import compile_mailing
 
-            compiled = compile_mailing(self.project.renderer, mailing)
-            if mailing.kind != "newsletter":
-                for file in compiled.fallbacks():
-                    self.warn(
-                        f"{file} has no nynorsk version ({file.replace('.mjml', '.nn.mjml')}); "
-                        "members who prefer nynorsk get bokmål"
-                    )
-            self._compiled[key] = compiled
+            self._compiled[key] = compile_mailing(self.project.renderer, mailing)
         return self._compiled[key]
 
     def factory(self, compiled: CompiledMailing, subject_prefix: str = "") -> MessageFactory:
@@ -144,8 +137,11 @@ class Runner:
         )
 
     def seal(self) -> Callable[[bytes], bytes] | None:
-        """What signs each message before it leaves (DKIM), or None."""
-        return None
+        """What signs each message before it leaves (DKIM), or None when no key is configured."""
+        from mailer import dkim
+
+        sender = self.project.config.organisation.sender.email
+        return dkim.sealer(self.project.settings, sender.rsplit("@", 1)[1])
 
     def chapter_leader(self, member: Member) -> str:
         """The local chapter's leader by name, from the member list (read once per run)."""
@@ -216,6 +212,7 @@ class Runner:
         previous = announcements.previous_recipients(self.ledger, mailing)
         planned, dropped = plan(self.ledger, mailing, factory, recipients, now, previous)
         announcements.record_announced(self.ledger, mailing, now)
+        self._warn_missing_nynorsk(compiled)
         settings = self.project.settings
         limiter = RateLimiter(
             settings.rate_per_minute,
@@ -267,6 +264,17 @@ class Runner:
             else:
                 new += 1
         return new, already, unsubscribed
+
+    def _warn_missing_nynorsk(self, compiled: CompiledMailing) -> None:
+        mailing = compiled.mailing
+        if mailing.kind == "newsletter" or not compiled.fallbacks():
+            return
+        waiting = self.ledger.open_count_in_language(mailing.id, "nn")
+        for file in compiled.fallbacks() if waiting else ():
+            self.warn(
+                f"{file} has no nynorsk version ({file.replace('.mjml', '.nn.mjml')}); "
+                f"{waiting} members of {mailing.id} who prefer nynorsk get the bokmål text"
+            )
 
     def member(self, member_id: str | None, mailing: Mailing) -> Member:
         """One member to preview as: the given id, else the first member of the audience."""
