@@ -70,13 +70,20 @@ def _parse_time(value: Any) -> dt.time:
     return dt.time(int(match[1]), int(match[2]))
 
 
-def _parse_local_datetime(value: Any) -> dt.datetime:
+def parse_local_datetime(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value
     try:
         return dt.datetime.fromisoformat(str(value).strip())
     except ValueError:
         raise ValueError(f"'{value}' is not a date and time; write e.g. 2026-12-21T08:00") from None
+
+
+def one_line(value: str, what: str) -> str:
+    """Header-bound text: a line break here would let text become a header of its own."""
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"{what} must be one line")
+    return value
 
 
 def _parse_date(value: Any) -> dt.date:
@@ -107,9 +114,7 @@ class Mailbox(_Model):
     @field_validator("name")
     @classmethod
     def _one_line(cls, v: str) -> str:
-        if "\n" in v or "\r" in v:
-            raise ValueError("must be one line")
-        return v
+        return one_line(v, "the name")
 
 
 class Organisation(_Model):
@@ -228,7 +233,7 @@ class OccurrenceChange(_Model):
     @field_validator("start", mode="before")
     @classmethod
     def _start(cls, v: Any) -> Any:
-        return None if v is None else _parse_local_datetime(v)
+        return None if v is None else parse_local_datetime(v)
 
 
 class SendRule(_Model):
@@ -279,7 +284,7 @@ class Meeting(_Model):
         out: list[dt.datetime | dt.date] = []
         for item in v:
             text = str(item).strip()
-            out.append(_parse_local_datetime(text) if len(text) > 10 else _parse_date(text))
+            out.append(parse_local_datetime(text) if len(text) > 10 else _parse_date(text))
         return out
 
     @field_validator("changes", mode="before")

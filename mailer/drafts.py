@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from mailer.config import one_line, parse_local_datetime
 from mailer.errors import UserError
 from mailer.yamlfile import line_of, load_yaml
 
@@ -30,19 +31,12 @@ class FrontMatter(BaseModel):
     @field_validator("send_at", mode="before")
     @classmethod
     def _when(cls, v: Any) -> Any:
-        if v is None:
-            return None
-        try:
-            return dt.datetime.fromisoformat(str(v).strip())
-        except ValueError:
-            raise ValueError(f"'{v}' is not a date and time; write e.g. 2026-12-03T18:00") from None
+        return None if v is None else parse_local_datetime(v)
 
     @field_validator("subject")
     @classmethod
     def _one_line(cls, v: str) -> str:
-        if "\n" in v or "\r" in v:
-            raise ValueError("the subject must be one line")
-        return v.strip()
+        return one_line(v, "the subject").strip()
 
 
 @dataclass(frozen=True)

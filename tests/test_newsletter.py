@@ -25,6 +25,12 @@ def project_with_draft(tmp_path: Path, approvals: int = 1) -> Path:
     return root
 
 
+def approve(root: Path, env: dict[str, str] | None = None) -> None:
+    """The one board member this small project needs previews and approves the newsletter."""
+    assert mailer(root, "preview", "nyhetsbrev-2026-12", env=env).code == 0
+    assert mailer(root, "approve", "nyhetsbrev-2026-12", "--by", "Kari Styre", env=env).code == 0
+
+
 def test_example_newsletter_reaches_every_member_once_with_everything_a_mail_needs(example, smtp):
     env = base_env(**smtp.env())
     approve_and_preview(example, "nyhetsbrev-2026-12", env)
@@ -65,8 +71,7 @@ def test_example_newsletter_reaches_every_member_once_with_everything_a_mail_nee
 def test_sending_again_sends_nothing_new(tmp_path, smtp):
     root = project_with_draft(tmp_path)
     env = base_env(**smtp.env())
-    assert mailer(root, "preview", "nyhetsbrev-2026-12", env=env).code == 0
-    assert mailer(root, "approve", "nyhetsbrev-2026-12", "--by", "Kari Styre", env=env).code == 0
+    approve(root, env)
     first = mailer(root, "send", "nyhetsbrev-2026-12", env=env)
     assert first.code == 0, first.err
     count = len(smtp.received)
@@ -79,8 +84,7 @@ def test_sending_again_sends_nothing_new(tmp_path, smtp):
 def test_a_shared_household_address_gets_one_message(tmp_path, smtp):
     root = project_with_draft(tmp_path)
     env = base_env(**smtp.env())
-    assert mailer(root, "preview", "nyhetsbrev-2026-12", env=env).code == 0
-    assert mailer(root, "approve", "nyhetsbrev-2026-12", "--by", "Kari Styre", env=env).code == 0
+    approve(root, env)
     assert mailer(root, "send", "nyhetsbrev-2026-12", env=env).code == 0
     assert len(smtp.handler.to("felles@example.org")) == 1
 
@@ -88,11 +92,7 @@ def test_a_shared_household_address_gets_one_message(tmp_path, smtp):
 def test_subject_names_and_body_keep_norwegian_letters(tmp_path, smtp):
     root = project_with_draft(tmp_path)
     env = base_env(**smtp.env())
-    approve = [
-        mailer(root, "preview", "nyhetsbrev-2026-12", env=env),
-        mailer(root, "approve", "nyhetsbrev-2026-12", "--by", "Kari Styre", env=env),
-    ]
-    assert all(r.code == 0 for r in approve)
+    approve(root, env)
     assert mailer(root, "send", "nyhetsbrev-2026-12", env=env).code == 0
     msg = smtp.handler.to("ase@example.org")[0].message
     assert msg["Subject"] == "Nyhetsbrev: Æ, Ø og Å i emnefeltet"
@@ -129,8 +129,7 @@ def test_two_approvals_are_needed_when_the_schedule_says_so(tmp_path, smtp):
 def test_a_draft_changed_after_approval_is_refused(tmp_path, smtp):
     root = project_with_draft(tmp_path)
     env = base_env(**smtp.env())
-    assert mailer(root, "preview", "nyhetsbrev-2026-12", env=env).code == 0
-    assert mailer(root, "approve", "nyhetsbrev-2026-12", "--by", "Kari Styre", env=env).code == 0
+    approve(root, env)
     draft = root / "drafts" / "nyhetsbrev-2026-12.md"
     draft.write_text(draft.read_text() + "\nEn setning lagt til etterpå.\n", encoding="utf-8")
     result = mailer(root, "send", "nyhetsbrev-2026-12", env=env)
@@ -142,8 +141,7 @@ def test_a_draft_changed_after_approval_is_refused(tmp_path, smtp):
 def test_a_template_or_subject_changed_after_approval_is_refused(tmp_path, smtp):
     root = project_with_draft(tmp_path)
     env = base_env(**smtp.env())
-    assert mailer(root, "preview", "nyhetsbrev-2026-12", env=env).code == 0
-    assert mailer(root, "approve", "nyhetsbrev-2026-12", "--by", "Kari Styre", env=env).code == 0
+    approve(root, env)
     template = root / "templates" / "newsletter.mjml"
     template.write_text(template.read_text().replace("Hei {{ member.first_name }},", "Hallo!"), "utf-8")
     assert mailer(root, "send", "nyhetsbrev-2026-12", env=env).code == 1
@@ -202,8 +200,7 @@ def test_status_shows_sent_per_mailing_and_failures_with_the_reply(tmp_path, smt
     root = project_with_draft(tmp_path)
     smtp.handler.reject["bjorn@example.org"] = "550 5.1.1 Mailbox does not exist"
     env = base_env(**smtp.env())
-    assert mailer(root, "preview", "nyhetsbrev-2026-12", env=env).code == 0
-    assert mailer(root, "approve", "nyhetsbrev-2026-12", "--by", "Kari Styre", env=env).code == 0
+    approve(root, env)
     assert mailer(root, "send", "nyhetsbrev-2026-12", env=env).code == 0
     data = json.loads(mailer(root, "status", "--json", env=env).out)
     [row] = data["mailings"]
@@ -217,8 +214,7 @@ def test_status_shows_sent_per_mailing_and_failures_with_the_reply(tmp_path, smt
 def test_the_ledger_records_each_delivery_with_its_message_id(tmp_path, smtp):
     root = project_with_draft(tmp_path)
     env = base_env(**smtp.env())
-    assert mailer(root, "preview", "nyhetsbrev-2026-12", env=env).code == 0
-    assert mailer(root, "approve", "nyhetsbrev-2026-12", "--by", "Kari Styre", env=env).code == 0
+    approve(root, env)
     assert mailer(root, "send", "nyhetsbrev-2026-12", env=env).code == 0
     db = sqlite3.connect(root / ".mailer" / "state.db")
     rows = db.execute("SELECT member_id, status, message_id, attempts FROM deliveries").fetchall()
