@@ -244,6 +244,49 @@ def suppressions(as_json: JsonOpt = False) -> None:
         run(r, as_json, print, emit)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8080,
+) -> None:
+    """Run the web endpoint: unsubscribe and RSVP links, and the board's preview and approval."""
+    from mailer.web.server import serve as run
+
+    with user_errors():
+        run(_state["project"].resolve(), host, port, print, warn)
+
+
+@app.command()
+def attendance(
+    series: Annotated[str | None, typer.Argument(help="A meeting series (all when left out).")] = None,
+    last: Annotated[int, typer.Option("--last", min=1, help="How many meetings held to show.")] = 10,
+    as_json: JsonOpt = False,
+    now: NowOpt = None,
+) -> None:
+    """Per meeting: invited, yes, no and no answer against the goal, and the trend."""
+    from mailer.commands import attendance as run
+
+    with user_errors(), runner(now) as r:
+        run(r, series, last, as_json, print, emit)
+
+
+@app.command("hash-password")
+def hash_password() -> None:
+    """Make a password hash for MAILER_BOARD_USERS (asks twice, or reads one line from stdin)."""
+    import getpass
+
+    from mailer.commands import hash_password as run
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            fail("the two passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with user_errors():
+        run(password, print, lambda line: print(line, file=sys.stderr))
+
+
 def main() -> None:
     try:
         app()

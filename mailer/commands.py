@@ -371,3 +371,51 @@ def suppressions(runner: Runner, as_json: bool, out: Print, emit: Callable[[Any]
         out("nobody has unsubscribed")
     for a, c, t, s in rows:
         out(f"{a}  {'everything' if c == '*' else c}  since {t[:10]} ({s})")
+
+
+def attendance(
+    runner: Runner, series: str | None, last: int, as_json: bool, out: Print, emit: Callable[[Any], None]
+) -> None:
+    from mailer.attendance import attendance as count
+
+    results = count(runner.ledger, runner.project.config, series, runner.now, last)
+    if as_json:
+        emit([s.as_json() for s in results])
+        return
+    if not results:
+        out("no meeting invitations have been sent yet")
+    for s in results:
+        out(f"{s.series}: {s.title}" + (f", goal {s.goal}" if s.goal else ", no goal set"))
+        out(f"  {'meeting':<10}  {'invited':>7}  {'yes':>5}  {'no':>5}  {'no answer':>9}")
+        for o in s.occasions:
+            if o.cancelled:
+                note = "cancelled"
+            elif not o.held:
+                note = "ahead"
+            elif s.goal:
+                note = "goal met" if o.yes >= s.goal else f"{s.goal - o.yes} short of the goal"
+            else:
+                note = ""
+            out(f"  {o.day.isoformat():<10}  {o.invited:>7}  {o.yes:>5}  {o.no:>5}  {o.no_answer:>9}  {note}")
+        if s.trend:
+            met = f"; goal met at {s.goal_met} of {len(s.trend)}" if s.goal else ""
+            out(
+                f"  trend over the last {len(s.trend)} meetings held: "
+                + " → ".join(str(n) for n in s.trend)
+                + f" ({s.direction}){met}"
+            )
+        else:
+            out("  no meeting of this series has been held since invitations went out")
+
+
+def hash_password(password: str, out: Print, warn: Print) -> None:
+    from mailer.web.passwords import hash_password as make
+
+    if len(password) < 10:
+        raise UserError("use a password of at least 10 characters")
+    hashed = make(password)
+    out(hashed)
+    warn(
+        "put it in MAILER_BOARD_USERS with the board member's name, e.g. "
+        f'MAILER_BOARD_USERS=\'{{"Kari Nordmann": "{hashed}"}}\''
+    )

@@ -41,6 +41,7 @@ def run_forever(project: Project, out: Callable[..., None], warn: Callable[[str]
     from apscheduler.schedulers.background import BackgroundScheduler
 
     project.config  # noqa: B018 - fail now, with a clear message, if the files are wrong
+    project.settings  # noqa: B018 - and if a setting is (an unreadable DKIM key: nothing goes unsigned)
     done = threading.Event()
 
     def stop(signum: int, frame: object) -> None:

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     dkim_private_key: Path | None = None
     dkim_domain: str | None = None
     board_users: dict[str, str] = Field(default_factory=dict)
+    web_requests_per_minute: int = Field(60, ge=1)
+    web_trusted_proxies: str = "127.0.0.1"
     organiser_email: str | None = None
 
     @property
@@ -44,8 +46,13 @@ def load_settings(project_dir: Path) -> Settings:
     """Read settings; the project's `.env` fills in what the environment leaves unset."""
     env_file = project_dir / ".env"
     try:
-        return Settings(_env_file=env_file if env_file.is_file() else None)  # type: ignore[call-arg]
+        settings = Settings(_env_file=env_file if env_file.is_file() else None)  # type: ignore[call-arg]
     except ValidationError as exc:
         err = exc.errors()[0]
         field = "MAILER_" + "_".join(str(p) for p in err["loc"]).upper()
         raise UserError(f"setting {field}: {err['msg']} (check the environment or {env_file})") from None
+    if settings.dkim_private_key is not None or settings.dkim_selector is not None:
+        from mailer.dkim import check_settings
+
+        settings = check_settings(settings, project_dir)  # an unusable key stops every command now
+    return settings

@@ -1,0 +1,472 @@
+"""The HTTP layer: routes, forms, login and headers; what a request means lives in clicks and board.
+
+Unsubscribe (`/u/TOKEN`): GET shows a page with a choice and a button, so that link scanners
+unsubscribe nobody; a POST with `List-Unsubscribe=One-Click` (RFC 8058) unsubscribes from
+the link's category at once and answers 200. RSVP (`/r/TOKEN/yes|no`): GET asks, POST
+records, for the same reason: scanners that fetch every link would otherwise answer both.
+The board's pages (`/board`) sit behind HTTP Basic auth with scrypt-hashed passwords.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.parser import BytesParser
+from email.policy import HTTP
+from importlib import resources
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from mailer.dates import date_and_time
+from mailer.errors import UserError
+from mailer.project import Project
+from mailer.runner import Runner
+from mailer.web import board, clicks, pages
+from mailer.web.limits import RateLimit, SlidingWindow, client_of
+from mailer.web.passwords import verify_password
+
+log = logging.getLogger("mailer.web")
+MAX_FORM_BYTES = 16_384
+LOGIN_FAILURES = (10, 300.0)  # per client: this many wrong passwords in this many seconds, then 429
+STATIC = {"board.js": "text/javascript", "board.css": "text/css"}
+
+
+def page(html: str, status: int = 200, csp: str = pages.MEMBER_CSP, **headers: str) -> HTMLResponse:
+    frame = "SAMEORIGIN" if "frame-ancestors 'self'" in csp else "DENY"
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": frame,
+            "Content-Security-Policy": csp,
+            **headers,
+        },
+    )
+
+
+class TooLarge(Exception):
+    pass
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The form fields of a POST, urlencoded or multipart (RFC 8058 allows both); first value wins."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise TooLarge
+    ctype = request.headers.get("content-type", "")
+    fields: dict[str, str] = {}
+    if ctype.lower().startswith("multipart/form-data"):
+        message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + body)
+        for part in message.iter_parts() if message.is_multipart() else ():
+            name = part.get_param("name", header="content-disposition")
+            if isinstance(name, str) and name not in fields:
+                payload = part.get_payload(decode=True) or b""
+                fields[name] = payload.decode("utf-8", "replace").strip()
+        return fields
+    for name, value in urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+        fields.setdefault(name, value.strip())
+    return fields
+
+
+class Projects:
+    """The project folder, read again when schedules.yaml or .env change (no restart needed)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._lock = threading.Lock()
+        self._key: tuple[int, ...] | None = None
+        self._project: Project | None = None
+        self._warned: set[str] = set()
+
+    def _stamp(self) -> tuple[int, ...]:
+        out = []
+        for name in ("schedules.yaml", ".env"):
+            try:
+                stat = (self.root / name).stat()
+                out += [stat.st_mtime_ns, stat.st_size]
+            except OSError:
+                out += [0, 0]
+        return tuple(out)
+
+    def current(self) -> Project:
+        key = self._stamp()
+        with self._lock:
+            if self._project is None or key != self._key:
+                self._project = Project(self.root, warn=self._warn_once)
+                self._key = key
+            return self._project
+
+    def _warn_once(self, line: str) -> None:
+        """A bad row in the member export is logged once, not at every click."""
+        if line not in self._warned:
+            self._warned.add(line)
+            log.warning("%s", line)
+
+    @contextmanager
+    def runner(self) -> Iterator[Runner]:
+        project = self.current()
+        runner = Runner(project, dt.datetime.now(project.tz))
+        try:
+            yield runner
+        finally:
+            runner.close()
+
+
+class Web:
+    """The application's state: the project, failed logins, and logins already checked."""
+
+    def __init__(self, root: Path):
+        self.projects = Projects(root)
+        self.failures = SlidingWindow(*LOGIN_FAILURES)
+        self._lock = threading.Lock()
+        self._verified: dict[bytes, str] = {}
+
+    # -- members' links ----------------------------------------------------------------
+
+    def unsubscribe(self, token: str, form: dict[str, str] | None) -> Response:
+        with self.projects.runner() as r:
+            org = r.project.config.organisation
+            contact = org.unsubscribe_email or (org.reply_to or org.sender).email
+            try:
+                click = clicks.verify(r.signer(), token, "u", r.now.date())
+            except clicks.BadLink as exc:
+                log.info("unsubscribe refused: %s", exc)
+                return self._bad_link(org.name, org.language, contact)
+            who = clicks.who(r, click.member_id)
+            t = pages.texts(who.language)
+            if who.address is None:
+                text = t["not_found_text"].format(contact=contact)
+                return page(pages.message(who.language, org.name, t["not_found"], text), 404)
+            today = r.now.date()
+            options = clicks.choices(r.project, who, click.subject, today, t)
+            if form is None:
+                labels = [(c, _capital(clicks.category_label(r.project, c, t))) for c in options]
+                html = pages.render(
+                    "unsubscribe.html",
+                    lang=who.language,
+                    org=org.name,
+                    title=t["unsubscribe"],
+                    choices=labels[:2],
+                    others=labels[2:],
+                )
+                return page(html)
+            if "scope" in form:
+                scope, source = form["scope"], "web"
+            elif form.get("List-Unsubscribe") == "One-Click":
+                scope, source = click.subject, "one-click"
+            else:
+                scope, source = "", ""
+            if scope not in options:
+                log.info("unsubscribe refused: a POST without a known scope")
+                return self._bad_link(org.name, who.language, contact)
+            r.ledger.suppress(who.address, scope, r.now, source)
+            if scope == clicks.EVERYTHING:
+                done = t["no_more_at_all"].format(org=org.name)
+            else:
+                done = t["no_more"].format(what=clicks.category_label(r.project, scope, t))
+            regret = t["regret"].format(contact=(org.reply_to or org.sender).email)
+            return page(pages.message(who.language, org.name, t["unsubscribed"], done, regret))
+
+    def rsvp(self, token: str, answer: str, record: bool) -> Response:
+        with self.projects.runner() as r:
+            org = r.project.config.organisation
+            contact = (org.reply_to or org.sender).email
+            try:
+                click = clicks.verify(r.signer(), token, "r", r.now.date())
+            except clicks.BadLink as exc:
+                log.info("rsvp refused: %s", exc)
+                return self._bad_link(org.name, org.language, contact)
+            who = clicks.who(r, click.member_id)
+            t = pages.texts(who.language)
+            if who.member is None:
+                text = t["not_found_text"].format(contact=contact)
+                return page(pages.message(who.language, org.name, t["not_found"], text), 404)
+            meeting = clicks.meeting(r.project, click.subject)
+            if meeting is None or meeting.cancelled or meeting.end <= r.now:
+                title = t["meeting_over"] if meeting and not meeting.cancelled else t["meeting_cancelled"]
+                return page(pages.message(who.language, org.name, title, t["closed_text"]), 410)
+            context = {
+                "lang": who.language,
+                "org": org.name,
+                "title": meeting.title,
+                "meeting": meeting.title,
+                "when": _capital(date_and_time(meeting.start, who.language)),
+                "answer": answer,
+            }
+            if not record:
+                answered = r.ledger.rsvp(click.subject, click.member_id)
+                return page(pages.render("rsvp.html", answered=answered, **context))
+            r.ledger.record_rsvp(click.subject, click.member_id, answer, r.now)
+            other = "no" if answer == "yes" else "yes"
+            return page(pages.render("rsvp_done.html", other=other, **context))
+
+    def _bad_link(self, org: str, lang: str, contact: str) -> Response:
+        t = pages.texts(lang)
+        text = t["bad_link_text"].format(contact=contact)
+        return page(pages.message(lang, org, t["bad_link"], text), 400)
+
+    # -- the board ---------------------------------------------------------------------------
+
+    def login(self, request: Request) -> str | Response:
+        """The board member's name, or the 401/429 to answer with."""
+        project = self.projects.current()
+        users = project.settings.board_users
+        client = client_of(request.scope)
+        with self._lock:
+            wait = self.failures.retry_after(client)
+        if wait:
+            return page(pages.too_many(project.config.organisation.name), 429, pages.BOARD_CSP)
+        name, password = _basic(request.headers.get("authorization"))
+        if name is not None and password is not None and name in users:
+            key = hashlib.sha256(f"{name}\0{password}\0{users[name]}".encode()).digest()
+            with self._lock:
+                if self._verified.get(key) == name:
+                    return name
+            try:
+                good = verify_password(password, users[name])
+            except ValueError:
+                log.warning("MAILER_BOARD_USERS: the hash for %r is not from `mailer hash-password`", name)
+                good = False
+            if good:
+                with self._lock:
+                    if len(self._verified) > 256:
+                        self._verified.clear()
+                    self._verified[key] = name
+                return name
+        if name is not None:
+            with self._lock:
+                self.failures.hit(client)
+            log.warning("board login failed for %r from %s", name, client)
+        org = project.config.organisation.name
+        text = "Siden er bare for styremedlemmer. Logg inn med navnet og passordet du har fått."
+        if not users:
+            text = "Ingen styremedlemmer er satt opp ennå (MAILER_BOARD_USERS)."
+        return page(
+            pages.message("nb", org, "Logg inn", text),
+            401,
+            pages.BOARD_CSP,
+            **{"WWW-Authenticate": 'Basic realm="mailer board", charset="UTF-8"'},
+        )
+
+    def csrf(self, runner: Runner, user: str, mailing_id: str, fingerprint: str) -> str:
+        data = f"approve\0{user}\0{mailing_id}\0{fingerprint}".encode()
+        return hmac.new(runner.signer().secret, data, hashlib.sha256).hexdigest()[:32]
+
+    def board_list(self, request: Request) -> Response:
+        user = self.login(request)
+        if isinstance(user, Response):
+            return user
+        days = _int(request.query_params.get("days"), 30, 1, 400)
+        with self.projects.runner() as r:
+            org = r.project.config.organisation.name
+            try:
+                rows = board.upcoming(r, days)
+            except UserError as exc:
+                return self._board_error(org, user, str(exc), 500)
+            html = pages.render(
+                "board_list.html", org=org, user=user, title="Utsendinger", rows=rows, days=days
+            )
+            return page(html, csp=pages.BOARD_CSP)
+
+    def board_preview(self, request: Request, mailing_id: str, message: str = "") -> Response:
+        user = self.login(request)
+        if isinstance(user, Response):
+            return user
+        lang = "nn" if request.query_params.get("lang") == "nn" else "nb"
+        with self.projects.runner() as r:
+            org = r.project.config.organisation.name
+            try:
+                shown = board.preview(r, mailing_id, lang, record=True)
+            except UserError as exc:
+                return self._board_error(org, user, str(exc), 404)
+            m = shown.mailing
+            if request.query_params.get("approved"):
+                message = "Godkjenningen din er registrert."
+            html = pages.render(
+                "board_preview.html",
+                org=org,
+                user=user,
+                title=m.id,
+                lang=lang,
+                mailing_id=m.id,
+                subject=shown.copy.subject,
+                kind=board.KINDS.get(m.kind, m.kind),
+                send_at=date_and_time(m.send_at),
+                audience=m.audience.name,
+                fingerprint=shown.fingerprint,
+                required=m.approvals_required if m.needs_approval else 0,
+                approvers=board.approvers(r, m.id, shown.fingerprint),
+                csrf=self.csrf(r, user, m.id, shown.fingerprint),
+                text=shown.copy.text,
+                message=message,
+            )
+            return page(html, csp=pages.BOARD_CSP)
+
+    def board_html(self, request: Request, lang: str, mailing_id: str) -> Response:
+        user = self.login(request)
+        if isinstance(user, Response):
+            return user
+        with self.projects.runner() as r:
+            try:
+                shown = board.preview(r, mailing_id, "nn" if lang == "nn" else "nb", record=False)
+            except UserError as exc:
+                return self._board_error(r.project.config.organisation.name, user, str(exc), 404)
+            return page(shown.copy.html, csp=pages.PREVIEW_CSP)
+
+    def board_approve(self, request: Request, mailing_id: str, form: dict[str, str]) -> Response:
+        user = self.login(request)
+        if isinstance(user, Response):
+            return user
+        with self.projects.runner() as r:
+            org = r.project.config.organisation.name
+            fingerprint = form.get("fingerprint", "")
+            expected = self.csrf(r, user, mailing_id, fingerprint)
+            if not hmac.compare_digest(expected, form.get("csrf", "")) or not _same_origin(request):
+                text = "Skjemaet kom ikke fra denne siden. Last siden på nytt og prøv igjen."
+                return self._board_error(org, user, text, 403)
+            try:
+                new = board.approve(r, mailing_id, fingerprint, user)
+            except board.Refused as exc:
+                return self._board_error(org, user, str(exc), 409)
+            except UserError as exc:
+                return self._board_error(org, user, str(exc), 404)
+            log.info("%s approved %s (fingerprint %s, new: %s)", user, mailing_id, fingerprint, new)
+        target = f"/board/m/{urllib.parse.quote(mailing_id)}?approved=1"
+        return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+
+    def _board_error(self, org: str, user: str, text: str, status: int) -> Response:
+        return page(pages.message("nb", org, "Det gikk ikke", text), status, pages.BOARD_CSP)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _int(text: str | None, default: int, low: int, high: int) -> int:
+    try:
+        return min(max(int(text or default), low), high)
+    except ValueError:
+        return default
+
+
+def _basic(header: str | None) -> tuple[str | None, str | None]:
+    if not header or not header.lower().startswith("basic "):
+        return None, None
+    try:
+        raw = base64.b64decode(header[6:].strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return "", None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    name, sep, password = text.partition(":")
+    return (name, password) if sep else (name, None)
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urllib.parse.urlsplit(origin).netloc == request.headers.get("host")
+
+
+def create_app(root: Path) -> Starlette:
+    web = Web(root)
+    project = web.projects.current()
+
+    async def healthz(request: Request) -> Response:
+        return Response("ok\n", media_type="text/plain")
+
+    async def home(request: Request) -> Response:
+        org = web.projects.current().config.organisation.name
+        text = "Her melder medlemmer seg av og svarer på invitasjoner, med lenkene i e-postene fra oss."
+        return page(pages.message("nb", org, org, text))
+
+    async def unsubscribe(request: Request) -> Response:
+        form = None
+        if request.method == "POST":
+            try:
+                form = await read_form(request)
+            except TooLarge:
+                return Response("too large\n", 413, media_type="text/plain")
+        return await run_in_threadpool(web.unsubscribe, request.path_params["token"], form)
+
+    async def rsvp(request: Request) -> Response:
+        answer = request.path_params["answer"]
+        if answer not in ("yes", "no"):
+            return Response("not found\n", 404, media_type="text/plain")
+        if request.method == "POST":
+            try:
+                await read_form(request)
+            except TooLarge:
+                return Response("too large\n", 413, media_type="text/plain")
+        token = request.path_params["token"]
+        return await run_in_threadpool(web.rsvp, token, answer, request.method == "POST")
+
+    async def board_list(request: Request) -> Response:
+        return await run_in_threadpool(web.board_list, request)
+
+    async def board_preview(request: Request) -> Response:
+        return await run_in_threadpool(web.board_preview, request, request.path_params["mailing_id"])
+
+    async def board_html(request: Request) -> Response:
+        p = request.path_params
+        return await run_in_threadpool(web.board_html, request, p["lang"], p["mailing_id"])
+
+    async def board_approve(request: Request) -> Response:
+        try:
+            form = await read_form(request)
+        except TooLarge:
+            return Response("too large\n", 413, media_type="text/plain")
+        return await run_in_threadpool(web.board_approve, request, request.path_params["mailing_id"], form)
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in STATIC:
+            return Response("not found\n", 404, media_type="text/plain")
+        data = (resources.files("mailer.web") / "static" / name).read_bytes()
+        return Response(data, media_type=STATIC[name], headers={"Cache-Control": "max-age=300"})
+
+    routes = [
+        Route("/", home),
+        Route("/healthz", healthz),
+        Route("/u/{token}", unsubscribe, methods=["GET", "POST"]),
+        Route("/r/{token}/{answer}", rsvp, methods=["GET", "POST"]),
+        Route("/board", board_list),
+        Route("/board/m/{mailing_id:path}", board_preview),
+        Route("/board/html/{lang}/{mailing_id:path}", board_html),
+        Route("/board/approve/{mailing_id:path}", board_approve, methods=["POST"]),
+        Route("/static/{name}", static),
+    ]
+
+    async def broken(request: Request, exc: Exception) -> Response:
+        log.error("the project cannot be used: %s", exc)
+        text = "Tjenesten er midlertidig utilgjengelig. Prøv igjen senere."
+        return page(pages.message("nb", "mailer", "Prøv igjen senere", text), 503, **{"Retry-After": "300"})
+
+    limit = Middleware(
+        RateLimit,
+        per_minute=project.settings.web_requests_per_minute,
+        org=project.config.organisation.name,
+    )
+    return Starlette(routes=routes, middleware=[limit], exception_handlers={UserError: broken})

@@ -1,0 +1,65 @@
+"""`mailer serve`: check the project and settings, then run the application on uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from mailer.errors import ProblemList, UserError
+from mailer.project import Project
+from mailer.web.passwords import check_hash
+
+
+def check(project: Project, warn: Callable[[str], None]) -> None:
+    """Fail now on what would fail every request; warn about what makes the server less useful."""
+    org = project.config.organisation
+    settings = project.settings
+    problems = []
+    for name, encoded in settings.board_users.items():
+        try:
+            check_hash(encoded)
+        except ValueError as exc:
+            problems.append(f"MAILER_BOARD_USERS: the password hash for '{name}' is {exc}")
+        if ":" in name or not name.strip():
+            problems.append(f"MAILER_BOARD_USERS: '{name}' cannot be a login name (no ':' and not empty)")
+    if problems:
+        raise ProblemList(problems)
+    if not org.base_url:
+        warn("organisation.base_url is not set in schedules.yaml: messages carry no links to this server")
+    elif not org.base_url.startswith("https://"):
+        warn(f"organisation.base_url {org.base_url} is not https: mail gets no one-click unsubscribe")
+    if not settings.board_users:
+        warn("MAILER_BOARD_USERS is not set: the board's pages refuse every login")
+
+
+def serve(root: Path, host: str, port: int, out: Callable[..., None], warn: Callable[[str], None]) -> None:
+    project = Project(root, warn=warn)
+    check(project, warn)
+    import uvicorn
+
+    from mailer.web.app import create_app
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    web_log = logging.getLogger("mailer.web")
+    web_log.addHandler(handler)
+    web_log.setLevel(logging.INFO)
+    app = create_app(root)
+    base = project.config.organisation.base_url or "(no base_url)"
+    out(f"serving {root} on http://{host}:{port}, published as {base}; stop with Ctrl-C or SIGTERM")
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            proxy_headers=True,
+            forwarded_allow_ips=project.settings.web_trusted_proxies,
+            access_log=False,
+            server_header=False,
+            log_level="warning",
+        )
+    except SystemExit as exc:
+        if exc.code:
+            raise UserError(f"could not serve on {host}:{port} (is the port in use?)") from None

@@ -1,0 +1,95 @@
+"""`mailer serve` as a subprocess on a free port, with a board login, for tests over real HTTP."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from conftest import free_port, mailer
+
+SECRET = "test-secret-for-signed-links-0123"
+BOARD_USER, BOARD_PASSWORD = "Kari Styre", "riktig hest batteri stift"
+
+
+@functools.cache
+def board_users() -> str:
+    """MAILER_BOARD_USERS with one board member, the hash made by `mailer hash-password`."""
+    made = subprocess.run(
+        [sys.executable, "-m", "mailer", "hash-password"],
+        input=BOARD_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.dumps({BOARD_USER: made.stdout.strip()})
+
+
+@dataclass
+class WebServer:
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def client(self, **kwargs: object) -> httpx.Client:
+        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def board(self, password: str = BOARD_PASSWORD, **kwargs: object) -> httpx.Client:
+        return self.client(auth=(BOARD_USER, password), **kwargs)
+
+    def local(self, public_url: str) -> str:
+        """A link from a message (the organisation's base URL) as the proxy would pass it on."""
+        parts = urllib.parse.urlsplit(public_url)
+        return self.url + parts.path
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start_web(project: Path, env: dict[str, str]) -> WebServer:
+    port = free_port()
+    log = project.parent / f"serve-{port}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mailer", "--project", str(project), "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = WebServer(f"http://127.0.0.1:{port}", proc, log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"mailer serve exited with {proc.returncode}: {log.read_text()}")
+        try:
+            if httpx.get(server.url + "/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.stop()
+    raise AssertionError(f"mailer serve did not answer within 30 s: {log.read_text()}")
+
+
+def unsubscribe_url(message_header: str) -> str:
+    """The https link out of a List-Unsubscribe header."""
+    match = re.search(r"<(https://[^>]+)>", message_header)
+    assert match, message_header
+    return match.group(1)
+
+
+def approve_by_cli(project: Path, mailing: str, env: dict[str, str]) -> None:
+    assert mailer(project, "preview", mailing, env=env).code == 0
+    result = mailer(project, "approve", mailing, "--by", "Per Styre", env=env)
+    assert result.code == 0, result.err
