@@ -24,3 +24,17 @@ def check_email(address: str) -> str:
         return validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
+
+
+def ascii_domain(address: str) -> str:
+    """The address with a domain such as `bærum.no` in its ASCII (IDNA) form, as SMTP and headers need.
+
+    The part before the @ is left as it is: letters outside ASCII there need SMTPUTF8.
+    """
+    local, _, domain = address.rpartition("@")
+    if domain.isascii():
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address

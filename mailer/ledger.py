@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -249,6 +249,14 @@ class Ledger:
             (mailing_id,),
         ).fetchone()[0]
 
+    def count_due(self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool) -> int:
+        """How many deliveries `open_deliveries` would return now (the size of a run)."""
+        return self.db.execute(
+            "SELECT count(*) FROM deliveries WHERE mailing_id = ? AND (status IN ('pending', 'sending') "
+            "OR (status = 'deferred' AND (? OR next_attempt_at <= ?)))",
+            (mailing_id, retry_all_deferred, stamp(now)),
+        ).fetchone()[0]
+
     def mailings_with_work(self, now: dt.datetime) -> list[str]:
         """Mailings with deliveries that are pending, interrupted, or deferred and due again."""
         rows = self.db.execute(
@@ -266,20 +274,30 @@ class Ledger:
 
     # -- one delivery --------------------------------------------------------------
 
-    def mark_sending(self, delivery_id: int, now: dt.datetime) -> None:
-        ts = stamp(now)
-        self.db.execute(
-            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?, "
-            "first_attempt_at = coalesce(first_attempt_at, ?) WHERE id = ?",
-            (ts, ts, delivery_id),
-        )
+    def record_attempts(
+        self, sending: Sequence[tuple[int, dt.datetime]], sent: Sequence[tuple[int, dt.datetime, str, str]]
+    ) -> None:
+        """Deliveries marked `sending` (just before their attempt) and `sent` (just after), one commit.
 
-    def mark_sent(self, delivery_id: int, now: dt.datetime, reply: str, message_id: str) -> None:
-        self.db.execute(
-            "UPDATE deliveries SET status = 'sent', updated_at = ?, last_reply = ?, message_id = ?, "
-            "next_attempt_at = NULL WHERE id = ?",
-            (stamp(now), reply, message_id, delivery_id),
-        )
+        A send with several connections groups the marks that fall due at the same moment
+        instead of committing each one (see `sending._Journal`).
+        """
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany(
+                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?1, "
+                "first_attempt_at = coalesce(first_attempt_at, ?1) WHERE id = ?2",
+                ((stamp(when), delivery_id) for delivery_id, when in sending),
+            )
+            self.db.executemany(
+                "UPDATE deliveries SET status = 'sent', updated_at = ?, last_reply = ?, message_id = ?, "
+                "next_attempt_at = NULL WHERE id = ?",
+                ((stamp(when), reply, mid, delivery_id) for delivery_id, when, reply, mid in sent),
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def mark_deferred(
         self,
@@ -625,12 +643,17 @@ class Ledger:
 
     def address_of(self, member_id: str) -> str | None:
         """The last address the ledger knew for a member (who may have left the export since)."""
-        row = self.db.execute(
-            "SELECT address FROM member_register WHERE member_id = ? AND address IS NOT NULL", (member_id,)
-        ).fetchone() or self.db.execute(
-            "SELECT address FROM deliveries WHERE member_id = ? AND address IS NOT NULL ORDER BY id DESC LIMIT 1",
-            (member_id,),
-        ).fetchone()
+        row = (
+            self.db.execute(
+                "SELECT address FROM member_register WHERE member_id = ? AND address IS NOT NULL",
+                (member_id,),
+            ).fetchone()
+            or self.db.execute(
+                "SELECT address FROM deliveries WHERE member_id = ? AND address IS NOT NULL "
+                "ORDER BY id DESC LIMIT 1",
+                (member_id,),
+            ).fetchone()
+        )
         return row[0] if row else None
 
     # -- meta ----------------------------------------------------------------------------

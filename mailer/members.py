@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -139,6 +138,18 @@ def _decode(raw: bytes) -> str:
             return raw.decode("latin-1")
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text` with their ends, as a file opened with newline="" gives them.
+
+    (io.StringIO would hold a second, four-bytes-a-character copy of a large export.)
+    """
+    for match in _LINE.finditer(text):
+        yield match.group()
+
+
 def _split_roles(cell: str) -> list[str]:
     return [r for r in (normalise_name(p) for p in re.split(r"[,;|]", cell)) if r]
 
@@ -192,7 +203,7 @@ class MemberReader:
             raise UserError(f"{label}: the file is empty; export the member list again")
         first_line = text.split("\n", 1)[0]
         delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        reader = csv.reader(_lines(text), delimiter=delimiter)
         header = next(reader)
         columns: dict[str, int] = {}
         extras: list[tuple[str, int]] = []

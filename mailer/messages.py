@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import html
 import json
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 
-from mailer import ics, mime
+from mailer import mime
 from mailer.config import Organisation
 from mailer.mailings import Mailing
 from mailer.members import Member
@@ -127,6 +129,8 @@ class _LanguageParts:
     subject: str | None
     html: mime.BodyTemplate
     text: mime.BodyTemplate
+    unsubscribe: int | None
+    member_required: list[int]
 
 
 @dataclass
@@ -156,6 +160,7 @@ class MessageFactory:
             subject = None
             if not variant.subject.slots:
                 subject = mime.header_value(self.subject_prefix + variant.subject.fill([]))
+            keys = variant.slot_keys
             self._parts[lang] = _LanguageParts(
                 variant,
                 getters,
@@ -163,6 +168,8 @@ class MessageFactory:
                 subject,
                 mime.BodyTemplate.of(variant.html, html.escape),
                 mime.BodyTemplate.of(variant.text),
+                keys.index("unsubscribe_url") if "unsubscribe_url" in keys else None,
+                [i for i in sorted(used) if keys[i] not in PERSONAL],
             )
         headers = [f"From: {mime.mailbox(org.sender.name, org.sender.email)}"]
         if org.reply_to:
@@ -176,6 +183,8 @@ class MessageFactory:
         self._static = ("\r\n".join(headers) + "\r\n").encode()
         if m.event:
             method = "CANCEL" if m.change == "cancel" else "REQUEST"
+            from mailer import ics  # icalendar takes a tenth of a second to import; only invitations need it
+
             self._calendar = ics.calendar_halves(m.event, method, self.now, self._description())
         self._attachments = [
             mime.attachment(name, ctype, data) for name, ctype, data in self.compiled.attachments
@@ -196,10 +205,7 @@ class MessageFactory:
         values = [g(member) for g in parts.getters]
         for i in parts.required:
             if values[i] is None:
-                raise MissingValue(
-                    f"{parts.variant.template_file}: '{parts.variant.slot_keys[i]}' has no value for "
-                    f"member {member.id}; add the column to the member file or remove it from the template"
-                )
+                raise _missing(parts, i, member)
         return parts, [v or "" for v in values]
 
     def copy(self, member: Member) -> Copy:
@@ -207,8 +213,11 @@ class MessageFactory:
         return fill(parts.variant, dict(zip(parts.variant.slot_keys, values, strict=True)), member.id)
 
     def check(self, member: Member) -> None:
-        """Raise MissingValue now if this member's copy cannot be filled in."""
-        self.values(member)
+        """Raise MissingValue now if this member's copy cannot be filled in (links always can)."""
+        parts = self._parts.get(member.language) or self._parts["nb"]
+        for i in parts.member_required:
+            if parts.getters[i](member) is None:
+                raise _missing(parts, i, member)
 
     def build(self, member: Member) -> Outgoing:
         parts, values = self.values(member)
@@ -218,19 +227,22 @@ class MessageFactory:
         if subject is None:
             subject = mime.header_value(self.subject_prefix + parts.variant.subject.fill(values))
         head = [
-            f"Date: {format_datetime(dt.datetime.now(dt.UTC))}",
+            f"Date: {_date_header()}",
             f"Message-ID: {message_id}",
             f"Subject: {subject}",
             f"To: {mime.mailbox(member.name, member.email)}",
         ]
         if m.kind != "welcome":
-            head.append(f"List-Unsubscribe: {self._list_unsubscribe(member)}")
+            url = values[parts.unsubscribe] if parts.unsubscribe is not None else None
+            head.append(f"List-Unsubscribe: {self._list_unsubscribe(member, url)}")
         text = mime.leaf('text/plain; charset="utf-8"', parts.text.encode(values), "quoted-printable")
         html_part = mime.leaf('text/html; charset="utf-8"', parts.html.encode(values), "quoted-printable")
         alternatives = [text, html_part]
         ics_text = None
         if self._calendar:
             method = "CANCEL" if m.change == "cancel" else "REQUEST"
+            from mailer import ics
+
             ics_text = self._calendar[0] + ics.attendee_line(member.name, member.email) + self._calendar[1]
             alternatives.append(
                 mime.leaf(
@@ -251,9 +263,9 @@ class MessageFactory:
             data = self.seal(data)
         return Outgoing(member, data, message_id)
 
-    def _list_unsubscribe(self, member: Member) -> str:
+    def _list_unsubscribe(self, member: Member, url: str | None = None) -> str:
         links = []
-        url = self.links.unsubscribe(member, self.compiled.mailing.category)
+        url = url or self.links.unsubscribe(member, self.compiled.mailing.category)
         if url.startswith("http"):
             links.append(f"<{url}>")
         if self.links.unsubscribe_mailto:
@@ -262,3 +274,20 @@ class MessageFactory:
                 f"{self.compiled.mailing.category}>"
             )
         return ", ".join(links)
+
+
+def _missing(parts: _LanguageParts, index: int, member: Member) -> MissingValue:
+    return MissingValue(
+        f"{parts.variant.template_file}: '{parts.variant.slot_keys[index]}' has no value for "
+        f"member {member.id}; add the column to the member file or remove it from the template"
+    )
+
+
+def _date_header() -> str:
+    """The Date header's value; a send writes thousands a second, so it is made once a second."""
+    return _date_of(int(time.time()))
+
+
+@functools.lru_cache(maxsize=2)
+def _date_of(second: int) -> str:
+    return format_datetime(dt.datetime.fromtimestamp(second, dt.UTC))

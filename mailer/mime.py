@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr
 
+from mailer.addresses import ascii_domain
 from mailer.render import Pattern
 
 CRLF = b"\r\n"
@@ -42,10 +43,18 @@ def header_value(value: str) -> str:
 
 
 def mailbox(name: str, address: str) -> str:
-    """`Name <address>` with the name encoded as needed."""
+    """`Name <address>` with the name encoded as needed.
+
+    A domain outside ASCII is written in its IDNA form; letters outside ASCII before the @
+    stay UTF-8 (RFC 6532), which only a server with SMTPUTF8 takes (the transport checks).
+    """
     if "\n" in name or "\r" in name:
         raise ValueError("a display name may not contain a line break")
-    return formataddr((name, address), charset="utf-8")
+    address = ascii_domain(address)
+    if address.isascii():
+        return formataddr((name, address), charset="utf-8")
+    head, _, tail = formataddr((name, "_@_"), charset="utf-8").rpartition("_@_")
+    return head + address + tail
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,13 @@ class RateLimiter:
     def day_exhausted(self) -> bool:
         return self.per_day is not None and self._today >= self.per_day
 
+    def room_today(self) -> bool:
+        """Whether today's quota (a calendar day at `now`) has room for one more message."""
+        now = self.clock.now()
+        if now.date() != self._day:
+            self._new_day(now)
+        return not self.day_exhausted
+
     def _wait(self, t: float) -> float:
         recent = self._recent
         while recent and t - recent[0] >= 3600:
@@ -76,10 +83,7 @@ class RateLimiter:
 
     async def acquire(self) -> bool:
         """Wait for room in the minute and hour windows; False when today's quota is used."""
-        now = self.clock.now()
-        if now.date() != self._day:
-            self._new_day(now)
-        if self.day_exhausted:
+        if not self.room_today():
             return False
         if self.per_minute or self.per_hour:
             while (wait := self._wait(time.monotonic())) > 0:

@@ -1,11 +1,18 @@
-"""When to try a deferred delivery again: seconds within a run, then a mail server's schedule."""
+"""When to try a deferred delivery again: seconds within a run, then a mail server's schedule.
+
+The run that hits a temporary failure retries it after a few seconds while it lasts. After
+that, each later run (cron, the scheduler) makes one attempt when the delivery is due, at
+growing distances, until the delivery's lifetime is over; then it is given up (`expired`).
+Throttling replies pause the whole send instead, and do not count as attempts.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
-IN_RUN_DELAYS = (1.0, 3.0, 8.0)
+IN_RUN_DELAYS = (1.0, 2.0, 4.0)
 LATER = (5, 10, 20, 40, 60)  # minutes; then every hour until the lifetime ends
+THROTTLE_PAUSE_MIN = 0.5
 THROTTLE_PAUSE_MAX = 30.0
 THROTTLES_PER_DELIVERY = 12
 PERMANENT_STREAK_LIMIT = 10
@@ -17,10 +24,10 @@ def in_run_delay(tries_this_run: int) -> float | None:
 
 
 def next_attempt(attempts: int, now: dt.datetime) -> dt.datetime:
-    """After `attempts` failed tries: 5, 10, 20, 40 minutes, then hourly."""
-    index = max(attempts - len(IN_RUN_DELAYS) - 1, 0)
-    minutes = LATER[index] if index < len(LATER) else LATER[-1]
-    return now + dt.timedelta(minutes=minutes)
+    """After `attempts` failed tries in all (the first run's, then one per later run):
+    5, 10, 20, 40 minutes, then hourly."""
+    later = max(attempts - len(IN_RUN_DELAYS) - 1, 0)
+    return now + dt.timedelta(minutes=LATER[min(later, len(LATER) - 1)])
 
 
 def gives_up(
@@ -30,3 +37,8 @@ def gives_up(
     if expires is not None and retry_at >= expires:
         return True
     return retry_at > first_attempt + lifetime
+
+
+def outlived(first_attempt: dt.datetime, lifetime: dt.timedelta, now: dt.datetime) -> bool:
+    """A delivery tried before whose lifetime ended while no run came by: too late to send."""
+    return now > first_attempt + lifetime

@@ -6,6 +6,14 @@
    audience, or who unsubscribed, are dropped.
 2. Deliver: the open rows are read back in order, each copy is built, marked `sending`,
    handed to a connection, and marked with its outcome.
+
+When things go wrong, nothing is lost and nothing is sent twice: a server that cannot be
+reached (or refuses the login) before the first attempt raises TransportUnavailable with
+every delivery still pending; a temporary failure is tried again after a few seconds in the
+run, then by later runs on `retry`'s schedule until its lifetime ends; a throttling reply
+pauses every connection instead of using up tries; a permanent failure is final, but a
+streak of them means the mailing itself is refused, so the mailing stops and the streak goes
+back to pending; a kill at any moment repeats at most the messages on the wire.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import datetime as dt
 import hashlib
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -52,6 +61,7 @@ class Report:
     dropped: int = 0
     expired: int = 0
     still_open: int = 0
+    slowed: int = 0
     note: str = ""
 
     @property
@@ -66,7 +76,10 @@ class Report:
         if self.still_open:
             parts.append(f"{self.still_open} still to send")
         text = f"{self.mailing_id}: " + ", ".join(parts)
-        return text + (f" ({self.note})" if self.note else "")
+        notes = [self.note] if self.note else []
+        if self.slowed:
+            notes.append(f"slowed down {self.slowed} time(s) at the server's request")
+        return text + (f" ({'; '.join(notes)})" if notes else "")
 
 
 @dataclass
@@ -142,17 +155,76 @@ def _tracked(members: Iterable[Member], seen: set[str]) -> Iterator[Member]:
         yield m
 
 
+DAY_LIMIT_NOTE = "today's sending limit is reached; the rest goes out tomorrow"
+WENT_AWAY_NOTE = "the SMTP server went away; the rest is sent by the next run"
+
+
+class _Journal:
+    """The hot path's ledger writes (`sending` before an attempt, `sent` after), grouped.
+
+    `sending` is committed before the message goes on the wire. `sent` is committed with the
+    connection's next write, or before it waits for anything else, so a connection never
+    starts a message while the previous one's outcome is uncommitted: a kill repeats at most
+    the messages on the wire. Writes of connections that are ready at the same moment share
+    one commit.
+    """
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+        self.sending: list[tuple[int, dt.datetime]] = []
+        self.sent: list[tuple[int, dt.datetime, str, str]] = []
+        self.committed: asyncio.Future[None] | None = None
+
+    def record_sent(self, delivery_id: int, when: dt.datetime, reply: str, message_id: str) -> None:
+        self.sent.append((delivery_id, when, reply, message_id))
+
+    async def record_sending(self, delivery_id: int, when: dt.datetime) -> None:
+        self.sending.append((delivery_id, when))
+        await self.commit()
+
+    async def commit(self) -> None:
+        if self.committed is None:
+            if not (self.sending or self.sent):
+                return
+            loop = asyncio.get_running_loop()
+            self.committed = loop.create_future()
+            loop.call_soon(self.flush)
+        await self.committed
+
+    def flush(self) -> None:
+        sending, sent, committed = self.sending, self.sent, self.committed
+        self.sending, self.sent, self.committed = [], [], None
+        try:
+            if sending or sent:
+                self.ledger.record_attempts(sending, sent)
+        except Exception as exc:
+            if committed is None or committed.done():
+                raise
+            committed.set_exception(exc)
+        else:
+            if committed is not None and not committed.done():
+                committed.set_result(None)
+
+
 @dataclass
 class _Item:
     row: OpenDelivery
     out: Outgoing
+    retry_in_run: bool
     tries: int = 0
     throttles: int = 0
+    reply: str = ""
 
 
 @dataclass
 class Delivery:
-    """One run of deliveries for one mailing over one transport."""
+    """One run of deliveries for one mailing over one transport.
+
+    A producer reads the open rows in order and builds each copy; one worker per connection
+    takes them from a short queue. A delivery counts as outstanding from the moment it is
+    queued until it has an outcome in the ledger (a retry waiting to be queued again still
+    counts), and the run ends when nothing is outstanding or no connection is left.
+    """
 
     ledger: Ledger
     transport: Transport
@@ -165,44 +237,61 @@ class Delivery:
     progress: Progress = field(default_factory=Silent)
     report: Report = field(init=False)
     _queue: asyncio.Queue[_Item | None] = field(init=False)
+    _changed: asyncio.Event = field(init=False)
+    _journal: _Journal = field(init=False)
     _outstanding: int = 0
-    _retries: set[asyncio.Task[None]] = field(default_factory=set)
+    _retries: dict[asyncio.Task[None], _Item] = field(default_factory=dict)
     _stop: str = ""
+    _stopped_by_failures: bool = False
     _streak: list[int] = field(default_factory=list)
     _pause_until: float = 0.0
-    _pause: float = 0.5
+    _paused_at: float = -1.0
+    _pause: float = retry.THROTTLE_PAUSE_MIN
     _live_workers: int = 0
+    _went_away: bool = False
     _suppression_version: int = -1
+    _suppression_checked: float = float("-inf")
     _suppressed: dict[str, set[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.report = Report(self.mailing.id)
+        self._journal = _Journal(self.ledger)
 
     async def run(self, retry_all_deferred: bool) -> Report:
-        rows = self.ledger.open_deliveries(self.mailing.id, self.clock.now(), retry_all_deferred)
-        first = next(rows, None)
-        if first is None:
+        """Deliver what is due; TransportUnavailable (nothing attempted) if no connection opens."""
+        start = self.clock.now()
+        total = self.ledger.count_due(self.mailing.id, start, retry_all_deferred)
+        if not total:
+            return self._finish()
+        if not self.limiter.room_today():
+            self.report.note = DAY_LIMIT_NOTE
             return self._finish()
         connection = await self.transport.connect(self.mailing.id)
+        rows = self.ledger.open_deliveries(self.mailing.id, start, retry_all_deferred)
         self._queue = asyncio.Queue(maxsize=self.transport.connections * 2)
-        self.progress.start(self.mailing.id, self.ledger.count_open(self.mailing.id))
+        self._changed = asyncio.Event()
+        self.progress.start(self.mailing.id, total)
         restore_signals = _stop_on_signals(asyncio.get_running_loop(), self._request_stop)
         workers = [asyncio.create_task(self._worker(connection))]
         workers += [asyncio.create_task(self._worker(None)) for _ in range(self.transport.connections - 1)]
         self._live_workers = len(workers)
         try:
-            await self._produce(_chain(first, rows))
-            while self._outstanding and self._live_workers:
-                await asyncio.sleep(0.02)
+            await self._produce(rows)
+            await self._settled()
             for _ in range(self._live_workers):
-                await self._queue.put(None)
-            await asyncio.gather(*workers, return_exceptions=True)
+                self._queue.put_nowait(None)
+            results = await asyncio.gather(*workers, return_exceptions=True)
         finally:
             for w in workers:
                 w.cancel()
+            self._journal.flush()
+            self._abandon_retries()
             restore_signals()
             self.progress.finish()
-        if self._stop.startswith("permanent"):
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        if self._stopped_by_failures:
             raise MailingStopped(self._stop)
         return self._finish()
 
@@ -210,46 +299,74 @@ class Delivery:
         self.report.still_open = self.ledger.count_open(self.mailing.id)
         if self._stop and not self.report.note:
             self.report.note = self._stop
-        elif not self._live_workers and self.report.still_open and not self.report.note:
-            self.report.note = "the SMTP server went away; the rest is sent by the next run"
+        elif self._went_away and self.report.still_open and not self.report.note:
+            self.report.note = WENT_AWAY_NOTE
         return self.report
 
-    def _request_stop(self) -> None:
-        self._stop = self._stop or "stopped on request; the rest is sent by the next run"
+    def _request_stop(self, reason: str = "stopped on request; the rest is sent by the next run") -> None:
+        self._stop = self._stop or reason
+        if hasattr(self, "_changed"):
+            self._changed.set()
+
+    def _settle(self) -> None:
+        """One outstanding delivery has its outcome (or was left as it was by a stop)."""
+        self._outstanding -= 1
+        self._changed.set()
+
+    async def _settled(self) -> None:
+        while True:
+            if self._stop:
+                self._abandon_retries()
+            if not (self._outstanding and self._live_workers):
+                return
+            self._changed.clear()
+            await self._changed.wait()
 
     def _is_suppressed(self, address: str) -> bool:
-        version = self.ledger.suppression_version()
-        if version != self._suppression_version:
-            self._suppression_version, self._suppressed = version, self.suppressed()
+        """Unsubscribes that arrive during the send count from the next second on."""
+        t = time.monotonic()
+        if t - self._suppression_checked >= 1.0:
+            self._suppression_checked = t
+            version = self.ledger.suppression_version()
+            if version != self._suppression_version:
+                self._suppression_version, self._suppressed = version, self.suppressed()
         return is_suppressed(self._suppressed, self.mailing.category, address)
 
     async def _produce(self, rows: Iterator[OpenDelivery]) -> None:
+        mailing = self.mailing
         for row in rows:
             if STOP.is_set():
                 self._request_stop()
             if self._stop or not self._live_workers:
                 return
             now = self.clock.now()
-            if self.mailing.too_late(now):
-                self.ledger.mark_final(row.id, "expired", now, "the meeting has started")
-                self.report.expired += 1
-                self.progress.advance()
+            if mailing.too_late(now):
+                self._close(row.id, "expired", now, "the meeting has started")
+                continue
+            first = row.first_attempt_at
+            if first and retry.outlived(dt.datetime.fromisoformat(first), mailing.retry_lifetime, now):
+                self._close(row.id, "expired", now, "gave up: its lifetime ended before it could be sent")
                 continue
             if self._is_suppressed(row.address):
-                self.ledger.mark_final(row.id, "dropped", now, "unsubscribed")
-                self.report.dropped += 1
-                self.progress.advance()
+                self._close(row.id, "dropped", now, "unsubscribed")
                 continue
             if not await self.limiter.acquire():
-                self.report.note = "today's sending limit is reached; the rest goes out tomorrow"
+                self.report.note = DAY_LIMIT_NOTE
                 return
             out = self.factory.build(Member.from_record(row.member))
             self._outstanding += 1
-            await self._queue.put(_Item(row, out))
+            await self._queue.put(_Item(row, out, retry_in_run=row.status != "deferred"))
+
+    def _close(self, delivery_id: int, status: str, now: dt.datetime, reply: str) -> None:
+        self.ledger.mark_final(delivery_id, status, now, reply)
+        setattr(self.report, status, getattr(self.report, status) + 1)
+        self.progress.advance()
 
     async def _connect(self) -> Connection | None:
         for delay in (0.0, 1.0, 3.0):
             await asyncio.sleep(delay)
+            if self._stop:
+                return None
             try:
                 return await self.transport.connect(self.mailing.id)
             except UserError:
@@ -257,93 +374,140 @@ class Delivery:
         return None
 
     async def _worker(self, conn: Connection | None) -> None:
+        told_to_end = False
         try:
             if conn is None:
                 conn = await self._connect()
             while conn is not None:
-                item = await self._queue.get()
+                try:
+                    item = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    await self._journal.commit()
+                    item = await self._queue.get()
                 if item is None:
+                    await self._journal.commit()
+                    told_to_end = True
                     return
                 try:
-                    if STOP.is_set():
-                        self._request_stop()
-                    if not self._stop:
-                        conn = await self._attempt(conn, item)
+                    conn = await self._attempt(conn, item)
                 finally:
-                    self._outstanding -= 1
+                    self._settle()
         finally:
             self._live_workers -= 1
-            if not self._live_workers:
+            if not self._live_workers and not told_to_end:
+                self._went_away = True
                 while not self._queue.empty():
-                    if self._queue.get_nowait() is not None:
+                    left = self._queue.get_nowait()
+                    if left is not None:
                         self._outstanding -= 1
+                        if left.tries or left.throttles:
+                            self._defer(left, self.clock.now())
+            self._changed.set()
             if conn is not None:
                 await conn.close()
+
+    def _stopping(self) -> bool:
+        if STOP.is_set():
+            self._request_stop()
+        return bool(self._stop)
 
     async def _attempt(self, conn: Connection, item: _Item) -> Connection | None:
         loop = asyncio.get_running_loop()
         if self._pause_until > loop.time():
+            await self._journal.commit()
             await asyncio.sleep(self._pause_until - loop.time())
+        if self._stopping():
+            if item.tries or item.throttles:
+                self._defer(item, self.clock.now())
+            return conn
         row = item.row
-        self.ledger.mark_sending(row.id, self.clock.now())
+        started = loop.time()
+        await self._journal.record_sending(row.id, self.clock.now())
         try:
             reply = await conn.send(self.sender, item.out.member.email, item.out.data)
         except DeliveryError as error:
-            return await self._failed(conn, item, error)
-        self.ledger.mark_sent(row.id, self.clock.now(), reply, item.out.message_id)
+            return await self._failed(conn, item, error, started)
+        self._journal.record_sent(row.id, self.clock.now(), reply, item.out.message_id)
         self.report.sent += 1
         self._streak.clear()
-        self._pause = max(self._pause / 2, 0.5)
+        self._pause = max(self._pause / 2, retry.THROTTLE_PAUSE_MIN)
         self.progress.advance()
         return conn
 
-    async def _failed(self, conn: Connection, item: _Item, error: DeliveryError) -> Connection | None:
+    async def _failed(
+        self, conn: Connection, item: _Item, error: DeliveryError, started: float
+    ) -> Connection | None:
         now = self.clock.now()
         row = item.row
+        item.reply = error.reply
         if error.outcome == "permanent":
-            self.ledger.mark_final(row.id, "failed", now, error.reply)
-            self.report.failed += 1
-            self.progress.advance()
-            self._streak.append(row.id)
-            if len(self._streak) >= retry.PERMANENT_STREAK_LIMIT:
-                self.ledger.mark_pending(self._streak, now, error.reply)
-                self.report.failed -= len(self._streak)
-                self._stop = (
-                    f"permanent failures: {len(self._streak)} deliveries of {self.mailing.id} in a row "
-                    f"were refused (last: {error.reply}); stopped, and those {len(self._streak)} are "
-                    "kept as pending for the next run, so nothing is lost"
-                )
+            self._refused(item, error, now)
             return conn
         if error.outcome == "throttled" and item.throttles < retry.THROTTLES_PER_DELIVERY:
             item.throttles += 1
-            loop = asyncio.get_running_loop()
-            self._pause = min(self._pause * 2, retry.THROTTLE_PAUSE_MAX)
-            self._pause_until = max(self._pause_until, loop.time() + self._pause)
+            wait = self._slow_down(started)
             self.ledger.mark_deferred(
-                row.id, now, error.reply, now + dt.timedelta(seconds=self._pause), count_attempt=False
+                row.id, now, error.reply, now + dt.timedelta(seconds=wait), count_attempt=False
             )
-            self._retry_later(item, self._pause)
-            if error.code == 421:
-                await conn.close()
-                return await self._connect()
-            return conn
-        item.tries += 1
-        delay = retry.in_run_delay(item.tries)
-        if delay is not None and not self._stop:
-            self.ledger.mark_deferred(row.id, now, error.reply, now + dt.timedelta(seconds=delay))
-            self._retry_later(item, delay)
+            self._retry_later(item, wait)
         else:
-            self._defer(item, now, error.reply)
+            item.tries += 1
+            delay = retry.in_run_delay(item.tries) if item.retry_in_run else None
+            if delay is not None and not self._stop:
+                self.ledger.mark_deferred(row.id, now, error.reply, now + dt.timedelta(seconds=delay))
+                self._retry_later(item, delay)
+            else:
+                self._defer(item, now)
         if error.outcome == "connection" or error.code == 421:
             await conn.close()
             return await self._connect()
         return conn
 
-    def _defer(self, item: _Item, now: dt.datetime, reply: str) -> None:
+    def _refused(self, item: _Item, error: DeliveryError, now: dt.datetime) -> None:
+        """A permanent failure: final, unless it is one of a streak that says the mailing is broken."""
         row = item.row
+        if self._stopped_by_failures:
+            self.ledger.mark_pending([row.id], now, error.reply)
+            return
+        self.ledger.mark_final(row.id, "failed", now, error.reply)
+        self.report.failed += 1
+        self.progress.advance()
+        self._streak.append(row.id)
+        if len(self._streak) < retry.PERMANENT_STREAK_LIMIT:
+            return
+        self.ledger.mark_pending(self._streak, now, error.reply)
+        self.report.failed -= len(self._streak)
+        self._stopped_by_failures = True
+        self._stop = (
+            f"{len(self._streak)} deliveries of {self.mailing.id} in a row were refused "
+            f"(last: {error.reply}); the mailing is stopped, and those {len(self._streak)} are "
+            "pending again, so nothing is lost; fix the cause and send again"
+        )
+        self._changed.set()
+
+    def _slow_down(self, started: float) -> float:
+        """The server asks us to slow down: pause every connection; longer if it keeps asking.
+
+        Attempts that were already under way when the pause began are answered by the same
+        pause, so a burst of replies on several connections counts once. Returns the seconds
+        until the pause ends.
+        """
+        loop = asyncio.get_running_loop()
+        t = loop.time()
+        if started >= self._paused_at:
+            self._paused_at = t
+            self._pause_until = max(self._pause_until, t + self._pause)
+            self._pause = min(self._pause * 2, retry.THROTTLE_PAUSE_MAX)
+            self.report.slowed += 1
+        return max(self._pause_until - t, 0.0)
+
+    def _defer(self, item: _Item, now: dt.datetime) -> None:
+        """Hand the delivery to later runs, on the growing schedule, or give it up."""
+        row = item.row
+        reply = item.reply or "not sent"
         attempts = row.attempts + item.tries
         first = dt.datetime.fromisoformat(row.first_attempt_at) if row.first_attempt_at else now
-        retry_at = retry.next_attempt(attempts + len(retry.IN_RUN_DELAYS), now)
+        retry_at = retry.next_attempt(attempts, now)
         if retry.gives_up(first, self.mailing.retry_lifetime, self.mailing.expires_at, retry_at):
             self.ledger.mark_final(row.id, "expired", now, f"gave up: {reply}")
             self.report.expired += 1
@@ -353,25 +517,29 @@ class Delivery:
         self.progress.advance()
 
     def _retry_later(self, item: _Item, delay: float) -> None:
-        """Put the item back after `delay`; it stays outstanding, so the run waits for it."""
+        """Queue the item again after `delay`; it stays outstanding, so the run waits for it."""
         self._outstanding += 1
 
         async def again() -> None:
             await asyncio.sleep(delay)
-            if self._stop or not self._live_workers:
-                self._outstanding -= 1
-                self._defer(item, self.clock.now(), "not retried: the run ended")
+            if self._stopping() or not self._live_workers:
+                del self._retries[task]
+                self._defer(item, self.clock.now())
+                self._settle()
                 return
             await self._queue.put(item)
+            del self._retries[task]
 
         task = asyncio.get_running_loop().create_task(again())
-        self._retries.add(task)
-        task.add_done_callback(self._retries.discard)
+        self._retries[task] = item
 
-
-def _chain(first: OpenDelivery, rest: Iterator[OpenDelivery]) -> Iterator[OpenDelivery]:
-    yield first
-    yield from rest
+    def _abandon_retries(self) -> None:
+        """The run ends: deliveries waiting for an in-run retry go to later runs now."""
+        for task, item in list(self._retries.items()):
+            task.cancel()
+            del self._retries[task]
+            self._defer(item, self.clock.now())
+            self._settle()
 
 
 def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> Callable[[], None]:

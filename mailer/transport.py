@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from mailer.addresses import ascii_domain
 from mailer.errors import TransportUnavailable
 from mailer.settings import Settings
 
@@ -57,6 +58,12 @@ def classify(code: int | None, message: str) -> DeliveryError:
     return DeliveryError("permanent", reply, code)
 
 
+def envelope_address(address: str) -> tuple[str, bool]:
+    """The address as MAIL FROM / RCPT TO carry it, and whether it needs SMTPUTF8."""
+    address = ascii_domain(address)
+    return address, not address.isascii()
+
+
 class _SMTPConnection:
     def __init__(self, client: object):
         self.client = client
@@ -65,8 +72,21 @@ class _SMTPConnection:
         import aiosmtplib
 
         client: aiosmtplib.SMTP = self.client  # type: ignore[assignment]
+        options: list[str] = []
+        recipient, utf8 = envelope_address(recipient)
+        sender, sender_utf8 = envelope_address(sender)
         try:
-            errors, reply = await client.sendmail(sender, [recipient], data)
+            if utf8 or sender_utf8:
+                if client.is_ehlo_or_helo_needed:
+                    await client.ehlo()
+                if not client.supports_extension("smtputf8"):
+                    raise DeliveryError(
+                        "permanent",
+                        f"{recipient}: the server does not take addresses with letters "
+                        "outside ASCII (no SMTPUTF8)",
+                    )
+                options.append("SMTPUTF8")
+            errors, reply = await client.sendmail(sender, [recipient], data, mail_options=options)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             first = exc.recipients[0]
             raise classify(first.code, first.message) from None
@@ -79,6 +99,8 @@ class _SMTPConnection:
             raise DeliveryError("connection", f"connection lost: {exc}") from None
         except aiosmtplib.SMTPException as exc:
             raise DeliveryError("connection", str(exc)) from None
+        except ValueError as exc:
+            raise DeliveryError("permanent", f"{recipient}: cannot be sent to: {exc}") from None
         if errors:
             code, msg = next(iter(errors.values()))
             raise classify(code, msg)

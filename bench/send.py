@@ -1,0 +1,283 @@
+"""How fast `mailer send` is, next to what this machine can do at all.
+
+    python bench/send.py [--members 10000] [--connections 8] [--memory-members 100000]
+
+In one run, against an SMTP server that only counts (aiosmtpd, in a separate process):
+  (a) `mailer send` of the example newsletter to N invented members, end to end: a new
+      process, start-up, member loading, planning, the ledger, every message built;
+  (b) the machine's limit: N pre-built messages of the same size sent as raw bytes over
+      the same number of aiosmtplib connections;
+and also the MJML compilations of (a), the peak memory of a send to `--memory-members`
+members, and how long `mailer run-due` with nothing due and `mailer --help` take.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fake_members
+
+REPO = Path(__file__).resolve().parent.parent
+MAILING = "nyhetsbrev-2026-12"
+APPROVERS = ("Kari Nordmann", "Per Hansen")
+
+# The real command line, plus one line on stderr with the MJML compilations of the run.
+CLI = """\
+import atexit, sys
+from mailer import render
+made = []
+init = render.Renderer.__init__
+def counting_init(self, *a, **k):
+    init(self, *a, **k)
+    made.append(self)
+render.Renderer.__init__ = counting_init
+atexit.register(lambda: print(f"bench: compilations={sum(r.compilations for r in made)}", file=sys.stderr))
+sys.argv[0] = "mailer"
+from mailer.cli import main
+main()
+"""
+
+
+# -- the server that only counts -----------------------------------------------------------
+
+
+@dataclass
+class Sink:
+    """bench/sink.py in its own process, asked for its count over stdin."""
+
+    process: subprocess.Popen[str]
+    port: int
+
+    def ask(self, command: str) -> int:
+        assert self.process.stdin and self.process.stdout
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return int(self.process.stdout.readline())
+
+    @property
+    def count(self) -> int:
+        return self.ask("count")
+
+    def reset(self) -> None:
+        self.ask("reset")
+
+    def stop(self) -> None:
+        if self.process.stdin:
+            self.process.stdin.close()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_sink() -> Sink:
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("sink.py"))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout
+    return Sink(process, int(process.stdout.readline()))
+
+
+# -- a project with N invented members -------------------------------------------------------
+
+
+def make_project(folder: Path, members: int) -> Path:
+    folder.mkdir(parents=True)
+    shutil.copy(REPO / "schedules.yaml", folder / "schedules.yaml")
+    for part in ("templates", "drafts", "agenda"):
+        if (REPO / part).is_dir():
+            shutil.copytree(REPO / part, folder / part)
+    (folder / "recipients").mkdir()
+    rows = fake_members.members(members, seed=2026, today=dt.date.today())
+    fake_members.write(folder / "recipients" / "medlemmer.csv", rows)
+    return folder
+
+
+@dataclass
+class Run:
+    seconds: float
+    code: int
+    peak_mb: float
+    out: str
+    err: str
+
+
+def command(project: Path, args: tuple[str, ...], counting: bool) -> list[str]:
+    if counting:
+        return [sys.executable, "-c", CLI, "--project", str(project), *args]
+    return [sys.executable, "-m", "mailer", "--project", str(project), *args]
+
+
+def mailer(project: Path, *args: str, env: dict[str, str], counting: bool = False) -> Run:
+    """The command line in a new process: its wall time and output.
+
+    `counting`: with a line on stderr that gives the MJML compilations of the run.
+    """
+    t0 = time.perf_counter()
+    proc = subprocess.run(command(project, args, counting), env=env, capture_output=True, text=True)
+    return Run(time.perf_counter() - t0, proc.returncode, 0.0, proc.stdout, proc.stderr)
+
+
+def peak_memory(project: Path, *args: str, env: dict[str, str]) -> Run:
+    """Like `mailer`, with the resident-set high-water mark of exactly that process (wait4)."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(command(project, args, False), env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        return Run(seconds, proc.returncode, usage.ru_maxrss / 1024, out.read(), err.read())
+
+
+def check(run: Run, what: str) -> Run:
+    if run.code != 0:
+        raise SystemExit(f"{what} failed (exit {run.code}):\n{run.err}{run.out}")
+    return run
+
+
+def prepare(project: Path, env: dict[str, str]) -> bytes:
+    """Preview (the board looks) and two approvals; returns one member's real message."""
+    out = project / ".mailer" / "bench-preview"
+    check(mailer(project, "preview", MAILING, "--out", str(out), env=env), "preview")
+    for name in APPROVERS:
+        check(mailer(project, "approve", MAILING, "--by", name, env=env), "approve")
+    return next(out.glob("*.eml")).read_bytes()
+
+
+def compilations(err: str) -> int:
+    for line in err.splitlines():
+        if line.startswith("bench: compilations="):
+            return int(line.split("=", 1)[1])
+    return -1
+
+
+# -- (b): raw bytes over aiosmtplib ---------------------------------------------------------
+
+
+async def raw_send(port: int, message: bytes, count: int, connections: int) -> float:
+    """Seconds to send `count` copies of `message` over `connections` connections."""
+    import aiosmtplib
+
+    messages = [message] * count
+    next_index = iter(range(count))
+
+    async def worker() -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, use_tls=False, start_tls=False)
+        await client.connect()
+        for i in next_index:
+            await client.sendmail("post@akershus-sp.example", [f"m{i}@example.org"], messages[i])
+        await client.quit()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return time.perf_counter() - t0
+
+
+# -- the whole benchmark --------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--members", type=int, default=10_000)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--memory-members", type=int, default=100_000, help="members for the peak-memory send (0: skip)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary projects")
+    args = parser.parse_args()
+
+    sink = start_sink()
+    tmp = Path(tempfile.mkdtemp(prefix="mailer-bench-"))
+    # A user's installation keeps its bytecode; this sandbox's PYTHONDONTWRITEBYTECODE would
+    # make every start-up compile the package again.
+    skip = ("MAILER_", "PYTHONDONTWRITEBYTECODE")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
+    env = base | {
+        "MAILER_SMTP_HOST": "127.0.0.1",
+        "MAILER_SMTP_PORT": str(sink.port),
+        "MAILER_SMTP_SECURITY": "none",
+        "MAILER_POOL_SIZE": str(args.connections),
+    }
+    rows: list[tuple[str, str, str]] = []
+
+    def figure(what: str, value: str, note: str = "") -> None:
+        rows.append((what, value, note))
+        print(f"  {what}: {value}  {note}".rstrip(), flush=True)
+
+    load = os.getloadavg()[0]
+    print(
+        f"{args.members:,} invented members, {args.connections} connections, "
+        f"{os.cpu_count()} cores, load {load:.1f}"
+    )
+    try:
+        project = make_project(tmp / "speed", args.members)
+        sample = prepare(project, env)
+
+        raw_before = asyncio.run(raw_send(sink.port, sample, args.members, args.connections))
+        sink.reset()
+        send = check(mailer(project, "send", MAILING, env=env, counting=True), "send")
+        received = sink.count
+        raw_after = asyncio.run(raw_send(sink.port, sample, args.members, args.connections))
+        if received < args.members:
+            raise SystemExit(f"the server counted {received} messages of {args.members}:\n{send.err}")
+        # (b) runs before and after (a); the faster of the two is the limit (a) is held to.
+        raw_seconds = min(raw_before, raw_after)
+        rate_a, rate_b = args.members / send.seconds, args.members / raw_seconds
+        figure("(a) mailer send, end to end", f"{rate_a:,.0f} msg/s", f"{send.seconds:.2f} s")
+        figure(
+            "(b) raw bytes over aiosmtplib",
+            f"{rate_b:,.0f} msg/s",
+            f"{raw_seconds:.2f} s (other run {max(raw_before, raw_after):.2f} s)",
+        )
+        figure("(a) / (b)", f"{rate_a / rate_b:.0%}", "target >= 80%")
+        figure("message size", f"{len(sample):,} bytes")
+        figure("MJML compilations in (a)", str(compilations(send.err)), "target: a handful, not one a member")
+
+        # The first run-due catches up on whatever is due at this moment (invitations); then nothing is.
+        due = [check(mailer(project, "run-due", env=env), "run-due").seconds for _ in range(4)]
+        figure("mailer run-due, nothing due", f"{min(due[1:]):.2f} s", "target < 0.5 s")
+        helps = [check(mailer(project, "--help", env=env), "--help").seconds for _ in range(3)]
+        figure("mailer --help", f"{min(helps):.2f} s", "target < 0.3 s")
+
+        if args.memory_members:
+            big = make_project(tmp / "memory", args.memory_members)
+            prepare(big, env)
+            run = check(peak_memory(big, "send", MAILING, env=env), "send (memory)")
+            figure(
+                f"peak memory, send to {args.memory_members:,}",
+                f"{run.peak_mb:.0f} MB",
+                f"target < 150 MB ({args.memory_members / run.seconds:,.0f} msg/s end to end)",
+            )
+    finally:
+        sink.stop()
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"projects kept in {tmp}")
+
+    print()
+    width = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        print(f"  {r[0]:<{width[0]}}  {r[1]:>{width[1]}}  {r[2]}".rstrip())
+
+
+if __name__ == "__main__":
+    main()
