@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import shutil
+import sys
 from collections import Counter
 from collections.abc import Callable
 from importlib import resources
@@ -262,7 +263,7 @@ def send(runner: Runner, mailing_id: str, dry_run: bool, out: Print, warn: Print
     out(report.line())
     if runner.outbox:
         out(f"no SMTP host set (MAILER_SMTP_HOST): messages are in {transport.folder(mailing.id)}")  # type: ignore[attr-defined]
-    return 1 if "SMTP server went away" in report.note else 0
+    return 1 if report.server_lost else 0
 
 
 def run_due(runner: Runner, out: Print, warn: Print) -> int:
@@ -277,8 +278,8 @@ def run_due(runner: Runner, out: Print, warn: Print) -> int:
     if reports and runner.outbox:
         out(f"no SMTP host set (MAILER_SMTP_HOST): messages are in {runner.outbox}")
     for e in errors:
-        print(f"error: {e}", file=__import__("sys").stderr)
-    return 1 if errors else 0
+        print(f"error: {e}", file=sys.stderr)
+    return 1 if errors or any(r.server_lost for r in reports) else 0
 
 
 def status(
@@ -308,8 +309,12 @@ def status(
     out(f"{'mailing':<{width}}  " + "  ".join(f"{k:>8}" for k in keys))
     for mid, c in sorted(counts.items()):
         out(f"{mid:<{width}}  " + "  ".join(f"{c.get(k, 0):>8}" for k in keys))
+    tz = runner.project.tz
     for p in problems:
-        when = f", next attempt {p['next_attempt_at']}" if p["status"] == "deferred" else ""
+        when = ""
+        if p["status"] == "deferred" and p["next_attempt_at"]:
+            local = dt.datetime.fromisoformat(str(p["next_attempt_at"])).astimezone(tz)
+            when = f", next attempt {local:%Y-%m-%d %H:%M}"
         out(
             f"  {p['mailing']}: {p['email'] or p['member_id']} {p['status']} after {p['attempts']} "
             f"attempt(s){when}: {p['reply']}"

@@ -79,9 +79,20 @@ def run_due(runner: Runner) -> tuple[list[Report], list[str]]:
         except UserError as exc:
             errors.append(f"{mailing.id}: {exc}")
             continue
-        if report.anything or report.note:
+        if report.anything or report.server_lost or _news(runner, report):
             reports.append(report)
     return reports, errors
+
+
+def _news(runner: Runner, report: Report) -> bool:
+    """A note worth printing: the same one (today's limit reached) is said once a day."""
+    if not report.note:
+        return False
+    key, today = f"noted:{report.mailing_id}:{report.note}", runner.now.date().isoformat()
+    if runner.ledger.meta(key) == today:
+        return False
+    runner.ledger.set_meta(key, today)
+    return True
 
 
 def _warn_once_a_day(runner: Runner, mailing: Mailing, message: str) -> None:

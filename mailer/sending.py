@@ -63,6 +63,7 @@ class Report:
     still_open: int = 0
     slowed: int = 0
     note: str = ""
+    server_lost: bool = False
 
     @property
     def anything(self) -> bool:
@@ -301,6 +302,7 @@ class Delivery:
             self.report.note = self._stop
         elif self._went_away and self.report.still_open and not self.report.note:
             self.report.note = WENT_AWAY_NOTE
+        self.report.server_lost = self._went_away and bool(self.report.still_open)
         return self.report
 
     def _request_stop(self, reason: str = "stopped on request; the rest is sent by the next run") -> None:
