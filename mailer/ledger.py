@@ -158,9 +158,6 @@ class Ledger:
         row = self.db.execute("SELECT planned_inputs FROM mailings WHERE id = ?", (mailing_id,)).fetchone()
         return row[0] if row else None
 
-    def known_mailing(self, mailing_id: str) -> bool:
-        return self.db.execute("SELECT 1 FROM mailings WHERE id = ?", (mailing_id,)).fetchone() is not None
-
     def plan(
         self,
         mailing_id: str,
@@ -176,7 +173,6 @@ class Ledger:
         Either the whole audience is planned or, on any error or crash, none of it.
         """
         ts = stamp(now)
-        before = self.db.total_changes
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.execute(
@@ -200,7 +196,6 @@ class Ledger:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        del before
         return inserted
 
     def open_deliveries(
@@ -265,12 +260,6 @@ class Ledger:
             (stamp(now),),
         ).fetchall()
         return [r[0] for r in rows]
-
-    def next_retry_at(self) -> dt.datetime | None:
-        row = self.db.execute(
-            "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'deferred'"
-        ).fetchone()
-        return unstamp(row[0]) if row else None
 
     # -- one delivery --------------------------------------------------------------
 
@@ -387,12 +376,6 @@ class Ledger:
         ).fetchall()
         keys = ("mailing", "member_id", "email", "status", "attempts", "next_attempt_at", "reply")
         return [dict(zip(keys, r, strict=True)) for r in rows]
-
-    def mailing_rows(self) -> dict[str, dict[str, str | None]]:
-        return {
-            r[0]: {"kind": r[1], "series": r[2], "first_planned_at": r[3], "expires_at": r[4]}
-            for r in self.db.execute("SELECT id, kind, series, first_planned_at, expires_at FROM mailings")
-        }
 
     # -- previews and approvals ------------------------------------------------------
 
