@@ -429,8 +429,9 @@ class Ledger:
         ).fetchall()
 
     def suppression_version(self) -> int:
-        row = self.db.execute("SELECT count(*) FROM suppressions").fetchone()
-        return int(row[0])
+        """Changes whenever a suppression is added or removed (to know when to read them again)."""
+        row = self.db.execute("SELECT coalesce(max(rowid), 0), count(*) FROM suppressions").fetchone()
+        return int(row[0]) * 1_000_003 + int(row[1])
 
     # -- calendar events ---------------------------------------------------------------
 
