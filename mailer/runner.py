@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from mailer.messages import CompiledMailing, Links, MessageFactory
 
 
+KEEP_MEMBERS = 20_000
+
+
 @contextmanager
 def run_lock(state_dir: Path, wait: bool) -> Iterator[bool]:
     """One sending process per project at a time; a killed process releases it at once."""
@@ -62,6 +65,7 @@ class Runner:
     _compiled: dict[str, CompiledMailing] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set)
     _leaders: dict[str, str] | None = None
+    _members: list[Member] | None = None
     clock: Clock = field(init=False)
 
     def __post_init__(self) -> None:
@@ -147,7 +151,7 @@ class Runner:
         """The local chapter's leader by name, from the member list (read once per run)."""
         if self._leaders is None:
             self._leaders = {}
-            for m in self.project.members(self.now.date()):
+            for m in self.members():
                 if "lokallagsleder" in m.roles:
                     self._leaders.setdefault(m.chapter, m.name)
         fallback = "ikkje vald enno" if member.language == "nn" else "ikke valgt ennå"
@@ -167,9 +171,27 @@ class Runner:
         stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
         return repr((stats, self.project.config_path.stat().st_mtime_ns))
 
+    def members(self) -> Iterator[Member]:
+        """The export's valid members; kept after the first full read when the list is small.
+
+        A run reads the export for the register, then for each mailing it plans; a list of
+        up to KEEP_MEMBERS is read once, a larger one streams each time (memory stays flat).
+        """
+        if self._members is not None:
+            yield from self._members
+            return
+        kept: list[Member] | None = []
+        for member in self.project.members(self.now.date()):
+            if kept is not None:
+                kept.append(member)
+                if len(kept) > KEEP_MEMBERS:
+                    kept = None
+            yield member
+        self._members = kept
+
     def sync_register(self) -> None:
         """Note who joined and who left since the last run (see `register`)."""
-        register.sync(self.ledger, self.project.members(self.now.date()), self.now, self.member_files_key())
+        register.sync(self.ledger, self.members(), self.now, self.member_files_key())
 
     def recipients(self) -> Recipients:
         today = self.now.date()
@@ -180,7 +202,7 @@ class Runner:
             return window is None or register.is_new(ledger, member, window, today)
 
         return Recipients(
-            members=lambda: self.project.members(today),
+            members=self.members,
             suppressed=ledger.suppressed,
             inputs=repr((self.member_files_key(), ledger.suppression_version())),
             extra_filter=welcome_filter,
@@ -279,11 +301,11 @@ class Runner:
     def member(self, member_id: str | None, mailing: Mailing) -> Member:
         """One member to preview as: the given id, else the first member of the audience."""
         today = self.now.date()
-        members = self.project.members(today)
+        members = list(self.members())
         if member_id is None:
             for m in mailing.audience.select(members, today):
                 return m
-            for m in self.project.members(today):
+            for m in members:
                 return m
             raise UserError("there are no valid members to preview as; add some to recipients/")
         for m in members:
