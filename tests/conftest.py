@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -90,10 +91,9 @@ class SMTPServer:
         }
 
 
-@pytest.fixture
-def smtp() -> Iterator[SMTPServer]:
-    """A real SMTP server on 127.0.0.1 that accepts everything and keeps what it got."""
-    handler = Handler()
+@contextmanager
+def running_smtp(handler: Handler) -> Iterator[SMTPServer]:
+    """aiosmtpd on a free port of 127.0.0.1, answering through `handler`, until the block ends."""
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False)
     controller.start()
@@ -101,6 +101,13 @@ def smtp() -> Iterator[SMTPServer]:
         yield SMTPServer(handler, port, controller)
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SMTPServer]:
+    """A real SMTP server on 127.0.0.1 that accepts everything and keeps what it got."""
+    with running_smtp(Handler()) as server:
+        yield server
 
 
 def copy_example(dest: Path) -> Path:

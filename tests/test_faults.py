@@ -37,6 +37,7 @@ from conftest import (
     copy_example,
     free_port,
     mailer,
+    running_smtp,
     small_project,
 )
 
@@ -83,14 +84,8 @@ class FaultHandler(Handler):
 @pytest.fixture
 def server() -> Iterator[SMTPServer]:
     """A real SMTP server whose handler each test can make misbehave."""
-    handler = FaultHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False)
-    controller.start()
-    try:
-        yield SMTPServer(handler, port, controller)
-    finally:
-        controller.stop()
+    with running_smtp(FaultHandler()) as smtp_server:
+        yield smtp_server
 
 
 def members(count: int) -> str:
