@@ -19,8 +19,8 @@ from mailer import calendar
 from mailer.audiences import Audience, Rule
 from mailer.config import InvitationConfig, Mailbox
 from mailer.errors import UserError
-from mailer.ledger import Ledger
 from mailer.mailings import Event, Mailing
+from mailer.state import State
 
 if TYPE_CHECKING:
     from mailer.project import Project
@@ -65,11 +65,11 @@ def _event_from_snapshot(snap: dict[str, Any], sequence: int, cancelled: bool) -
     )
 
 
-def with_sequence(ledger: Ledger, mailing: Mailing) -> Mailing:
+def with_sequence(state: State, mailing: Mailing) -> Mailing:
     """The mailing carrying the occurrence's current SEQUENCE from the ledger."""
     if mailing.event is None or mailing.change in ("update", "cancel"):
         return mailing
-    row = ledger.event(mailing.event.uid)
+    row = state.events.get(mailing.event.uid)
     if not row or not row["sequence"]:
         return mailing
     return dataclasses.replace(
@@ -77,9 +77,9 @@ def with_sequence(ledger: Ledger, mailing: Mailing) -> Mailing:
     )
 
 
-def record_announced(ledger: Ledger, mailing: Mailing, now: dt.datetime) -> None:
+def record_announced(state: State, mailing: Mailing, now: dt.datetime) -> None:
     if mailing.event is not None and mailing.change in (None, "reminder"):
-        ledger.announce(
+        state.events.announce(
             mailing.event.uid,
             mailing.series,
             mailing.event.occurrence.isoformat(),
@@ -90,11 +90,11 @@ def record_announced(ledger: Ledger, mailing: Mailing, now: dt.datetime) -> None
         )
 
 
-def previous_recipients(ledger: Ledger, mailing: Mailing) -> set[str] | None:
+def previous_recipients(state: State, mailing: Mailing) -> set[str] | None:
     """Updates and cancellations go only to those who were told about the meeting."""
     if mailing.change not in ("update", "cancel"):
         return None
-    return ledger.recipients_of_occurrence(mailing.id.split("/")[0], mailing.id)
+    return state.deliveries.recipients_of_occurrence(mailing.id.split("/")[0], mailing.id)
 
 
 def _revision(project: Project, row: dict[str, Any], now: dt.datetime) -> Mailing:
@@ -128,11 +128,11 @@ def _revision(project: Project, row: dict[str, Any], now: dt.datetime) -> Mailin
     )
 
 
-def revisions_due(project: Project, ledger: Ledger, now: dt.datetime) -> list[Mailing]:
+def revisions_due(project: Project, state: State, now: dt.datetime) -> list[Mailing]:
     """Compare announced occurrences with the schedule; revise changed ones; list what to send."""
     out = []
     tz = project.config.organisation.tz
-    for row in ledger.events_ahead(now - dt.timedelta(days=1)):
+    for row in state.events.ahead(now - dt.timedelta(days=1)):
         cfg = project.config.mailings.get(row["series"])
         occ = None
         if isinstance(cfg, InvitationConfig):
@@ -140,7 +140,7 @@ def revisions_due(project: Project, ledger: Ledger, now: dt.datetime) -> list[Ma
         if occ is None or occ.cancelled:
             if not row["cancelled"]:
                 snap = row["snapshot"]
-                row["sequence"] = ledger.revise_event(
+                row["sequence"] = state.events.revise(
                     row["uid"], "cancelled", snap, dt.datetime.fromisoformat(snap["start"]), True
                 )
                 row["cancelled"] = True
@@ -149,7 +149,7 @@ def revisions_due(project: Project, ledger: Ledger, now: dt.datetime) -> list[Ma
             if digest(event) != row["digest"]:
                 mailing = project.invitation(row["series"], cfg, occ, reminder=False)  # type: ignore[arg-type]
                 row["snapshot"] = snapshot(mailing)
-                row["sequence"] = ledger.revise_event(
+                row["sequence"] = state.events.revise(
                     row["uid"], digest(event), row["snapshot"], event.start, False
                 )
                 row["cancelled"] = False
@@ -160,12 +160,12 @@ def revisions_due(project: Project, ledger: Ledger, now: dt.datetime) -> list[Ma
     return out
 
 
-def revision_by_id(project: Project, ledger: Ledger, mailing_id: str, now: dt.datetime) -> Mailing | None:
+def revision_by_id(project: Project, state: State, mailing_id: str, now: dt.datetime) -> Mailing | None:
     m = _REVISION_ID.fullmatch(mailing_id)
     if not m:
         return None
     series, day = m["occ"].split("@")
-    for row in ledger.events_ahead(dt.datetime.min.replace(tzinfo=dt.UTC)):
+    for row in state.events.ahead(dt.datetime.min.replace(tzinfo=dt.UTC)):
         if row["series"] == series and row["occurrence"] == day:
             mailing = _revision(project, row, now)
             if mailing.id != mailing_id:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from mailer import calendar
 from mailer.config import Config, InvitationConfig
 from mailer.errors import UserError
-from mailer.ledger import Ledger
+from mailer.state import State
 
 
 @dataclass(frozen=True)
@@ -102,14 +102,14 @@ def _day(occurrence: str) -> dt.date | None:
 
 
 def series_attendance(
-    ledger: Ledger, config: Config, series: str, now: dt.datetime, last: int
+    state: State, config: Config, series: str, now: dt.datetime, last: int
 ) -> SeriesAttendance:
     """The last `last` meetings held, and those ahead that invitations went out for."""
     cfg = config.mailings.get(series)
     meeting = cfg.meeting if isinstance(cfg, InvitationConfig) else None
     tz = config.organisation.tz
     occasions = []
-    for occurrence, counts in ledger.attendance(series).items():
+    for occurrence, counts in state.rsvps.counts(series).items():
         day = _day(occurrence)
         if day is None:
             continue
@@ -138,12 +138,12 @@ def series_attendance(
 
 
 def attendance(
-    ledger: Ledger, config: Config, series: str | None, now: dt.datetime, last: int = 10
+    state: State, config: Config, series: str | None, now: dt.datetime, last: int = 10
 ) -> list[SeriesAttendance]:
     """One series, or every meeting series that has sent invitations."""
     if series is not None:
         known = isinstance(config.mailings.get(series), InvitationConfig)
-        result = series_attendance(ledger, config, series, now, last)
+        result = series_attendance(state, config, series, now, last)
         if not known and not result.occasions:
             names = sorted(k for k, m in config.mailings.items() if isinstance(m, InvitationConfig))
             raise UserError(f"'{series}' is not a meeting series; use one of: {', '.join(names)}")
@@ -151,7 +151,7 @@ def attendance(
     out = []
     for name, cfg in config.mailings.items():
         if isinstance(cfg, InvitationConfig):
-            result = series_attendance(ledger, config, name, now, last)
+            result = series_attendance(state, config, name, now, last)
             if result.occasions:
                 out.append(result)
     return out

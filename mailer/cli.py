@@ -43,12 +43,18 @@ def fail(message: str) -> None:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """A problem the user can fix becomes one clear line per problem and exit 1, no traceback."""
+    import sqlite3
+
     from mailer.errors import UserError
 
     try:
         yield
     except UserError as exc:
         fail(str(exc))
+    except sqlite3.DatabaseError as exc:
+        from mailer.state.database import explain
+
+        fail(explain(project().state_dir / "state.db", exc))
 
 
 def project() -> Project:
@@ -111,9 +117,8 @@ def recipients(
     """Who an audience selects (everyone without --audience)."""
     from mailer.commands import recipients as run
 
-    with user_errors():
-        proj = project()
-        run(proj, audience, now_of(proj, now), as_json, print, emit)
+    with user_errors(), runner(now) as r:
+        run(r, audience, r.now, as_json, print, emit)
 
 
 @app.command()

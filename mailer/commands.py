@@ -36,13 +36,17 @@ def check(project: Project, out: Print) -> list[str]:
         return exc.problems
     config_problems = project.calendar_and_template_problems()
     problems = list(config_problems)
-    today = dt.date.today()
-    reader = project.member_reader(today)
+    runner = Runner(project, dt.datetime.now(project.tz))
+    today = runner.now.date()
     try:
-        members = list(reader)
+        store = runner.state.members
+        store.refresh(project.member_inputs(), project.read_members)
+        members = list(store.all(today))
+        problems.extend(str(p) for p in store.problems(today))
     except UserError as exc:
         return [*problems, str(exc)]
-    problems.extend(str(p) for p in reader.problems)
+    finally:
+        runner.close()
     try:
         drafts = project.drafts()
     except UserError as exc:
@@ -73,7 +77,7 @@ def check(project: Project, out: Print) -> list[str]:
 
 
 def recipients(
-    project: Project,
+    runner: Runner,
     audience: str | None,
     now: dt.datetime,
     as_json: bool,
@@ -83,8 +87,8 @@ def recipients(
     from mailer.audiences import Audience, Rule
 
     everyone = Rule(frozenset(), frozenset(), frozenset(), frozenset(), None)
-    chosen = project.audience(audience) if audience else Audience("everyone", everyone, None)
-    members = list(chosen.select(project.members(now.date()), now.date()))
+    chosen = runner.project.audience(audience) if audience else Audience("everyone", everyone, None)
+    members = list(chosen.select(runner.members(), now.date()))
     if as_json:
         emit(
             [
@@ -105,7 +109,7 @@ def recipients(
             ]
         )
         return
-    roles = {normalise_name(r): r for r in project.config.roles}
+    roles = {normalise_name(r): r for r in runner.project.config.roles}
     out(
         f"{chosen.name}: {len(members)} recipients"
         + (f" ({chosen.description})" if chosen.description else "")
@@ -139,7 +143,7 @@ def _mailing(runner: Runner, mailing_id: str):  # type: ignore[no-untyped-def]
     from mailer import announcements
 
     return announcements.revision_by_id(
-        runner.project, runner.ledger, mailing_id, runner.now
+        runner.project, runner.state, mailing_id, runner.now
     ) or runner.project.mailing(mailing_id, runner.now)
 
 
@@ -184,19 +188,19 @@ def preview(
         ),
         encoding="utf-8",
     )
-    runner.ledger.record_preview(mailing.id, compiled.fingerprint, runner.now)
+    runner.state.approvals.record_preview(mailing.id, compiled.fingerprint, runner.now)
     out(f"{mailing.id} as {member.name} ({member.id}), fingerprint {compiled.fingerprint}")
     for name in ("html", "text", "eml", "index"):
         out(f"  {name:<5} {paths[name]}")
     if mailing.needs_approval:
-        have = {by for fp, by, _ in runner.ledger.approvals(mailing.id) if fp == compiled.fingerprint}
+        have = {by for fp, by, _ in runner.state.approvals.of(mailing.id) if fp == compiled.fingerprint}
         out(
             f"  approvals of this content: {len(have)} of {mailing.approvals_required}"
             + (f" ({', '.join(sorted(have))})" if have else "")
         )
     if to_board:
         board = project.audience(project.config.organisation.board_audience)
-        members = list(board.select(project.members(runner.now.date()), runner.now.date()))
+        members = list(board.select(runner.members(), runner.now.date()))
         if not members:
             raise UserError(f"the board audience '{board.name}' selects nobody; check schedules.yaml")
         sent = send_test_copies(
@@ -219,13 +223,13 @@ def approve(runner: Runner, mailing_id: str, by: str, out: Print) -> None:
         raise UserError(f"{mailing.id} is a {mailing.kind}; only newsletters are approved")
     compiled = runner.compiled(mailing)
     fingerprint = compiled.fingerprint
-    if not runner.ledger.was_previewed(mailing.id, fingerprint):
+    if not runner.state.approvals.was_previewed(mailing.id, fingerprint):
         raise UserError(
             f"{mailing.id} has changed since it was last previewed (or was never previewed); "
             f"run `mailer preview {mailing.id}`, look at it, then approve"
         )
-    new = runner.ledger.approve(mailing.id, fingerprint, by, runner.now)
-    have = {b for fp, b, _ in runner.ledger.approvals(mailing.id) if fp == fingerprint}
+    new = runner.state.approvals.approve(mailing.id, fingerprint, by, runner.now)
+    have = {b for fp, b, _ in runner.state.approvals.of(mailing.id) if fp == fingerprint}
     need = mailing.approvals_required
     verb = "approved" if new else "already approved"
     out(
@@ -246,14 +250,14 @@ def send(runner: Runner, mailing_id: str, dry_run: bool, out: Print, warn: Print
     if dry_run:
         compiled = runner.compiled(mailing)
         try:
-            check_approval(runner.ledger, compiled)
+            check_approval(runner.state, compiled)
             approval = "approved"
         except UserError as exc:
             approval = f"NOT SENDABLE: {exc}"
         new, already, suppressed = runner.would_send(mailing)
         out(
             f"{mailing.id} (dry run, nothing sent): {new} would be sent, {already} already in the "
-            f"ledger, {suppressed} unsubscribed; {approval}"
+            f"state, {suppressed} unsubscribed; {approval}"
         )
         return 0
     with run_lock(runner.project.state_dir, wait=True):
@@ -285,11 +289,11 @@ def run_due(runner: Runner, out: Print, warn: Print) -> int:
 def status(
     runner: Runner, mailing_id: str | None, as_json: bool, out: Print, emit: Callable[[Any], None]
 ) -> None:
-    ledger = runner.ledger
-    counts = ledger.status_counts(mailing_id)
+    state = runner.state
+    counts = state.deliveries.status_counts(mailing_id)
     if mailing_id and not counts:
         raise UserError(f"the ledger has nothing for '{mailing_id}'; `mailer status` lists what it has")
-    problems = ledger.problem_deliveries(mailing_id)
+    problems = state.deliveries.problems(mailing_id)
     keys = ("sent", "pending", "sending", "deferred", "failed", "expired", "dropped")
     if as_json:
         emit(
@@ -342,9 +346,9 @@ def forget(runner: Runner, email: str, out: Print) -> None:
     except ValueError as exc:
         raise UserError(f"'{email}' is not an email address: {exc}") from None
     with run_lock(runner.project.state_dir, wait=True):
-        ids = runner.ledger.member_ids_for(address)
+        ids = runner.state.register.member_ids_for(address)
         removed = sum(
-            register.erase(runner.ledger, runner.project.state_dir, i, address) for i in ids or [None]
+            register.erase(runner.state, runner.project.state_dir, i, address) for i in ids or [None]
         )
     out(
         f"erased {address}: {removed} deliveries folded into anonymous counts; "
@@ -362,13 +366,13 @@ def unsubscribe(runner: Runner, email: str, category: str, out: Print) -> None:
         raise UserError(
             f"unknown category '{category}'; use '*' or one of: {', '.join(sorted(known - {'*'}))}"
         )
-    new = runner.ledger.suppress(address, category, runner.now, "secretary")
+    new = runner.state.suppressions.add(address, category, runner.now, "secretary")
     what = "everything" if category == "*" else category
     out(f"{address} {'unsubscribed' if new else 'was already unsubscribed'} from {what}")
 
 
 def suppressions(runner: Runner, as_json: bool, out: Print, emit: Callable[[Any], None]) -> None:
-    rows = runner.ledger.suppression_rows()
+    rows = runner.state.suppressions.rows()
     if as_json:
         emit([{"email": a, "category": c, "since": t, "source": s} for a, c, t, s in rows])
         return
@@ -383,7 +387,7 @@ def attendance(
 ) -> None:
     from mailer.attendance import attendance as count
 
-    results = count(runner.ledger, runner.project.config, series, runner.now, last)
+    results = count(runner.state, runner.project.config, series, runner.now, last)
     if as_json:
         emit([s.as_json() for s in results])
         return

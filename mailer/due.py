@@ -40,18 +40,18 @@ class Planned:
 
 def due_mailings(runner: Runner) -> list[Mailing]:
     """Everything whose time has come: scheduled, revised, welcomes, and unfinished work."""
-    project, ledger, now = runner.project, runner.ledger, runner.now
-    due = {m.id: m for m in announcements.revisions_due(project, ledger, now)}
+    project, state, now = runner.project, runner.state, runner.now
+    due = {m.id: m for m in announcements.revisions_due(project, state, now)}
     for mailing in project.upcoming(now, now):
         due.setdefault(mailing.id, mailing)
     for name, cfg in project.config.mailings.items():
         if isinstance(cfg, WelcomeConfig) and now.time() >= cfg.at:
             due.setdefault(name, project.welcome(name, cfg, now))
-    for mailing_id in ledger.mailings_with_work(now):
+    for mailing_id in state.deliveries.mailings_with_work(now):
         if mailing_id not in due:
             try:
                 due[mailing_id] = announcements.revision_by_id(
-                    project, ledger, mailing_id, now
+                    project, state, mailing_id, now
                 ) or project.mailing(mailing_id, now)
             except UserError as exc:
                 runner.warn(f"{mailing_id}: has deliveries left but cannot be rebuilt: {exc}")
@@ -61,15 +61,15 @@ def due_mailings(runner: Runner) -> list[Mailing]:
 
 def run_due(runner: Runner) -> tuple[list[Report], list[str]]:
     """Send everything due at `runner.now`, each delivery at most once; returns reports and errors."""
-    project, ledger = runner.project, runner.ledger
+    project, state = runner.project, runner.state
     runner.sync_register()
-    register.forget_gone(ledger, project.state_dir, project.config.organisation.retention_days, runner.now)
+    register.forget_gone(state, project.state_dir, project.config.organisation.retention_days, runner.now)
     reports, errors = [], []
     for mailing in due_mailings(runner):
         try:
             if mailing.needs_approval:
                 try:
-                    check_approval(ledger, runner.compiled(runner.prepare(mailing)))
+                    check_approval(state, runner.compiled(runner.prepare(mailing)))
                 except UserError as exc:
                     _warn_once_a_day(runner, mailing, str(exc))
                     continue
@@ -89,32 +89,32 @@ def _news(runner: Runner, report: Report) -> bool:
     if not report.note:
         return False
     key, today = f"noted:{report.mailing_id}:{report.note}", runner.now.date().isoformat()
-    if runner.ledger.meta(key) == today:
+    if runner.state.meta.get(key) == today:
         return False
-    runner.ledger.set_meta(key, today)
+    runner.state.meta.set(key, today)
     return True
 
 
 def _warn_once_a_day(runner: Runner, mailing: Mailing, message: str) -> None:
     """An unapproved newsletter is waiting: say so once a day, not in every cron run."""
     key, today = f"waiting:{mailing.id}", runner.now.date().isoformat()
-    if runner.ledger.meta(key) != today:
-        runner.ledger.set_meta(key, today)
+    if runner.state.meta.get(key) != today:
+        runner.state.meta.set(key, today)
         runner.warn(f"{message} (it was planned for {mailing.send_at:%Y-%m-%d %H:%M})")
 
 
 def schedule(runner: Runner, days: int) -> list[Planned]:
     """Mailings still to send in the next `days` days, and overdue ones still worth sending."""
-    project, ledger, now = runner.project, runner.ledger, runner.now
+    project, state, now = runner.project, runner.state, runner.now
     until = now + dt.timedelta(days=days)
-    mailings = {m.id: m for m in announcements.revisions_due(project, ledger, now)}
+    mailings = {m.id: m for m in announcements.revisions_due(project, state, now)}
     for m in project.upcoming(now, until):
         mailings.setdefault(m.id, m)
-    members = list(project.members(now.date()))
+    members = list(runner.members())
     counts: Counter[str] = Counter()
     for name in {m.audience.name for m in mailings.values() if m.change not in ("update", "cancel")}:
         counts[name] = sum(1 for _ in project.audience(name).select(members, now.date()))
-    status = ledger.status_counts()
+    status = state.deliveries.status_counts()
     out = []
     for m in sorted(mailings.values(), key=lambda m: (m.send_at, m.id)):
         done = status.get(m.id, {})
@@ -123,9 +123,9 @@ def schedule(runner: Runner, days: int) -> list[Planned]:
             continue
         recipients = counts[m.audience.name]
         if m.change in ("update", "cancel"):
-            recipients = len(announcements.previous_recipients(ledger, m) or ())
-        state = "sending" if open_ else ("due" if m.send_at <= now else "planned")
-        if m.needs_approval and not any(True for _ in ledger.approvals(m.id)):
-            state += ", not approved"
-        out.append(Planned(m, m.send_at < now, recipients, state))
+            recipients = len(announcements.previous_recipients(state, m) or ())
+        label = "sending" if open_ else ("due" if m.send_at <= now else "planned")
+        if m.needs_approval and not any(True for _ in state.approvals.of(m.id)):
+            label += ", not approved"
+        out.append(Planned(m, m.send_at < now, recipients, label))
     return out

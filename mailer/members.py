@@ -99,6 +99,7 @@ class Member:
             joined=dt.date.fromisoformat(joined) if isinstance(joined, str) else None,
             language=str(rec["language"]),
             extra=dict(rec.get("extra") or {}),  # type: ignore[arg-type]
+            source=str(rec.get("source") or ""),
             joined_unreadable=bool(rec.get("joined_unreadable")),
         )
 
@@ -191,7 +192,7 @@ class MemberReader:
             return str(path)
 
     def __iter__(self) -> Iterator[Member]:
-        self.problems = []
+        self.problems.clear()
         seen_ids: dict[str, str] = {}
         for path in self.files():
             yield from self._read_file(path, seen_ids)

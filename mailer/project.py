@@ -98,16 +98,17 @@ class Project:
     def member_reader(self, today: dt.date) -> MemberReader:
         return MemberReader(self.root / "recipients", self.parsed_config, today, self.root)
 
-    def members(self, today: dt.date) -> Iterator[Member]:
-        """Valid members, streamed; each skipped row is reported once through `warn`."""
-        reader = self.member_reader(today)
-        yield from reader
-        self._report(reader.problems)
+    def member_inputs(self) -> list[Path]:
+        """What the member list is read from: the export's files and the schedule (roles, regions)."""
+        return [*self.member_reader(dt.date.max).files(), self.config_path]
 
-    def _report(self, problems: list[RowProblem]) -> None:
-        if self.warn:
-            for p in problems:
-                self.warn(f"{p.where}: {p.message}" + ("; row skipped" if p.skipped else ""))
+    def read_members(self) -> tuple[Iterator[Member], list[RowProblem]]:
+        """The export's valid members, streamed, and the list their row problems are added to.
+
+        Joined dates are not judged against a day here (the member store does it when read).
+        """
+        reader = self.member_reader(dt.date.max)
+        return iter(reader), reader.problems
 
     def audience(self, name: str) -> Audience:
         return audience(self.config, name)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from mailer import announcements, register
 from mailer.errors import TransportUnavailable, UserError
-from mailer.ledger import Ledger
 from mailer.mailings import Mailing
 from mailer.members import Member
 from mailer.progress import Progress, Silent
@@ -29,6 +28,8 @@ from mailer.sending import (
     plan,
     plan_key,
 )
+from mailer.state import State
+from mailer.state.members import MemberStore
 from mailer.tokens import Signer, load_secret
 from mailer.transport import OutboxTransport, Transport, make_transport
 
@@ -61,25 +62,27 @@ class Runner:
     now: dt.datetime
     progress: Callable[[], Progress] = Silent
     transport: Transport | None = None
-    _ledger: Ledger | None = None
+    _state: State | None = None
     _compiled: dict[str, CompiledMailing] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set)
     _leaders: dict[str, str] | None = None
     _members: list[Member] | None = None
+    _members_fresh: bool = False
     clock: Clock = field(init=False)
 
     def __post_init__(self) -> None:
         self.clock = Clock(self.now)
 
     @property
-    def ledger(self) -> Ledger:
-        if self._ledger is None:
-            self._ledger = Ledger(self.project.state_dir / "state.db")
-        return self._ledger
+    def state(self) -> State:
+        if self._state is None:
+            settings = self.project.settings
+            self._state = State(self.project.state_dir / "state.db", self.secret(), settings.state_wait)
+        return self._state
 
     def close(self) -> None:
-        if self._ledger is not None:
-            self._ledger.close()
+        if self._state is not None:
+            self._state.close()
 
     def get_transport(self) -> Transport:
         if self.transport is None:
@@ -93,9 +96,12 @@ class Runner:
 
     # -- links and messages --------------------------------------------------------------
 
+    def secret(self) -> bytes:
+        configured = self.project.settings.secret
+        return load_secret(configured.get_secret_value() if configured else None, self.project.state_dir)
+
     def signer(self) -> Signer:
-        secret = self.project.settings.secret
-        return Signer(load_secret(secret.get_secret_value() if secret else None, self.project.state_dir))
+        return Signer(self.secret())
 
     def links(self) -> Links:
         from mailer.messages import Links
@@ -165,23 +171,33 @@ class Runner:
 
     # -- recipients ------------------------------------------------------------------------
 
+    def member_store(self) -> MemberStore:
+        """The members table, imported again first if the export or the schedule changed.
+
+        Row problems are reported once per run, as `mailer check` lists them.
+        """
+        store = self.state.members
+        if not self._members_fresh:
+            store.refresh(self.project.member_inputs(), self.project.read_members)
+            self._members_fresh = True
+            for p in store.problems(self.now.date()):
+                self.warn(f"{p.where}: {p.message}" + ("; row skipped" if p.skipped else ""))
+        return store
+
     def member_files_key(self) -> str:
-        folder = self.project.root / "recipients"
-        files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
-        stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
-        return repr((stats, self.project.config_path.stat().st_mtime_ns))
+        return self.member_store().key or ""
 
     def members(self) -> Iterator[Member]:
-        """The export's valid members; kept after the first full read when the list is small.
+        """The export's valid members, from the member store; kept in memory when the list is small.
 
-        A run reads the export for the register, then for each mailing it plans; a list of
-        up to KEEP_MEMBERS is read once, a larger one streams each time (memory stays flat).
+        A run reads the members for the register, then for each mailing it plans; a list of
+        up to KEEP_MEMBERS is decoded once, a larger one streams each time (memory stays flat).
         """
         if self._members is not None:
             yield from self._members
             return
         kept: list[Member] | None = []
-        for member in self.project.members(self.now.date()):
+        for member in self.member_store().all(self.now.date()):
             if kept is not None:
                 kept.append(member)
                 if len(kept) > KEEP_MEMBERS:
@@ -189,22 +205,25 @@ class Runner:
             yield member
         self._members = kept
 
+    def find_member(self, member_id: str) -> Member | None:
+        return self.member_store().get(member_id, self.now.date())
+
     def sync_register(self) -> None:
         """Note who joined and who left since the last run (see `register`)."""
-        register.sync(self.ledger, self.members(), self.now, self.member_files_key())
+        register.sync(self.state, self.members(), self.now, self.member_files_key())
 
     def recipients(self) -> Recipients:
         today = self.now.date()
-        ledger = self.ledger
+        state = self.state
 
         def welcome_filter(mailing: Mailing, member: Member) -> bool:
             window = mailing.new_members_within
-            return window is None or register.is_new(ledger, member, window, today)
+            return window is None or register.is_new(state, member, window, today)
 
         return Recipients(
             members=self.members,
-            suppressed=ledger.suppressed,
-            inputs=repr((self.member_files_key(), ledger.suppression_version())),
+            suppressed=state.suppressions.current,
+            inputs=repr((self.member_files_key(), state.suppressions.version())),
             extra_filter=welcome_filter,
         )
 
@@ -212,53 +231,55 @@ class Runner:
 
     def prepare(self, mailing: Mailing) -> Mailing:
         """The mailing as the ledger knows it (calendar sequence numbers)."""
-        return announcements.with_sequence(self.ledger, mailing)
+        return announcements.with_sequence(self.state, mailing)
 
     def send(self, mailing: Mailing, retry_all_deferred: bool = False) -> Report:
         """Plan and deliver one mailing; refuses an unapproved newsletter."""
         mailing = self.prepare(mailing)
         recipients = self.recipients()
-        if self.ledger.mailing_inputs(mailing.id) == plan_key(
+        if self.state.deliveries.inputs(mailing.id) == plan_key(
             mailing, recipients, self.now
-        ) and not self.ledger.has_work(mailing.id, self.now, retry_all_deferred):
+        ) and not self.state.deliveries.has_work(mailing.id, self.now, retry_all_deferred):
             return Report(mailing.id)
         compiled = self.compiled(mailing)
-        check_approval(self.ledger, compiled)
+        check_approval(self.state, compiled)
         factory = self.factory(compiled)
         now = self.clock.now()
         if mailing.event and mailing.event.cancelled and mailing.change != "cancel":
-            rows = [m for m, _ in self.ledger.open_member_ids(mailing.id)]
+            rows = [m for m, _ in self.state.deliveries.open_members(mailing.id)]
             report = Report(mailing.id)
-            report.dropped = self.ledger.drop_open(mailing.id, rows, now, "the meeting is cancelled")
+            report.dropped = self.state.deliveries.drop_open(
+                mailing.id, rows, now, "the meeting is cancelled"
+            )
             return report
-        previous = announcements.previous_recipients(self.ledger, mailing)
-        planned, dropped = plan(self.ledger, mailing, factory, recipients, now, previous)
-        announcements.record_announced(self.ledger, mailing, now)
+        previous = announcements.previous_recipients(self.state, mailing)
+        planned, dropped = plan(self.state, mailing, factory, recipients, now, previous)
+        announcements.record_announced(self.state, mailing, now)
         self._warn_missing_nynorsk(compiled)
         settings = self.project.settings
         limiter = RateLimiter(
             settings.rate_per_minute,
             settings.rate_per_hour,
             settings.rate_per_day,
-            self.ledger.sent_times,
-            self.ledger.sent_count,
+            self.state.deliveries.sent_times,
+            self.state.deliveries.sent_count,
             self.clock,
         )
         delivery = Delivery(
-            ledger=self.ledger,
+            state=self.state,
             transport=self.get_transport(),
             factory=factory,
             mailing=mailing,
             sender=self.project.config.organisation.sender.email,
             clock=self.clock,
             limiter=limiter,
-            suppressed=self.ledger.suppressed,
+            suppressed=self.state.suppressions.current,
             progress=self.progress(),
         )
         try:
             report = asyncio.run(delivery.run(retry_all_deferred))
         except TransportUnavailable as exc:
-            waiting = self.ledger.count_open(mailing.id)
+            waiting = self.state.deliveries.count_open(mailing.id)
             raise TransportUnavailable(
                 f"{exc}; nothing was lost: {mailing.id} has {waiting} deliveries waiting for the next run"
             ) from None
@@ -266,13 +287,13 @@ class Runner:
         return report
 
     def would_send(self, mailing: Mailing) -> tuple[int, int, int]:
-        """(new recipients, already in the ledger, unsubscribed) without writing anything."""
+        """(new recipients, already in the state, unsubscribed) without writing anything."""
         today = self.now.date()
         recipients = self.recipients()
         suppressed = recipients.suppressed()
-        known = {m for m, _ in self.ledger.open_member_ids(mailing.id)}
-        known |= set(self.ledger.member_ids_of(mailing.id))
-        previous = announcements.previous_recipients(self.ledger, mailing)
+        known = {m for m, _ in self.state.deliveries.open_members(mailing.id)}
+        known |= set(self.state.deliveries.member_ids(mailing.id))
+        previous = announcements.previous_recipients(self.state, mailing)
         new = already = unsubscribed = 0
         for member in mailing.audience.select(recipients.members(), today):
             if previous is not None and member.id not in previous:
@@ -291,7 +312,7 @@ class Runner:
         mailing = compiled.mailing
         if mailing.kind == "newsletter" or not compiled.fallbacks():
             return
-        waiting = self.ledger.open_count_in_language(mailing.id, "nn")
+        waiting = self.state.deliveries.open_count_in_language(mailing.id, "nn")
         for file in compiled.fallbacks() if waiting else ():
             self.warn(
                 f"{file} has no nynorsk version ({file.replace('.mjml', '.nn.mjml')}); "
@@ -301,14 +322,13 @@ class Runner:
     def member(self, member_id: str | None, mailing: Mailing) -> Member:
         """One member to preview as: the given id, else the first member of the audience."""
         today = self.now.date()
-        members = list(self.members())
         if member_id is None:
-            for m in mailing.audience.select(members, today):
+            for m in mailing.audience.select(self.members(), today):
                 return m
-            for m in members:
+            for m in self.members():
                 return m
             raise UserError("there are no valid members to preview as; add some to recipients/")
-        for m in members:
-            if m.id == member_id:
-                return m
+        found = self.find_member(member_id)
+        if found is not None:
+            return found
         raise UserError(f"no member with id {member_id} in recipients/")

@@ -30,11 +30,13 @@ from typing import TYPE_CHECKING
 
 from mailer import retry
 from mailer.errors import UserError
-from mailer.ledger import Ledger, OpenDelivery, Planned
 from mailer.mailings import Mailing
 from mailer.members import Member
 from mailer.progress import Progress, Silent
 from mailer.ratelimit import Clock, RateLimiter
+from mailer.state import State
+from mailer.state.deliveries import OpenDelivery, Planned
+from mailer.state.suppressions import SuppressionList
 from mailer.transport import Connection, DeliveryError, Transport
 
 if TYPE_CHECKING:
@@ -88,7 +90,7 @@ class Recipients:
     """Who a mailing may go to right now: the export's members, filtered for this mailing."""
 
     members: Callable[[], Iterable[Member]]
-    suppressed: Callable[[], dict[str, set[str]]]
+    suppressed: Callable[[], SuppressionList]
     inputs: str
     extra_filter: Callable[[Mailing, Member], bool] | None = None
 
@@ -102,12 +104,12 @@ def plan_key(mailing: Mailing, recipients: Recipients, now: dt.datetime) -> str:
     return inputs_key(recipients.inputs, mailing.is_open(now), now.date(), mailing.event)
 
 
-def is_suppressed(suppressed: dict[str, set[str]], category: str, address: str) -> bool:
-    return address in suppressed.get(category, ()) or address in suppressed.get("*", ())
+def is_suppressed(suppressed: SuppressionList, category: str, address: str) -> bool:
+    return suppressed.blocks(category, address)
 
 
 def plan(
-    ledger: Ledger,
+    state: State,
     mailing: Mailing,
     factory: MessageFactory,
     recipients: Recipients,
@@ -119,9 +121,9 @@ def plan(
     Returns (planned, dropped). Skipped when nothing it depends on changed since last time.
     """
     key = plan_key(mailing, recipients, now)
-    if ledger.mailing_inputs(mailing.id) == key:
+    if state.deliveries.inputs(mailing.id) == key:
         return 0, 0
-    open_rows = dict(ledger.open_member_ids(mailing.id))
+    open_rows = dict(state.deliveries.open_members(mailing.id))
     suppressed = recipients.suppressed()
     in_export: set[str] = set()
     keep: set[str] = set()
@@ -140,13 +142,15 @@ def plan(
                 factory.check(member)
                 yield Planned(member.id, member.address_key, member.to_record())
 
-    planned = ledger.plan(
+    planned = state.deliveries.plan(
         mailing.id, mailing.kind, mailing.series, candidates(), now, key, mailing.expires_at
     )
     gone = [m for m in open_rows if m not in in_export]
     left_audience = [m for m in open_rows if m in in_export and m not in keep]
-    dropped = ledger.drop_open(mailing.id, gone, now, "no longer in the member list")
-    dropped += ledger.drop_open(mailing.id, left_audience, now, "no longer in the audience or unsubscribed")
+    dropped = state.deliveries.drop_open(mailing.id, gone, now, "no longer in the member list")
+    dropped += state.deliveries.drop_open(
+        mailing.id, left_audience, now, "no longer in the audience or unsubscribed"
+    )
     return planned, dropped
 
 
@@ -170,8 +174,8 @@ class _Journal:
     one commit.
     """
 
-    def __init__(self, ledger: Ledger):
-        self.ledger = ledger
+    def __init__(self, state: State):
+        self.state = state
         self.sending: list[tuple[int, dt.datetime]] = []
         self.sent: list[tuple[int, dt.datetime, str, str]] = []
         self.committed: asyncio.Future[None] | None = None
@@ -197,7 +201,7 @@ class _Journal:
         self.sending, self.sent, self.committed = [], [], None
         try:
             if sending or sent:
-                self.ledger.record_attempts(sending, sent)
+                self.state.deliveries.record_attempts(sending, sent)
         except Exception as exc:
             if committed is None or committed.done():
                 raise
@@ -227,14 +231,14 @@ class Delivery:
     counts), and the run ends when nothing is outstanding or no connection is left.
     """
 
-    ledger: Ledger
+    state: State
     transport: Transport
     factory: MessageFactory
     mailing: Mailing
     sender: str
     clock: Clock
     limiter: RateLimiter
-    suppressed: Callable[[], dict[str, set[str]]]
+    suppressed: Callable[[], SuppressionList]
     progress: Progress = field(default_factory=Silent)
     report: Report = field(init=False)
     _queue: asyncio.Queue[_Item | None] = field(init=False)
@@ -252,23 +256,23 @@ class Delivery:
     _went_away: bool = False
     _suppression_version: int = -1
     _suppression_checked: float = float("-inf")
-    _suppressed: dict[str, set[str]] = field(default_factory=dict)
+    _suppressed: SuppressionList = field(default_factory=SuppressionList)
 
     def __post_init__(self) -> None:
         self.report = Report(self.mailing.id)
-        self._journal = _Journal(self.ledger)
+        self._journal = _Journal(self.state)
 
     async def run(self, retry_all_deferred: bool) -> Report:
         """Deliver what is due; TransportUnavailable (nothing attempted) if no connection opens."""
         start = self.clock.now()
-        total = self.ledger.count_due(self.mailing.id, start, retry_all_deferred)
+        total = self.state.deliveries.count_due(self.mailing.id, start, retry_all_deferred)
         if not total:
             return self._finish()
         if not self.limiter.room_today():
             self.report.note = DAY_LIMIT_NOTE
             return self._finish()
         connection = await self.transport.connect(self.mailing.id)
-        rows = self.ledger.open_deliveries(self.mailing.id, start, retry_all_deferred)
+        rows = self.state.deliveries.open(self.mailing.id, start, retry_all_deferred)
         self._queue = asyncio.Queue(maxsize=self.transport.connections * 2)
         self._changed = asyncio.Event()
         self.progress.start(self.mailing.id, total)
@@ -297,7 +301,7 @@ class Delivery:
         return self._finish()
 
     def _finish(self) -> Report:
-        self.report.still_open = self.ledger.count_open(self.mailing.id)
+        self.report.still_open = self.state.deliveries.count_open(self.mailing.id)
         if self._stop and not self.report.note:
             self.report.note = self._stop
         elif self._went_away and self.report.still_open and not self.report.note:
@@ -329,7 +333,7 @@ class Delivery:
         t = time.monotonic()
         if t - self._suppression_checked >= 1.0:
             self._suppression_checked = t
-            version = self.ledger.suppression_version()
+            version = self.state.suppressions.version()
             if version != self._suppression_version:
                 self._suppression_version, self._suppressed = version, self.suppressed()
         return is_suppressed(self._suppressed, self.mailing.category, address)
@@ -360,7 +364,7 @@ class Delivery:
             await self._queue.put(_Item(row, out, retry_in_run=row.status != "deferred"))
 
     def _close(self, delivery_id: int, status: str, now: dt.datetime, reply: str) -> None:
-        self.ledger.mark_final(delivery_id, status, now, reply)
+        self.state.deliveries.mark_final(delivery_id, status, now, reply)
         setattr(self.report, status, getattr(self.report, status) + 1)
         self.progress.advance()
 
@@ -448,7 +452,7 @@ class Delivery:
         if error.outcome == "throttled" and item.throttles < retry.THROTTLES_PER_DELIVERY:
             item.throttles += 1
             wait = self._slow_down(started)
-            self.ledger.mark_deferred(
+            self.state.deliveries.mark_deferred(
                 row.id, now, error.reply, now + dt.timedelta(seconds=wait), count_attempt=False
             )
             self._retry_later(item, wait)
@@ -456,7 +460,9 @@ class Delivery:
             item.tries += 1
             delay = retry.in_run_delay(item.tries) if item.retry_in_run else None
             if delay is not None and not self._stop:
-                self.ledger.mark_deferred(row.id, now, error.reply, now + dt.timedelta(seconds=delay))
+                self.state.deliveries.mark_deferred(
+                    row.id, now, error.reply, now + dt.timedelta(seconds=delay)
+                )
                 self._retry_later(item, delay)
             else:
                 self._defer(item, now)
@@ -469,15 +475,15 @@ class Delivery:
         """A permanent failure: final, unless it is one of a streak that says the mailing is broken."""
         row = item.row
         if self._stopped_by_failures:
-            self.ledger.mark_pending([row.id], now, error.reply)
+            self.state.deliveries.mark_pending([row.id], now, error.reply)
             return
-        self.ledger.mark_final(row.id, "failed", now, error.reply)
+        self.state.deliveries.mark_final(row.id, "failed", now, error.reply)
         self.report.failed += 1
         self.progress.advance()
         self._streak.append(row.id)
         if len(self._streak) < retry.PERMANENT_STREAK_LIMIT:
             return
-        self.ledger.mark_pending(self._streak, now, error.reply)
+        self.state.deliveries.mark_pending(self._streak, now, error.reply)
         self.report.failed -= len(self._streak)
         self._stopped_by_failures = True
         self._stop = (
@@ -511,10 +517,10 @@ class Delivery:
         first = dt.datetime.fromisoformat(row.first_attempt_at) if row.first_attempt_at else now
         retry_at = retry.next_attempt(attempts, now)
         if retry.gives_up(first, self.mailing.retry_lifetime, self.mailing.expires_at, retry_at):
-            self.ledger.mark_final(row.id, "expired", now, f"gave up: {reply}")
+            self.state.deliveries.mark_final(row.id, "expired", now, f"gave up: {reply}")
             self.report.expired += 1
         else:
-            self.ledger.mark_deferred(row.id, now, reply, retry_at)
+            self.state.deliveries.mark_deferred(row.id, now, reply, retry_at)
             self.report.deferred += 1
         self.progress.advance()
 
@@ -561,13 +567,13 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) 
     return restore
 
 
-def check_approval(ledger: Ledger, compiled: CompiledMailing) -> None:
+def check_approval(state: State, compiled: CompiledMailing) -> None:
     """A newsletter goes out only with enough approvals of exactly this content."""
     mailing = compiled.mailing
     if not mailing.needs_approval:
         return
     fingerprint = compiled.fingerprint
-    approvals = ledger.approvals(mailing.id)
+    approvals = state.approvals.of(mailing.id)
     matching = {by for fp, by, _ in approvals if fp == fingerprint}
     need = mailing.approvals_required
     if len(matching) >= need:

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     rate_per_hour: int | None = Field(None, ge=1)
     rate_per_day: int | None = Field(None, ge=1)
     state_dir: Path | None = None
+    state_wait: float = Field(30.0, gt=0)
     secret: SecretStr | None = None
     dkim_selector: str | None = None
     dkim_private_key: Path | None = None

@@ -178,7 +178,7 @@ class Web:
             if scope not in options:
                 log.info("unsubscribe refused: a POST without a known scope")
                 return self._bad_link(org.name, who.language, contact)
-            r.ledger.suppress(who.address, scope, r.now, source)
+            r.state.suppressions.add(who.address, scope, r.now, source)
             if scope == clicks.EVERYTHING:
                 done = t["no_more_at_all"].format(org=org.name)
             else:
@@ -213,9 +213,9 @@ class Web:
                 "answer": answer,
             }
             if not record:
-                answered = r.ledger.rsvp(click.subject, click.member_id)
+                answered = r.state.rsvps.answer(click.subject, click.member_id)
                 return page(pages.render("rsvp.html", answered=answered, **context))
-            r.ledger.record_rsvp(click.subject, click.member_id, answer, r.now)
+            r.state.rsvps.record(click.subject, click.member_id, answer, r.now)
             other = "no" if answer == "yes" else "yes"
             return page(pages.render("rsvp_done.html", other=other, **context))
 

@@ -31,15 +31,15 @@ KINDS = {"newsletter": "nyhetsbrev", "invitation": "invitasjon", "welcome": "vel
 
 def mailing(runner: Runner, mailing_id: str) -> Mailing:
     """A mailing by id, as `mailer preview` finds it (revisions of meetings included)."""
-    project, ledger, now = runner.project, runner.ledger, runner.now
-    found = announcements.revision_by_id(project, ledger, mailing_id, now) or project.mailing(mailing_id, now)
+    project, state, now = runner.project, runner.state, runner.now
+    found = announcements.revision_by_id(project, state, mailing_id, now) or project.mailing(mailing_id, now)
     return runner.prepare(found)
 
 
 def sample_member(runner: Runner, mailing: Mailing, language: str) -> Member:
     today = runner.now.date()
     first = None
-    for member in mailing.audience.select(runner.project.members(today), today):
+    for member in mailing.audience.select(runner.members(), today):
         first = first or member
         if member.language == language:
             first = member
@@ -65,12 +65,12 @@ def preview(runner: Runner, mailing_id: str, language: str, record: bool) -> Pre
     compiled = runner.compiled(found)
     copy = runner.factory(compiled).copy(sample_member(runner, found, language))
     if record:
-        runner.ledger.record_preview(found.id, compiled.fingerprint, runner.now)
+        runner.state.approvals.record_preview(found.id, compiled.fingerprint, runner.now)
     return Preview(found, compiled, copy)
 
 
 def approvers(runner: Runner, mailing_id: str, fingerprint: str) -> list[str]:
-    return sorted({by for fp, by, _ in runner.ledger.approvals(mailing_id) if fp == fingerprint})
+    return sorted({by for fp, by, _ in runner.state.approvals.of(mailing_id) if fp == fingerprint})
 
 
 class Refused(UserError):
@@ -83,12 +83,12 @@ def approve(runner: Runner, mailing_id: str, fingerprint: str, by: str) -> bool:
     if not found.needs_approval:
         raise Refused(f"{found.id} er en {KINDS[found.kind]}; bare nyhetsbrev godkjennes.")
     current = runner.compiled(found).fingerprint
-    if fingerprint != current or not runner.ledger.was_previewed(found.id, fingerprint):
+    if fingerprint != current or not runner.state.approvals.was_previewed(found.id, fingerprint):
         raise Refused(
             f"{found.id} er endret siden du så på det (fingeravtrykk {fingerprint}, nå {current}). "
             "Se på det igjen før du godkjenner."
         )
-    return runner.ledger.approve(found.id, fingerprint, by, runner.now)
+    return runner.state.approvals.approve(found.id, fingerprint, by, runner.now)
 
 
 @dataclass(frozen=True)
@@ -115,14 +115,14 @@ def upcoming(runner: Runner, days: int) -> list[Row]:
         m = planned.mailing
         listed.add(m.id)
         rows.append(_row(runner, m, planned.recipients, planned.state, planned.overdue))
-    sent = runner.ledger.status_counts()
+    sent = runner.state.deliveries.status_counts()
     project = runner.project
     for draft in project.drafts():
         if draft.front.send_at is not None or draft.id in sent or draft.id in listed:
             continue
         m = project.newsletter(draft, runner.now)
         today = runner.now.date()
-        count = sum(1 for _ in m.audience.select(project.members(today), today))
+        count = sum(1 for _ in m.audience.select(runner.members(), today))
         rows.append(_row(runner, m, count, "no planned time", False, when="når det sendes"))
     return rows
 

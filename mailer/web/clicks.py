@@ -58,11 +58,11 @@ class Who:
 
 
 def who(runner: Runner, member_id: str) -> Who:
-    for member in runner.project.members(runner.now.date()):
-        if member.id == member_id:
-            return Who(member, member.address_key, member.language)
+    member = runner.find_member(member_id)
+    if member is not None:
+        return Who(member, member.address_key, member.language)
     language = runner.project.config.organisation.language
-    return Who(None, runner.ledger.address_of(member_id), language)
+    return Who(None, runner.state.register.address_of(member_id), language)
 
 
 def category_label(project: Project, category: str, texts: dict[str, str]) -> str:

@@ -1,0 +1,40 @@
+"""Previews and approvals: the board approves exactly the content it has looked at."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+from mailer.state.database import stamp
+
+
+class Approvals:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def record_preview(self, mailing_id: str, fingerprint: str, now: dt.datetime) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO previews VALUES (?, ?, ?)", (mailing_id, fingerprint, stamp(now))
+        )
+
+    def was_previewed(self, mailing_id: str, fingerprint: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM previews WHERE mailing_id = ? AND fingerprint = ?", (mailing_id, fingerprint)
+        ).fetchone()
+        return row is not None
+
+    def approve(self, mailing_id: str, fingerprint: str, by: str, now: dt.datetime) -> bool:
+        """Record one approval; False when this person had already approved this content."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO approvals (mailing_id, fingerprint, approved_by, approved_at) "
+            "VALUES (?, ?, ?, ?)",
+            (mailing_id, fingerprint, by, stamp(now)),
+        )
+        return cur.rowcount == 1
+
+    def of(self, mailing_id: str) -> list[tuple[str, str, str]]:
+        """(fingerprint, approved_by, approved_at), oldest first."""
+        return self.db.execute(
+            "SELECT fingerprint, approved_by, approved_at FROM approvals WHERE mailing_id = ? ORDER BY id",
+            (mailing_id,),
+        ).fetchall()

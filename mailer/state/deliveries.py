@@ -1,0 +1,260 @@
+"""Deliveries: one row per (mailing, person), written before an attempt and after it.
+
+A delivery is `pending` when planned, `sending` just before its SMTP transaction and then
+`sent`, `deferred`, `failed`, `dropped` or `expired`. A `sending` row found by the next run
+is retried, so a crash can at most repeat the messages that were on the wire.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from mailer.state.database import stamp, transaction
+
+OPEN_STATES = ("pending", "sending", "deferred")
+FINAL_STATES = ("sent", "failed", "dropped", "expired")
+_DUE = "status IN ('pending', 'sending', 'deferred') AND (status != 'deferred' OR ? OR next_attempt_at <= ?)"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A delivery about to be written as pending."""
+
+    member_id: str
+    address: str
+    member: dict[str, object]
+
+
+@dataclass(frozen=True)
+class OpenDelivery:
+    id: int
+    member_id: str
+    address: str
+    member: dict[str, object]
+    status: str
+    attempts: int
+    first_attempt_at: str | None
+
+
+class Deliveries:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    # -- planning ------------------------------------------------------------------
+
+    def inputs(self, mailing_id: str) -> str | None:
+        """What the last planning of a mailing depended on (to skip planning when unchanged)."""
+        row = self.db.execute("SELECT planned_inputs FROM mailings WHERE id = ?", (mailing_id,)).fetchone()
+        return row[0] if row else None
+
+    def plan(
+        self,
+        mailing_id: str,
+        kind: str,
+        series: str,
+        rows: Iterable[Planned],
+        now: dt.datetime,
+        inputs: str,
+        expires_at: dt.datetime | None,
+    ) -> int:
+        """Write pending deliveries for everyone not yet planned: the whole audience or, on any
+        error or crash, none of it."""
+        ts = stamp(now)
+        with transaction(self.db):
+            self.db.execute(
+                "INSERT INTO mailings (id, kind, series, first_planned_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at",
+                (mailing_id, kind, series, ts, stamp(expires_at) if expires_at else None),
+            )
+            marker = self.db.total_changes
+            self.db.executemany(
+                "INSERT OR IGNORE INTO deliveries "
+                "(mailing_id, member_id, address, member, status, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                (
+                    (mailing_id, r.member_id, r.address, json.dumps(r.member, ensure_ascii=False), ts, ts)
+                    for r in rows
+                ),
+            )
+            inserted = self.db.total_changes - marker
+            self.db.execute("UPDATE mailings SET planned_inputs = ? WHERE id = ?", (inputs, mailing_id))
+        return inserted
+
+    def open(self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool) -> Iterator[OpenDelivery]:
+        """Deliveries still to attempt, in the order they were planned, read page by page."""
+        last, ts = 0, stamp(now)
+        while True:
+            rows = self.db.execute(
+                "SELECT id, member_id, address, member, status, attempts, first_attempt_at "
+                f"FROM deliveries WHERE mailing_id = ? AND id > ? AND {_DUE} ORDER BY id LIMIT 500",
+                (mailing_id, last, retry_all_deferred, ts),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield OpenDelivery(row[0], row[1], row[2], json.loads(row[3]), row[4], row[5], row[6])
+            last = rows[-1][0]
+
+    def member_ids(self, mailing_id: str) -> list[str]:
+        rows = self.db.execute("SELECT member_id FROM deliveries WHERE mailing_id = ?", (mailing_id,))
+        return [r[0] for r in rows]
+
+    def has_work(self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool) -> bool:
+        sql = f"SELECT 1 FROM deliveries WHERE mailing_id = ? AND {_DUE} LIMIT 1"
+        return self.db.execute(sql, (mailing_id, retry_all_deferred, stamp(now))).fetchone() is not None
+
+    def open_count_in_language(self, mailing_id: str, language: str) -> int:
+        return self.db.execute(
+            "SELECT count(*) FROM deliveries WHERE mailing_id = ? AND status IN ('pending', 'sending', "
+            "'deferred') AND json_extract(member, '$.language') = ?",
+            (mailing_id, language),
+        ).fetchone()[0]
+
+    def count_open(self, mailing_id: str) -> int:
+        return self.db.execute(
+            "SELECT count(*) FROM deliveries WHERE mailing_id = ? AND status IN "
+            "('pending', 'sending', 'deferred')",
+            (mailing_id,),
+        ).fetchone()[0]
+
+    def count_due(self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool) -> int:
+        """How many deliveries `open` would return now (the size of a run)."""
+        sql = f"SELECT count(*) FROM deliveries WHERE mailing_id = ? AND {_DUE}"
+        return self.db.execute(sql, (mailing_id, retry_all_deferred, stamp(now))).fetchone()[0]
+
+    def mailings_with_work(self, now: dt.datetime) -> list[str]:
+        """Mailings with deliveries that are pending, interrupted, or deferred and due again."""
+        rows = self.db.execute(
+            "SELECT DISTINCT mailing_id FROM deliveries WHERE status IN ('pending', 'sending', 'deferred') "
+            "AND (status != 'deferred' OR next_attempt_at <= ?) ORDER BY mailing_id",
+            (stamp(now),),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def open_members(self, mailing_id: str) -> list[tuple[str, str]]:
+        """(member id, address) of the deliveries still open."""
+        return self.db.execute(
+            "SELECT member_id, address FROM deliveries WHERE mailing_id = ? AND status IN "
+            "('pending', 'sending', 'deferred')",
+            (mailing_id,),
+        ).fetchall()
+
+    # -- one delivery --------------------------------------------------------------
+
+    def record_attempts(
+        self, sending: Sequence[tuple[int, dt.datetime]], sent: Sequence[tuple[int, dt.datetime, str, str]]
+    ) -> None:
+        """Deliveries marked `sending` (just before their attempt) and `sent` (just after), one commit.
+
+        A send with several connections groups the marks that fall due at the same moment
+        instead of committing each one (see `sending._Journal`).
+        """
+        with transaction(self.db):
+            self.db.executemany(
+                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?1, "
+                "first_attempt_at = coalesce(first_attempt_at, ?1) WHERE id = ?2",
+                ((stamp(when), delivery_id) for delivery_id, when in sending),
+            )
+            self.db.executemany(
+                "UPDATE deliveries SET status = 'sent', updated_at = ?, last_reply = ?, message_id = ?, "
+                "next_attempt_at = NULL WHERE id = ?",
+                ((stamp(when), reply, mid, delivery_id) for delivery_id, when, reply, mid in sent),
+            )
+
+    def mark_deferred(
+        self,
+        delivery_id: int,
+        now: dt.datetime,
+        reply: str,
+        next_attempt: dt.datetime,
+        count_attempt: bool = True,
+    ) -> None:
+        self.db.execute(
+            "UPDATE deliveries SET status = 'deferred', updated_at = ?, last_reply = ?, "
+            "next_attempt_at = ?, attempts = attempts - ? WHERE id = ?",
+            (stamp(now), reply, stamp(next_attempt), 0 if count_attempt else 1, delivery_id),
+        )
+
+    def mark_final(self, delivery_id: int, status: str, now: dt.datetime, reply: str) -> None:
+        if status not in FINAL_STATES:
+            raise ValueError(f"not a final state: {status}")
+        self.db.execute(
+            "UPDATE deliveries SET status = ?, updated_at = ?, last_reply = ?, next_attempt_at = NULL "
+            "WHERE id = ?",
+            (status, stamp(now), reply, delivery_id),
+        )
+
+    def mark_pending(self, delivery_ids: Iterable[int], now: dt.datetime, reply: str) -> None:
+        """Put deliveries back as never attempted (their failure was the mailing's, not theirs)."""
+        self.db.executemany(
+            "UPDATE deliveries SET status = 'pending', attempts = max(attempts - 1, 0), "
+            "updated_at = ?, last_reply = ? WHERE id = ?",
+            ((stamp(now), reply, i) for i in delivery_ids),
+        )
+
+    def drop_open(self, mailing_id: str, member_ids: Iterable[str], now: dt.datetime, reason: str) -> int:
+        ts = stamp(now)
+        before = self.db.total_changes
+        self.db.executemany(
+            "UPDATE deliveries SET status = 'dropped', updated_at = ?, last_reply = ?, "
+            "next_attempt_at = NULL WHERE mailing_id = ? AND member_id = ? AND status IN "
+            "('pending', 'sending', 'deferred')",
+            ((ts, reason, mailing_id, m) for m in member_ids),
+        )
+        return self.db.total_changes - before
+
+    # -- counts ------------------------------------------------------------------------
+
+    def sent_count(self, since: dt.datetime) -> int:
+        return self.db.execute(
+            "SELECT count(*) FROM deliveries WHERE status = 'sent' AND updated_at >= ?",
+            (stamp(since),),
+        ).fetchone()[0]
+
+    def sent_times(self, since: dt.datetime) -> list[dt.datetime]:
+        rows = self.db.execute(
+            "SELECT updated_at FROM deliveries WHERE status = 'sent' AND updated_at >= ?",
+            (stamp(since),),
+        ).fetchall()
+        return [dt.datetime.fromisoformat(r[0]) for r in rows]
+
+    def status_counts(self, mailing_id: str | None = None) -> dict[str, dict[str, int]]:
+        """Mailing → status → count, including the counts kept for erased members."""
+        where, args = ("WHERE mailing_id = ?", (mailing_id,)) if mailing_id else ("", ())
+        out: dict[str, dict[str, int]] = {}
+        for mid, status, n in self.db.execute(
+            f"SELECT mailing_id, status, count(*) FROM deliveries {where} GROUP BY mailing_id, status",
+            args,
+        ):
+            out.setdefault(mid, {})[status] = n
+        for mid, status, n in self.db.execute(
+            f"SELECT mailing_id, status, count FROM erased_counts {where}", args
+        ):
+            out.setdefault(mid, {})
+            out[mid][status] = out[mid].get(status, 0) + n
+        return out
+
+    def problems(self, mailing_id: str | None) -> list[dict[str, object]]:
+        """Deliveries that are deferred, failed or expired, for `mailer status`."""
+        where, args = ("AND mailing_id = ?", (mailing_id,)) if mailing_id else ("", ())
+        rows = self.db.execute(
+            "SELECT mailing_id, member_id, address, status, attempts, next_attempt_at, last_reply "
+            f"FROM deliveries WHERE status IN ('deferred', 'failed', 'expired') {where} "
+            "ORDER BY mailing_id, id",
+            args,
+        ).fetchall()
+        keys = ("mailing", "member_id", "email", "status", "attempts", "next_attempt_at", "reply")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def recipients_of_occurrence(self, occurrence_id: str, except_mailing: str) -> set[str]:
+        """Members sent any mailing of one meeting occurrence (invitation, reminder, updates)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT member_id FROM deliveries WHERE status = 'sent' AND mailing_id != ? "
+            "AND (mailing_id = ? OR mailing_id LIKE ? ESCAPE '\\')",
+            (except_mailing, occurrence_id, occurrence_id.replace("_", "\\_") + "/%"),
+        ).fetchall()
+        return {r[0] for r in rows}

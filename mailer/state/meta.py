@@ -1,0 +1,17 @@
+"""Small facts the program keeps between runs (when the register started, daily warnings)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+class Meta:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def get(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))

@@ -1,0 +1,69 @@
+"""The member register as the ledger saw it: when each member was first seen, and who left."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable
+
+from mailer.state.database import stamp, transaction
+
+
+class Register:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def sync(self, members: Iterable[tuple[str, str]], now: dt.datetime) -> None:
+        """(member id, address) of everyone in the export now; the others are marked gone."""
+        ts = stamp(now)
+        with transaction(self.db):
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS present (member_id TEXT PRIMARY KEY)")
+            self.db.execute("DELETE FROM present")
+            rows = [(member_id, address, ts, ts) for member_id, address in members]
+            self.db.executemany("INSERT OR IGNORE INTO present VALUES (?)", ((r[0],) for r in rows))
+            self.db.executemany(
+                "INSERT INTO member_register VALUES (?, ?, ?, ?, NULL) ON CONFLICT (member_id) "
+                "DO UPDATE SET address = excluded.address, last_seen = excluded.last_seen, gone_since = NULL",
+                rows,
+            )
+            self.db.execute(
+                "UPDATE member_register SET gone_since = ? WHERE gone_since IS NULL AND member_id "
+                "NOT IN (SELECT member_id FROM present)",
+                (ts,),
+            )
+
+    def first_seen(self, member_id: str) -> str | None:
+        row = self.db.execute(
+            "SELECT first_seen FROM member_register WHERE member_id = ?", (member_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def gone_before(self, cutoff: dt.datetime) -> list[tuple[str, str]]:
+        return self.db.execute(
+            "SELECT member_id, address FROM member_register WHERE gone_since IS NOT NULL AND gone_since <= ?",
+            (stamp(cutoff),),
+        ).fetchall()
+
+    def member_ids_for(self, address: str) -> list[str]:
+        rows = self.db.execute(
+            "SELECT member_id FROM member_register WHERE address = ? UNION "
+            "SELECT member_id FROM deliveries WHERE address = ? UNION "
+            "SELECT id FROM members WHERE address = ?",
+            (address.casefold(),) * 3,
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def address_of(self, member_id: str) -> str | None:
+        """The last address the ledger knew for a member (who may have left the export since)."""
+        row = (
+            self.db.execute(
+                "SELECT address FROM member_register WHERE member_id = ? AND address IS NOT NULL",
+                (member_id,),
+            ).fetchone()
+            or self.db.execute(
+                "SELECT address FROM deliveries WHERE member_id = ? AND address IS NOT NULL "
+                "ORDER BY id DESC LIMIT 1",
+                (member_id,),
+            ).fetchone()
+        )
+        return row[0] if row else None
