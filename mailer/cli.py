@@ -193,10 +193,18 @@ def run_due(now: NowOpt = None) -> None:
 @app.command()
 def scheduler() -> None:
     """Run until stopped, sending what falls due (the same work as run-due)."""
+    from mailer import progress
+    from mailer.commands import run_due
     from mailer.scheduler import run_forever
 
     with user_errors():
-        run_forever(project(), print, warn)
+        run_forever(
+            project(),
+            lambda runner: run_due(runner, print, warn),
+            lambda: progress.for_stream(quiet=False),
+            print,
+            warn,
+        )
 
 
 @app.command()

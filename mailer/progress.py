@@ -4,28 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Protocol, TextIO
+from typing import TextIO
 
-
-class Progress(Protocol):
-    def start(self, label: str, total: int) -> None: ...
-    def advance(self, n: int = 1) -> None: ...
-    def finish(self) -> None: ...
-
+from mailer.observer import Progress, Silent
 
 QUIET_BELOW = 100
 """Mailings smaller than this print only their summary line."""
-
-
-class Silent:
-    def start(self, label: str, total: int) -> None:
-        return None
-
-    def advance(self, n: int = 1) -> None:
-        return None
-
-    def finish(self) -> None:
-        return None
 
 
 class PlainLines:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mailer import calendar
 from mailer.audiences import Audience, audience
@@ -26,9 +26,6 @@ from mailer.errors import ProblemList, UserError
 from mailer.mailings import Event, Mailing
 from mailer.members import Member, MemberReader, RowProblem
 from mailer.settings import Settings, load_settings
-
-if TYPE_CHECKING:
-    from mailer.render import Renderer
 
 _OCCURRENCE_ID = re.compile(
     r"(?P<series>[a-z0-9][a-z0-9_-]*)@(?P<day>\d{4}-\d\d-\d\d)(?:/(?P<change>reminder))?"
@@ -77,11 +74,9 @@ class Project:
             return self.root / ".mailer"
         return configured if configured.is_absolute() else self.root / configured
 
-    @cached_property
-    def renderer(self) -> Renderer:
-        from mailer.render import Renderer
-
-        return Renderer(self.root / "templates", self.root)
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
 
     @property
     def tz(self) -> dt.tzinfo:
@@ -306,7 +301,7 @@ class Project:
         where = str(self.label_path(self.config_path))
         for name, cfg in self.parsed_config.mailings.items():
             key = f"mailings.{name}"
-            if not self.renderer.exists(cfg.template):
+            if not (self.templates_dir / f"{cfg.template}.mjml").is_file():
                 problems.append(
                     f"{where}: {key}.template: template '{cfg.template}' not found "
                     f"(templates/{cfg.template}.mjml does not exist)"

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from mailer import announcements, register
 from mailer.errors import TransportUnavailable, UserError
 from mailer.mailings import Mailing
 from mailer.members import Member
-from mailer.progress import Progress, Silent
+from mailer.observer import Progress, Silent
 from mailer.project import Project
 from mailer.ratelimit import Clock, RateLimiter
 from mailer.sending import (
@@ -35,6 +36,7 @@ from mailer.transport import OutboxTransport, Transport, make_transport
 
 if TYPE_CHECKING:
     from mailer.messages import CompiledMailing, Links, MessageFactory
+    from mailer.render import Renderer
 
 
 KEEP_MEMBERS = 20_000
@@ -84,6 +86,12 @@ class Runner:
         if self._state is not None:
             self._state.close()
 
+    @cached_property
+    def renderer(self) -> Renderer:
+        from mailer.render import Renderer
+
+        return Renderer(self.project.templates_dir, self.project.root)
+
     def get_transport(self) -> Transport:
         if self.transport is None:
             self.transport = make_transport(self.project.settings, self.project.state_dir)
@@ -130,7 +138,7 @@ class Runner:
         if key not in self._compiled:
             from mailer.messages import compile_mailing
 
-            self._compiled[key] = compile_mailing(self.project.renderer, mailing)
+            self._compiled[key] = compile_mailing(self.renderer, mailing)
         return self._compiled[key]
 
     def factory(self, compiled: CompiledMailing, subject_prefix: str = "") -> MessageFactory:

@@ -13,31 +13,44 @@ import threading
 from collections.abc import Callable
 
 from mailer import sending
+from mailer.dates import parse_now
 from mailer.errors import UserError
+from mailer.observer import Progress
 from mailer.project import Project
+from mailer.runner import Runner
 
 TICK_SECONDS = 60
 
 
-def tick(project: Project, out: Callable[..., None], warn: Callable[[str], None]) -> None:
-    """One run-due at the current time, with its own runner and lock."""
-    from mailer import progress
-    from mailer.commands import run_due
-    from mailer.dates import parse_now
-    from mailer.runner import Runner
+RunDue = Callable[[Runner], object]
+"""What one tick does with a fresh runner (the command line hands in `run-due`)."""
 
+
+def tick(
+    project: Project,
+    run_due: RunDue,
+    progress: Callable[[], Progress],
+    warn: Callable[[str], None],
+) -> None:
+    """One run-due at the current time, with its own runner and lock."""
     if sending.STOP.is_set():
         return
-    runner = Runner(project, parse_now(None, project.tz), progress=lambda: progress.for_stream(quiet=False))
+    runner = Runner(project, parse_now(None, project.tz), progress=progress)
     try:
-        run_due(runner, out, warn)
+        run_due(runner)
     except UserError as exc:
         warn(str(exc))
     finally:
         runner.close()
 
 
-def run_forever(project: Project, out: Callable[..., None], warn: Callable[[str], None]) -> None:
+def run_forever(
+    project: Project,
+    run_due: RunDue,
+    progress: Callable[[], Progress],
+    out: Callable[..., None],
+    warn: Callable[[str], None],
+) -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 
     project.config  # noqa: B018 - fail now, with a clear message, if the files are wrong
@@ -59,7 +72,7 @@ def run_forever(project: Project, out: Callable[..., None], warn: Callable[[str]
         tick,
         "interval",
         seconds=TICK_SECONDS,
-        args=(project, out, warn),
+        args=(project, run_due, progress, warn),
         next_run_time=__import__("datetime").datetime.now(project.tz),
     )
     scheduler.start()

@@ -32,7 +32,7 @@ from mailer import retry
 from mailer.errors import UserError
 from mailer.mailings import Mailing
 from mailer.members import Member
-from mailer.progress import Progress, Silent
+from mailer.observer import Progress, Silent
 from mailer.ratelimit import Clock, RateLimiter
 from mailer.state import State
 from mailer.state.deliveries import OpenDelivery, Planned
