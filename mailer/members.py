@@ -159,6 +159,17 @@ def _clean(text: str) -> str:
     return text.strip()
 
 
+def member_files(folder: Path, label_root: Path) -> list[Path]:
+    """The export's files (recipients/*.csv); a missing folder or no file at all is an error."""
+    label = folder.relative_to(label_root) if folder.is_relative_to(label_root) else folder
+    if not folder.is_dir():
+        raise UserError(f"{label}: folder not found; put the member export there")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
+    if not files:
+        raise UserError(f"{label}: no member files (*.csv) found")
+    return files
+
+
 class MemberReader:
     """Reads every member file of a project into `Member`s, collecting row problems on the way.
 
@@ -178,12 +189,7 @@ class MemberReader:
         self._role_sets: dict[str, frozenset[str]] = {}
 
     def files(self) -> list[Path]:
-        if not self.dir.is_dir():
-            raise UserError(f"{self._label(self.dir)}: folder not found; put the member export there")
-        files = sorted(p for p in self.dir.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
-        if not files:
-            raise UserError(f"{self._label(self.dir)}: no member files (*.csv) found")
-        return files
+        return member_files(self.dir, self.root)
 
     def _label(self, path: Path) -> str:
         try:

@@ -24,7 +24,7 @@ from mailer.config import (
 from mailer.drafts import Draft, draft_files, read_draft
 from mailer.errors import ProblemList, UserError
 from mailer.mailings import Event, Mailing
-from mailer.members import Member, MemberReader, RowProblem
+from mailer.members import Member, MemberReader, RowProblem, member_files
 from mailer.settings import Settings, load_settings
 
 _OCCURRENCE_ID = re.compile(
@@ -95,7 +95,7 @@ class Project:
 
     def member_inputs(self) -> list[Path]:
         """What the member list is read from: the export's files and the schedule (roles, regions)."""
-        return [*self.member_reader(dt.date.max).files(), self.config_path]
+        return [*member_files(self.root / "recipients", self.root), self.config_path]
 
     def read_members(self) -> tuple[Iterator[Member], list[RowProblem]]:
         """The export's valid members, streamed, and the list their row problems are added to.

@@ -64,6 +64,8 @@ class Runner:
     now: dt.datetime
     progress: Callable[[], Progress] = Silent
     transport: Transport | None = None
+    report_row_problems: bool = True
+    shared_state: State | None = None
     _state: State | None = None
     _compiled: dict[str, CompiledMailing] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set)
@@ -77,13 +79,20 @@ class Runner:
 
     @property
     def state(self) -> State:
+        if self._state is None and self.shared_state is not None:
+            self._state = self.shared_state
         if self._state is None:
             settings = self.project.settings
             self._state = State(self.project.state_dir / "state.db", self.secret(), settings.state_wait)
         return self._state
 
+    @property
+    def opened_state(self) -> State | None:
+        """The state database if this run opened (or was handed) it."""
+        return self._state
+
     def close(self) -> None:
-        if self._state is not None:
+        if self._state is not None and self._state is not self.shared_state:
             self._state.close()
 
     @cached_property
@@ -182,13 +191,14 @@ class Runner:
     def member_store(self) -> MemberStore:
         """The members table, imported again first if the export or the schedule changed.
 
-        Row problems are reported once per run, as `mailer check` lists them.
+        Row problems are reported once per run, as `mailer check` lists them (a web request
+        reports them only when it imported the export, not at every click).
         """
         store = self.state.members
         if not self._members_fresh:
-            store.refresh(self.project.member_inputs(), self.project.read_members)
+            imported = store.refresh(self.project.member_inputs(), self.project.read_members)
             self._members_fresh = True
-            for p in store.problems(self.now.date()):
+            for p in store.problems(self.now.date()) if imported or self.report_row_problems else ():
                 self.warn(f"{p.where}: {p.message}" + ("; row skipped" if p.skipped else ""))
         return store
 

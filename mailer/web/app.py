@@ -96,6 +96,7 @@ class Projects:
         self._key: tuple[int, ...] | None = None
         self._project: Project | None = None
         self._warned: set[str] = set()
+        self._local = threading.local()
 
     def _stamp(self) -> tuple[int, ...]:
         out = []
@@ -123,12 +124,21 @@ class Projects:
 
     @contextmanager
     def runner(self) -> Iterator[Runner]:
+        """A runner for one request, on this thread's open state database (opened once per thread)."""
         project = self.current()
-        runner = Runner(project, dt.datetime.now(project.tz))
+        local = self._local
+        if getattr(local, "project", None) is not project:
+            if getattr(local, "state", None) is not None:
+                local.state.close()
+            local.project, local.state = project, None
+        runner = Runner(
+            project, dt.datetime.now(project.tz), report_row_problems=False, shared_state=local.state
+        )
         try:
             yield runner
         finally:
-            runner.close()
+            if runner.opened_state is not None:
+                local.state = runner.shared_state = runner.opened_state
 
 
 class Web:
