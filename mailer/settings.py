@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -84,16 +85,36 @@ def read_private_key(path: Path) -> RSAPrivateKey:
         raise UserError(
             f"MAILER_DKIM_PRIVATE_KEY: cannot read {path}: {exc.strerror or exc}; nothing was sent"
         ) from None
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    try:
-        key = load_pem_private_key(data, password=None)
-    except (ValueError, TypeError):
-        key = None
-    if not isinstance(key, RSAPrivateKey):
+    key = _parsed(data)
+    if key is None:
         raise UserError(
             f"MAILER_DKIM_PRIVATE_KEY: {path} is not an RSA private key in PEM format "
             "(make one with `openssl genrsa -out dkim.key 2048`); nothing was sent"
         )
+    return key
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed(data: bytes) -> RSAPrivateKey | None:
+    """The key, or None; parsed once per run though both the settings and the signer ask.
+
+    OpenSSL's check of the primes takes about 0.1 s, at every start of every command; one
+    signature checked against the key's public half turns away the same broken keys.
+    """
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(data, password=None, unsafe_skip_rsa_key_validation=True)
+        if not isinstance(key, RSAPrivateKey):
+            return None
+        probe = b"mailer"
+        key.public_key().verify(
+            key.sign(probe, padding.PKCS1v15(), hashes.SHA256()), probe, padding.PKCS1v15(), hashes.SHA256()
+        )
+    except (ValueError, TypeError, InvalidSignature):
+        return None
     return key

@@ -12,6 +12,7 @@ import pytest
 from conftest import DRAFT, base_env, mailer, small_project
 
 from mailer.dkim import Signer
+from mailer.errors import UserError
 from mailer.settings import read_private_key
 
 MEMBERS = """\
@@ -207,3 +208,22 @@ def test_a_message_signed_through_openssl_verifies_with_dkimpy(keys, body):
     assert dkim.verify(signed, dnsfunc=publish(record))
     assert all(len(line) <= 78 for line in signed.split(b"\r\n\r\n")[0].split(b"\r\n"))
     assert not dkim.verify(signed.replace(b"Nyhetsbrev", b"Nyhetsbrevet"), dnsfunc=publish(record))
+
+
+def test_a_key_whose_parts_do_not_match_is_refused_before_anything_is_signed(keys, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    good = read_private_key(keys[0]).private_numbers()
+    public = rsa.RSAPublicNumbers(3, good.public_numbers.n)  # not the exponent d was made for
+    broken = rsa.RSAPrivateNumbers(
+        good.p, good.q, good.d, good.dmp1, good.dmq1, good.iqmp, public
+    ).private_key(unsafe_skip_rsa_key_validation=True)
+    path = tmp_path / "broken.key"
+    path.write_bytes(
+        broken.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    with pytest.raises(UserError, match="is not an RSA private key in PEM format"):
+        read_private_key(path)
