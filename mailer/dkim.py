@@ -46,7 +46,7 @@ SIGNED_HEADERS = (
 or a header added where a message has none (List-Id on an invitation), breaks the signature."""
 
 CRLF = b"\r\n"
-_WSP = re.compile(rb"[\t ]+")
+_WSP = re.compile(rb"[\t ]{2,}|\t")  # a single space is already what it would become
 _WSP_BEFORE_CRLF = re.compile(rb"[\t ]+\r\n")
 _LINE_BREAK = re.compile(rb"\r?\n")
 _WIDTH = 72
@@ -145,7 +145,10 @@ def relaxed_header(name: bytes, value: bytes) -> bytes:
 
 def relaxed_body(body: bytes) -> bytes:
     """RFC 6376 3.4.4, as dkimpy applies it: no trailing blanks, runs of blanks as one, no empty end lines."""
-    body = _WSP.sub(b" ", _WSP_BEFORE_CRLF.sub(CRLF, body))
+    if b" \r\n" in body or b"\t" in body:  # the regular expressions cost more than these scans
+        body = _WSP_BEFORE_CRLF.sub(CRLF, body)
+    if b"  " in body or b"\t" in body:
+        body = _WSP.sub(b" ", body)
     end = len(body)
     while body.endswith(CRLF, 0, end):
         end -= 2
