@@ -120,6 +120,7 @@ class Figure:
     statuses: dict[int, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    client_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -134,6 +135,7 @@ async def measure(base: str, clicks: Clicks, clients: int, duration: float, time
     """`clients` clients, each clicking again when answered, for `duration` seconds."""
     figure = Figure()
     counter = iter(range(10**9))
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     stop_at = t0 + duration
     last = t0
@@ -160,6 +162,7 @@ async def measure(base: str, clicks: Clicks, clients: int, duration: float, time
 
     await asyncio.gather(*(client() for _ in range(clients)))
     figure.seconds = max(last, stop_at) - t0
+    figure.client_cpu = (time.process_time() - cpu0) / (time.perf_counter() - t0)
     return figure
 
 
@@ -272,7 +275,8 @@ def main() -> None:
                     rates[(c.name, size)] = f
                     print(
                         f"  {size:>7,} members  {c.name:<17} {f.rate:8.1f} req/s  "
-                        f"median {f.median_ms:7.1f} ms  ({f.done} answered, {f.failed} not: {f.statuses})",
+                        f"median {f.median_ms:7.1f} ms  ({f.done} answered, {f.failed} not: {f.statuses}; "
+                        f"clients used {f.client_cpu:.0%} of a core)",
                         flush=True,
                     )
             finally:
@@ -289,7 +293,8 @@ def main() -> None:
         finally:
             bare_server.stop()
         print(
-            f"  bare Starlette page          {bare.rate:8.1f} req/s  median {bare.median_ms:7.1f} ms",
+            f"  bare Starlette page          {bare.rate:8.1f} req/s  median {bare.median_ms:7.1f} ms  "
+            f"(clients used {bare.client_cpu:.0%} of a core: near 100% means they are the limit)",
             flush=True,
         )
 
