@@ -66,11 +66,11 @@ def sealer(settings: Settings, sender_domain: str) -> Callable[[bytes], bytes] |
 
 
 @functools.lru_cache(maxsize=4)
-def _sealer(path: str, mtime: int, size: int, selector: str, domain: str) -> Signer:
-    return Signer(read_private_key(Path(path)), selector, domain)
+def _sealer(path: str, mtime: int, size: int, selector: str, domain: str) -> Sealer:
+    return Sealer(read_private_key(Path(path)), selector, domain)
 
 
-class Signer:
+class Sealer:
     """Signs messages for one key, selector and domain: rsa-sha256, relaxed/relaxed.
 
     What is the same for every message (the parsed key, h=, the fixed tags) is made once.
@@ -121,7 +121,7 @@ def fields(head: bytes) -> list[tuple[bytes, bytes]]:
 
 
 def select(headers: list[tuple[bytes, bytes]], wanted: tuple[bytes, ...]) -> list[tuple[bytes, bytes]]:
-    """The fields h= names, each the lowest copy not yet taken (RFC 6376 5.4.2).
+    """The fields h= names, each the bottom-most copy not yet taken (RFC 6376 5.4.2).
 
     A name listed more often than the message has it signs nothing more, so that any copy
     added later breaks the signature.

@@ -11,7 +11,7 @@ import dkim
 import pytest
 from conftest import DRAFT, base_env, mailer, small_project
 
-from mailer.dkim import Signer
+from mailer.dkim import Sealer
 from mailer.errors import UserError
 from mailer.settings import read_private_key
 
@@ -184,8 +184,8 @@ def test_a_signature_survives_headers_refolded_and_respaced_on_the_way(root, smt
         assert dkim.verify(moved, dnsfunc=publish(record)), got.message["Subject"]
 
 
-def signer(private: Path) -> Signer:
-    return Signer(read_private_key(private), "mai2026", "testfylket.example")
+def sealer(private: Path) -> Sealer:
+    return Sealer(read_private_key(private), "mai2026", "testfylket.example")
 
 
 @pytest.mark.parametrize(
@@ -203,7 +203,7 @@ def test_a_message_signed_through_openssl_verifies_with_dkimpy(keys, body):
         b"Content-Type: text/plain; charset=utf-8\r\n"
         b"\r\n" + body
     )
-    signed = signer(private)(message)
+    signed = sealer(private)(message)
     assert signed.endswith(message)
     assert dkim.verify(signed, dnsfunc=publish(record))
     assert all(len(line) <= 78 for line in signed.split(b"\r\n\r\n")[0].split(b"\r\n"))
