@@ -122,16 +122,14 @@ def select(headers: list[tuple[bytes, bytes]], wanted: tuple[bytes, ...]) -> lis
     A name listed more often than the message has it signs nothing more, so that any copy
     added later breaks the signature.
     """
+    copies: dict[bytes, list[tuple[bytes, bytes]]] = {}
+    for field in headers:
+        copies.setdefault(field[0].lower(), []).append(field)
     out = []
-    last: dict[bytes, int] = {}
     for name in wanted:
-        i = last.get(name, len(headers))
-        while i > 0:
-            i -= 1
-            if headers[i][0].lower() == name:
-                out.append(headers[i])
-                break
-        last[name] = i
+        left = copies.get(name)
+        if left:
+            out.append(left.pop())
     return out
 
 
