@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mailer.errors import UserError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 
 class Settings(BaseSettings):
@@ -52,8 +56,66 @@ def load_settings(project_dir: Path) -> Settings:
         err = exc.errors()[0]
         field = "MAILER_" + "_".join(str(p) for p in err["loc"]).upper()
         raise UserError(f"setting {field}: {err['msg']} (check the environment or {env_file})") from None
-    if settings.dkim_private_key is not None or settings.dkim_selector is not None:
-        from mailer.dkim import check_settings
+    return _checked_dkim(settings, project_dir)  # an unusable key stops every command now
 
-        settings = check_settings(settings, project_dir)  # an unusable key stops every command now
-    return settings
+
+def _checked_dkim(settings: Settings, project_dir: Path) -> Settings:
+    """The settings with the key's path made absolute, or a UserError naming what is wrong."""
+    key = settings.dkim_private_key if str(settings.dkim_private_key or "") not in ("", ".") else None
+    selector = settings.dkim_selector or None
+    if key is None and selector is None:
+        return settings.model_copy(update={"dkim_private_key": None, "dkim_selector": None})
+    if key is None:
+        raise UserError("MAILER_DKIM_SELECTOR is set but MAILER_DKIM_PRIVATE_KEY is not; set both or neither")
+    if not selector:
+        raise UserError("MAILER_DKIM_PRIVATE_KEY is set but MAILER_DKIM_SELECTOR is not; set both or neither")
+    path = key if key.is_absolute() else project_dir / key
+    read_private_key(path)
+    return settings.model_copy(update={"dkim_private_key": path})
+
+
+def read_private_key(path: Path) -> RSAPrivateKey:
+    """The DKIM key file, parsed by OpenSSL, or a UserError that says how to make a good one.
+
+    It lives with the settings, not with the signing, so that reading the settings checks the
+    key without reaching into the delivery code (which imports this).
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(
+            f"MAILER_DKIM_PRIVATE_KEY: cannot read {path}: {exc.strerror or exc}; nothing was sent"
+        ) from None
+    key = _parsed(data)
+    if key is None:
+        raise UserError(
+            f"MAILER_DKIM_PRIVATE_KEY: {path} is not an RSA private key in PEM format "
+            "(make one with `openssl genrsa -out dkim.key 2048`); nothing was sent"
+        )
+    return key
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed(data: bytes) -> RSAPrivateKey | None:
+    """The key, or None; parsed once per run though both the settings and the signer ask.
+
+    OpenSSL's check of the primes takes about 0.1 s, at every start of every command; one
+    signature checked against the key's public half turns away the same broken keys.
+    """
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(data, password=None, unsafe_skip_rsa_key_validation=True)
+        if not isinstance(key, RSAPrivateKey):
+            return None
+        probe = b"mailer"
+        key.public_key().verify(
+            key.sign(probe, padding.PKCS1v15(), hashes.SHA256()), probe, padding.PKCS1v15(), hashes.SHA256()
+        )
+    except (ValueError, TypeError, InvalidSignature):
+        return None
+    return key

@@ -11,6 +11,10 @@ import dkim
 import pytest
 from conftest import DRAFT, base_env, mailer, small_project
 
+from mailer.dkim import Sealer
+from mailer.errors import UserError
+from mailer.settings import read_private_key
+
 MEMBERS = """\
 1,Åse,Ødegård,ase@example.org,Ås,,"medlem, tillitsvalgt",2020-01-01,nb
 2,Bjørn,Bråten,bjorn@example.org,Bærum,,"medlem, tillitsvalgt",2021-05-05,nn
@@ -159,3 +163,67 @@ def test_a_configured_key_that_cannot_be_used_stops_at_start_with_one_line_and_n
         assert "Traceback" not in result.err
     assert smtp.received == []
     assert not (root / ".mailer" / "outbox").exists()
+
+
+def relay(data: bytes) -> bytes:
+    """What a relay may do to a message without breaking a relaxed/relaxed signature."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    head = re.sub(rb"(?m)^Subject: ", b"SUBJECT:   ", head, count=1)
+    head = re.sub(rb"(?m)^(List-Unsubscribe:) <", rb"\1\r\n\t <", head, count=1)
+    head = re.sub(rb"(?m)^(To: .*?) <", rb"\1\r\n    <", head, count=1)
+    body = body.replace(b"\r\n", b"  \t\r\n", 3) + b"\r\n\r\n"
+    return head + b"\r\n\r\n" + body
+
+
+def test_a_signature_survives_headers_refolded_and_respaced_on_the_way(root, smtp, keys):
+    private, record = keys
+    send_both(root, dkim_env(smtp, private))
+    for got in smtp.received:
+        moved = relay(got.data)
+        assert moved.count(b"\r\n\t <") + moved.count(b"\r\n    <") >= 1 and b"SUBJECT:   " in moved
+        assert dkim.verify(moved, dnsfunc=publish(record)), got.message["Subject"]
+
+
+def sealer(private: Path) -> Sealer:
+    return Sealer(read_private_key(private), "mai2026", "testfylket.example")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"Hei\r\n", b"Hei", b"\r\n\r\n", b"Hei  p\xc3\xa5\t deg \r\n\r\n\r\n", b" \r\nlinje\r\n \r\n"],
+    ids=["empty", "one line", "no final line break", "only blank lines", "blanks", "blank lines around"],
+)
+def test_a_message_signed_through_openssl_verifies_with_dkimpy(keys, body):
+    private, record = keys
+    message = (
+        b"From: Fylket <post@testfylket.example>\r\n"
+        b"To: =?utf-8?q?=C3=85se?= <ase@example.org>\r\n"
+        b"Subject: Nyhetsbrev\r\n\tdesember\r\n"
+        b"Message-ID: <1@testfylket.example>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n"
+        b"\r\n" + body
+    )
+    signed = sealer(private)(message)
+    assert signed.endswith(message)
+    assert dkim.verify(signed, dnsfunc=publish(record))
+    assert all(len(line) <= 78 for line in signed.split(b"\r\n\r\n")[0].split(b"\r\n"))
+    assert not dkim.verify(signed.replace(b"Nyhetsbrev", b"Nyhetsbrevet"), dnsfunc=publish(record))
+
+
+def test_a_key_whose_parts_do_not_match_is_refused_before_anything_is_signed(keys, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    good = read_private_key(keys[0]).private_numbers()
+    public = rsa.RSAPublicNumbers(3, good.public_numbers.n)  # not the exponent d was made for
+    broken = rsa.RSAPrivateNumbers(
+        good.p, good.q, good.d, good.dmp1, good.dmq1, good.iqmp, public
+    ).private_key(unsafe_skip_rsa_key_validation=True)
+    path = tmp_path / "broken.key"
+    path.write_bytes(
+        broken.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    with pytest.raises(UserError, match="is not an RSA private key in PEM format"):
+        read_private_key(path)
