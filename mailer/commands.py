@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import shutil
@@ -30,6 +31,8 @@ def _counts_table(title: str, counts: Counter[str], out: Print) -> None:
 
 def check(project: Project, out: Print) -> list[str]:
     """Everything that is wrong, each on its own line (the command exits 1 if any)."""
+    from mailer.messages import compile_mailing
+
     try:
         cfg = project.parsed_config
     except ProblemList as exc:
@@ -50,9 +53,9 @@ def check(project: Project, out: Print) -> list[str]:
         drafts = []
     for draft in drafts if not config_problems else []:
         try:
-            project.newsletter(draft, dt.datetime.now(project.tz))
+            compile_mailing(project.renderer, project.newsletter(draft, dt.datetime.now(project.tz)))
         except UserError as exc:
-            problems.append(str(exc))
+            problems.append(f"{project.label_path(draft.path)}: {exc}")
     addresses = Counter(m.address_key for m in members)
     shared = sum(1 for n in addresses.values() if n > 1)
     roles = {normalise_name(r): r for r in cfg.roles}
@@ -156,19 +159,26 @@ pre{{white-space:pre-wrap;background:#fff;padding:12px;max-width:640px}}</style>
 def preview(
     runner: Runner, mailing_id: str, out_dir: Path | None, member_id: str | None, to_board: bool, out: Print
 ) -> None:
+    from mailer import sample
     from mailer.sending import send_test_copies
 
     project = runner.project
     mailing = runner.prepare(_mailing(runner, mailing_id))
     compiled = runner.compiled(mailing)
-    member = runner.member(member_id, mailing)
+    today = runner.now.date()
+    if member_id is None:
+        extra_keys = next((list(m.extra) for m in runner.members()), [])
+        member = sample.sample_member(project.config, mailing.audience, "nb", today, extra_keys)
+    else:
+        member = runner.member(member_id, mailing)
     factory = runner.factory(compiled)
     copy = factory.copy(member)
     message = factory.build(member)
     folder = out_dir or project.state_dir / "previews" / mailing.id.replace("/", "_")
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"--out {folder}: that is a file, not a folder; name a folder (it is created)")
     folder.mkdir(parents=True, exist_ok=True)
-    stem = member.id.replace("/", "_")
-    paths = {"html": folder / f"{stem}.html", "text": folder / f"{stem}.txt", "eml": folder / f"{stem}.eml"}
+    paths = {"html": folder / "preview.html", "text": folder / "preview.txt", "eml": folder / "preview.eml"}
     paths["html"].write_text(copy.html, encoding="utf-8")
     paths["text"].write_text(copy.text, encoding="utf-8")
     paths["eml"].write_bytes(message.data)
@@ -189,7 +199,9 @@ def preview(
     for name in ("html", "text", "eml", "index"):
         out(f"  {name:<5} {paths[name]}")
     if mailing.needs_approval:
-        have = {by for fp, by, _ in runner.ledger.approvals(mailing.id) if fp == compiled.fingerprint}
+        from mailer import approvals
+
+        have = approvals.names(runner.ledger, mailing.id, compiled.fingerprint)
         out(
             f"  approvals of this content: {len(have)} of {mailing.approvals_required}"
             + (f" ({', '.join(sorted(have))})" if have else "")
@@ -199,11 +211,12 @@ def preview(
         members = list(board.select(project.members(runner.now.date()), runner.now.date()))
         if not members:
             raise UserError(f"the board audience '{board.name}' selects nobody; check schedules.yaml")
+        shown = sample.sample_member(project.config, mailing.audience, "nb", today, member.extra)
         sent = send_test_copies(
             runner.get_transport(),
             runner.factory(compiled, "[UTKAST] "),
             mailing,
-            members,
+            [sample.addressed_to(dataclasses.replace(shown, language=m.language), m) for m in members],
             project.config.organisation.sender.email,
         )
         where = f" (outbox: {runner.outbox})" if runner.outbox else ""
@@ -211,9 +224,10 @@ def preview(
 
 
 def approve(runner: Runner, mailing_id: str, by: str, out: Print) -> None:
-    by = by.strip()
-    if not by or "\n" in by:
-        raise UserError("--by needs the approver's name")
+    from mailer import approvals
+
+    if "\n" in by or "\r" in by:
+        raise UserError("--by needs the approver's name on one line")
     mailing = runner.prepare(_mailing(runner, mailing_id))
     if not mailing.needs_approval:
         raise UserError(f"{mailing.id} is a {mailing.kind}; only newsletters are approved")
@@ -224,13 +238,13 @@ def approve(runner: Runner, mailing_id: str, by: str, out: Print) -> None:
             f"{mailing.id} has changed since it was last previewed (or was never previewed); "
             f"run `mailer preview {mailing.id}`, look at it, then approve"
         )
-    new = runner.ledger.approve(mailing.id, fingerprint, by, runner.now)
-    have = {b for fp, b, _ in runner.ledger.approvals(mailing.id) if fp == fingerprint}
+    new = approvals.record(runner, mailing.id, fingerprint, by)
+    have = approvals.names(runner.ledger, mailing.id, fingerprint)
     need = mailing.approvals_required
     verb = "approved" if new else "already approved"
     out(
-        f"{mailing.id} {verb} by {by} (fingerprint {fingerprint}); {len(have)} of {need} approvals"
-        + ("; ready to send" if len(have) >= need else "")
+        f"{mailing.id} {verb} by {approvals.tidy(by)} (fingerprint {fingerprint}); "
+        f"{len(have)} of {need} approvals" + ("; ready to send" if len(have) >= need else "")
     )
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mailer import retry
+from mailer.approvals import key as approver_key
 from mailer.errors import UserError
 from mailer.ledger import Ledger, OpenDelivery, Planned
 from mailer.mailings import Mailing
@@ -568,7 +569,7 @@ def check_approval(ledger: Ledger, compiled: CompiledMailing) -> None:
         return
     fingerprint = compiled.fingerprint
     approvals = ledger.approvals(mailing.id)
-    matching = {by for fp, by, _ in approvals if fp == fingerprint}
+    matching = {approver_key(by) for fp, by, _ in approvals if fp == fingerprint}
     need = mailing.approvals_required
     if len(matching) >= need:
         return
