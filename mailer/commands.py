@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from mailer import privacy
 from mailer.addresses import check_email
 from mailer.config import normalise_name
 from mailer.errors import ProblemList, UserError
@@ -29,7 +30,7 @@ def _counts_table(title: str, counts: Counter[str], out: Print) -> None:
         out(f"  {key:<{width}}  {n:>6}")
 
 
-def check(project: Project, out: Print) -> list[str]:
+def check(project: Project, out: Print, warn: Print = print) -> list[str]:
     """Everything that is wrong, each on its own line (the command exits 1 if any)."""
     from mailer.messages import compile_mailing
 
@@ -46,6 +47,11 @@ def check(project: Project, out: Print) -> list[str]:
     except UserError as exc:
         return [*problems, str(exc)]
     problems.extend(str(p) for p in reader.problems)
+    for path in privacy.readable_by_others([project.root / ".env", *reader.files()]):
+        warn(
+            f"{project.label_path(path)}: group and others can read it, and it holds member data "
+            f"or secrets; run `chmod 600 {path}`"
+        )
     try:
         drafts = project.drafts()
     except UserError as exc:

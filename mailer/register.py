@@ -10,12 +10,13 @@ period their personal data is erased from the state folder, keeping only counts.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from mailer.addresses import ascii_domain
 from mailer.ledger import Ledger, stamp
 from mailer.members import Member
+from mailer.privacy import erase_files
 
 
 def sync(ledger: Ledger, members: Iterable[Member], now: dt.datetime, inputs: str) -> None:
@@ -55,14 +56,5 @@ def erase(ledger: Ledger, state_dir: Path, member_id: str | None, address: str |
     """Remove one person's data from the ledger and rendered files; counts stay."""
     removed = ledger.erase_member(member_id, address)
     if address:
-        name = re.sub(r"[^A-Za-z0-9._@-]", "_", address)
-        for folder in (state_dir / "outbox", state_dir / "previews"):
-            if folder.is_dir():
-                for path in folder.rglob(f"{name}.*"):
-                    path.unlink()
-    if member_id:
-        previews = state_dir / "previews"
-        if previews.is_dir():
-            for path in previews.glob(f"*/{re.sub(r'[^A-Za-z0-9._@-]', '_', member_id)}.*"):
-                path.unlink()
+        erase_files(state_dir, [address, ascii_domain(address)])
     return removed

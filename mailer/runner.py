@@ -17,6 +17,7 @@ from mailer.errors import TransportUnavailable, UserError
 from mailer.ledger import Ledger
 from mailer.mailings import Mailing
 from mailer.members import Member
+from mailer.privacy import secure
 from mailer.progress import Progress, Silent
 from mailer.project import Project
 from mailer.ratelimit import Clock, RateLimiter
@@ -74,6 +75,7 @@ class Runner:
     @property
     def ledger(self) -> Ledger:
         if self._ledger is None:
+            secure(self.project.state_dir)
             self._ledger = Ledger(self.project.state_dir / "state.db")
         return self._ledger
 

@@ -36,7 +36,6 @@ from mailer.dates import date_and_time
 from mailer.errors import UserError
 from mailer.project import Project
 from mailer.runner import Runner
-from mailer.textclean import escape_controls
 from mailer.web import board, clicks, pages
 from mailer.web.headers import DropTrailingSlash, SecurityHeaders
 from mailer.web.limits import RateLimit, SlidingWindow, client_of
@@ -259,7 +258,7 @@ class Web:
         if name is not None:
             with self._lock:
                 self.failures.hit(client)
-            log.warning("board login failed for %s from %s", escape_controls(repr(name)), client)
+            log.warning("board login failed for %r from %s", name, client)
         org = project.config.organisation.name
         text = "Siden er bare for styremedlemmer. Logg inn med navnet og passordet du har fått."
         if not users:
