@@ -71,9 +71,7 @@ def test_a_subject_that_reaches_for_python_internals_is_never_sent(tmp_path, smt
     assert smtp.received == []
 
 
-@pytest.mark.parametrize(
-    "mailing_id", ["../hemmelig", "{root}/hemmelig", "nyhetsbrev-2026-12/../../hemmelig"]
-)
+@pytest.mark.parametrize("mailing_id", ["../hemmelig", "{root}/hemmelig", "../../fylke/hemmelig"])
 def test_a_mailing_id_outside_the_drafts_folder_is_refused_and_the_file_is_not_read(tmp_path, mailing_id):
     root = project(tmp_path)
     (root / "hemmelig.md").write_text("---\nsubject: HEMMELIG EMNE\n---\nHEMMELIG\n", encoding="utf-8")
