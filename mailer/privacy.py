@@ -16,12 +16,19 @@ from pathlib import Path
 
 UMASK = 0o077
 TRACE_FOLDERS = ("outbox", "previews")
+_secured: set[Path] = set()
 
 
 def secure(state_dir: Path) -> None:
-    """Create `state_dir` if needed; make it 0700 and everything in it 0700 (folders) or 0600."""
+    """Create `state_dir` if needed; make it 0700 and everything in it 0700 (folders) or 0600.
+
+    The walk runs once per process and folder: `mailer serve` opens the state at every request.
+    """
     state_dir.mkdir(parents=True, exist_ok=True)
     state_dir.chmod(0o700)
+    if state_dir in _secured:
+        return
+    _secured.add(state_dir)
     for folder, dirs, files in os.walk(state_dir):
         for name in dirs:
             _tighten(Path(folder) / name, 0o700)
