@@ -190,7 +190,7 @@ def test_a_get_on_the_unsubscribe_link_shows_a_norwegian_page_with_a_choice_and_
     html = page.text
     assert '<html lang="nb">' in html and "Meld meg av" in html and '<form method="post">' in html
     scopes = re.findall(r'name="scope" value="([^"]+)"', html)
-    assert scopes == ["nyhetsbrev", "*"], "this newsletter or everything; her meetings would reveal her office"
+    assert scopes == ["nyhetsbrev", "*"], "this newsletter or everything, not her meetings"
     assert "Nyhetsbrevet" in html and "Tirsdagsmøte" not in html
     assert "ase@example.org" not in html and "Åse" not in html
     assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"

@@ -225,3 +225,10 @@ def test_the_server_log_shows_no_full_address_and_no_raw_control_character(root,
     assert "example..org" in log, "the bad row is logged"
     assert "kari.hemmelig@" not in log
     assert "\x1b" not in log and "\x07" not in log
+
+
+def test_x_forwarded_for_from_an_address_that_is_not_a_configured_proxy_is_ignored(web):
+    server = web(MAILER_WEB_REQUESTS_PER_MINUTE="2", MAILER_WEB_TRUSTED_PROXIES="10.9.9.9")
+    with server.client() as client:
+        codes = [client.get("/", headers={"X-Forwarded-For": f"192.0.2.{i}"}).status_code for i in range(3)]
+    assert codes == [200, 200, 429], "every request counts against the real client, 127.0.0.1"
