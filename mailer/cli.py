@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,12 +32,16 @@ NowOpt = Annotated[
 
 
 def warn(line: str) -> None:
-    print(f"warning: {line}", file=sys.stderr)
+    from mailer.textclean import escape_controls
+
+    print(f"warning: {escape_controls(line)}", file=sys.stderr)
 
 
 def fail(message: str) -> None:
+    from mailer.textclean import escape_controls
+
     for line in message.splitlines() or [message]:
-        print(f"error: {line}", file=sys.stderr)
+        print(f"error: {escape_controls(line)}", file=sys.stderr)
     raise typer.Exit(1)
 
 
@@ -101,7 +106,7 @@ def check() -> None:
     from mailer.commands import check as run
 
     with user_errors():
-        problems = run(project(), print)
+        problems = run(project(), print, warn)
     if problems:
         for p in problems:
             print(p, file=sys.stderr)
@@ -301,6 +306,9 @@ def hash_password() -> None:
 
 
 def main() -> None:
+    from mailer.privacy import UMASK
+
+    os.umask(UMASK)  # the state folder and what we write for the user are theirs alone
     try:
         app()
     except KeyboardInterrupt:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import shutil
@@ -12,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from mailer import privacy
 from mailer.addresses import check_email
 from mailer.config import normalise_name
 from mailer.errors import ProblemList, UserError
@@ -28,8 +30,10 @@ def _counts_table(title: str, counts: Counter[str], out: Print) -> None:
         out(f"  {key:<{width}}  {n:>6}")
 
 
-def check(project: Project, out: Print) -> list[str]:
+def check(project: Project, out: Print, warn: Print = print) -> list[str]:
     """Everything that is wrong, each on its own line (the command exits 1 if any)."""
+    from mailer.messages import compile_mailing
+
     try:
         cfg = project.parsed_config
     except ProblemList as exc:
@@ -43,6 +47,11 @@ def check(project: Project, out: Print) -> list[str]:
         store.refresh(project.member_inputs(), project.read_members)
         members = list(store.all(today))
         problems.extend(str(p) for p in store.problems(today))
+        for path in privacy.readable_by_others([project.root / ".env", *project.member_inputs()[:-1]]):
+            warn(
+                f"{project.label_path(path)}: group and others can read it, and it holds member data "
+                f"or secrets; run `chmod 600 {path}`"
+            )
     except UserError as exc:
         return [*problems, str(exc)]
     finally:
@@ -54,9 +63,9 @@ def check(project: Project, out: Print) -> list[str]:
         drafts = []
     for draft in drafts if not config_problems else []:
         try:
-            project.newsletter(draft, dt.datetime.now(project.tz))
+            compile_mailing(runner.renderer, project.newsletter(draft, dt.datetime.now(project.tz)))
         except UserError as exc:
-            problems.append(str(exc))
+            problems.append(f"{project.label_path(draft.path)}: {exc}")
     addresses = Counter(m.address_key for m in members)
     shared = sum(1 for n in addresses.values() if n > 1)
     roles = {normalise_name(r): r for r in cfg.roles}
@@ -160,19 +169,26 @@ pre{{white-space:pre-wrap;background:#fff;padding:12px;max-width:640px}}</style>
 def preview(
     runner: Runner, mailing_id: str, out_dir: Path | None, member_id: str | None, to_board: bool, out: Print
 ) -> None:
+    from mailer import sample
     from mailer.sending import send_test_copies
 
     project = runner.project
     mailing = runner.prepare(_mailing(runner, mailing_id))
     compiled = runner.compiled(mailing)
-    member = runner.member(member_id, mailing)
+    today = runner.now.date()
+    if member_id is None:
+        extra_keys = next((list(m.extra) for m in runner.members()), [])
+        member = sample.sample_member(project.config, mailing.audience, "nb", today, extra_keys)
+    else:
+        member = runner.member(member_id, mailing)
     factory = runner.factory(compiled)
     copy = factory.copy(member)
     message = factory.build(member)
     folder = out_dir or project.state_dir / "previews" / mailing.id.replace("/", "_")
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"--out {folder}: that is a file, not a folder; name a folder (it is created)")
     folder.mkdir(parents=True, exist_ok=True)
-    stem = member.id.replace("/", "_")
-    paths = {"html": folder / f"{stem}.html", "text": folder / f"{stem}.txt", "eml": folder / f"{stem}.eml"}
+    paths = {"html": folder / "preview.html", "text": folder / "preview.txt", "eml": folder / "preview.eml"}
     paths["html"].write_text(copy.html, encoding="utf-8")
     paths["text"].write_text(copy.text, encoding="utf-8")
     paths["eml"].write_bytes(message.data)
@@ -193,7 +209,9 @@ def preview(
     for name in ("html", "text", "eml", "index"):
         out(f"  {name:<5} {paths[name]}")
     if mailing.needs_approval:
-        have = {by for fp, by, _ in runner.state.approvals.of(mailing.id) if fp == compiled.fingerprint}
+        from mailer import approvals
+
+        have = approvals.names(runner.state, mailing.id, compiled.fingerprint)
         out(
             f"  approvals of this content: {len(have)} of {mailing.approvals_required}"
             + (f" ({', '.join(sorted(have))})" if have else "")
@@ -203,11 +221,12 @@ def preview(
         members = list(board.select(runner.members(), runner.now.date()))
         if not members:
             raise UserError(f"the board audience '{board.name}' selects nobody; check schedules.yaml")
+        shown = sample.sample_member(project.config, mailing.audience, "nb", today, member.extra)
         sent = send_test_copies(
             runner.get_transport(),
             runner.factory(compiled, "[UTKAST] "),
             mailing,
-            members,
+            [sample.addressed_to(dataclasses.replace(shown, language=m.language), m) for m in members],
             project.config.organisation.sender.email,
         )
         where = f" (outbox: {runner.outbox})" if runner.outbox else ""
@@ -215,9 +234,10 @@ def preview(
 
 
 def approve(runner: Runner, mailing_id: str, by: str, out: Print) -> None:
-    by = by.strip()
-    if not by or "\n" in by:
-        raise UserError("--by needs the approver's name")
+    from mailer import approvals
+
+    if "\n" in by or "\r" in by:
+        raise UserError("--by needs the approver's name on one line")
     mailing = runner.prepare(_mailing(runner, mailing_id))
     if not mailing.needs_approval:
         raise UserError(f"{mailing.id} is a {mailing.kind}; only newsletters are approved")
@@ -228,13 +248,13 @@ def approve(runner: Runner, mailing_id: str, by: str, out: Print) -> None:
             f"{mailing.id} has changed since it was last previewed (or was never previewed); "
             f"run `mailer preview {mailing.id}`, look at it, then approve"
         )
-    new = runner.state.approvals.approve(mailing.id, fingerprint, by, runner.now)
-    have = {b for fp, b, _ in runner.state.approvals.of(mailing.id) if fp == fingerprint}
+    new = approvals.record(runner, mailing.id, fingerprint, by)
+    have = approvals.names(runner.state, mailing.id, fingerprint)
     need = mailing.approvals_required
     verb = "approved" if new else "already approved"
     out(
-        f"{mailing.id} {verb} by {by} (fingerprint {fingerprint}); {len(have)} of {need} approvals"
-        + ("; ready to send" if len(have) >= need else "")
+        f"{mailing.id} {verb} by {approvals.tidy(by)} (fingerprint {fingerprint}); "
+        f"{len(have)} of {need} approvals" + ("; ready to send" if len(have) >= need else "")
     )
 
 

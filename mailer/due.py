@@ -125,7 +125,9 @@ def schedule(runner: Runner, days: int) -> list[Planned]:
         if m.change in ("update", "cancel"):
             recipients = len(announcements.previous_recipients(state, m) or ())
         label = "sending" if open_ else ("due" if m.send_at <= now else "planned")
-        if m.needs_approval and not any(True for _ in state.approvals.of(m.id)):
+        if done and not open_:
+            label = "sent"  # sent ahead of its planned time (`mailer send`)
+        elif m.needs_approval and not any(True for _ in state.approvals.of(m.id)):
             label += ", not approved"
         out.append(Planned(m, m.send_at < now, recipients, label))
     return out

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from mailer.addresses import check_email
 from mailer.config import Config, normalise_name
 from mailer.errors import UserError
+from mailer.textclean import without_controls
 
 COLUMNS = {
     "id": ("id", "medlemsnummer", "medlemsnr", "member_id"),
@@ -259,6 +260,7 @@ class MemberReader:
         first, last = cell("first_name"), cell("last_name")
         if any(c in s for s in (first, last) for c in "\r\n\t\x00"):
             return skip("the name contains a line break; fix the cell in the export")
+        first, last = without_controls(first).strip(), without_controls(last).strip()
         municipality_raw = cell("municipality")
         key = normalise_name(municipality_raw)
         if "municipality" in columns and key not in self._regions:

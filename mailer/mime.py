@@ -20,6 +20,7 @@ from email.utils import formataddr
 
 from mailer.addresses import ascii_domain
 from mailer.render import Pattern
+from mailer.textclean import without_controls
 
 CRLF = b"\r\n"
 
@@ -37,6 +38,7 @@ def header_value(value: str) -> str:
     """A header value, RFC 2047-encoded when it is not plain ASCII."""
     if "\n" in value or "\r" in value:
         raise ValueError("a header value may not contain a line break")
+    value = without_controls(value)
     if value.isascii() and len(value) < 900:
         return value
     return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
@@ -50,6 +52,7 @@ def mailbox(name: str, address: str) -> str:
     """
     if "\n" in name or "\r" in name:
         raise ValueError("a display name may not contain a line break")
+    name = without_controls(name)
     address = ascii_domain(address)
     if address.isascii():
         return formataddr((name, address), charset="utf-8")

@@ -21,7 +21,7 @@ from mailer.config import (
     WelcomeConfig,
     parse_config,
 )
-from mailer.drafts import Draft, draft_files, read_draft
+from mailer.drafts import ID, Draft, draft_files, read_draft
 from mailer.errors import ProblemList, UserError
 from mailer.mailings import Event, Mailing
 from mailer.members import Member, MemberReader, RowProblem, member_files
@@ -264,7 +264,7 @@ class Project:
         if isinstance(cfg_any, WelcomeConfig):
             return self.welcome(mailing_id, cfg_any, now)
         path = self.root / "drafts" / f"{mailing_id}.md"
-        if path.is_file():
+        if ID.fullmatch(mailing_id) and path in draft_files(self.root / "drafts"):
             return self.newsletter(read_draft(path, str(self.label_path(path))), now)
         raise UserError(
             f"no mailing '{mailing_id}': not a draft in drafts/, a meeting (series@YYYY-MM-DD) or a "

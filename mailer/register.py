@@ -10,11 +10,12 @@ period their personal data is erased from the state folder, keeping only counts.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from mailer.addresses import ascii_domain
 from mailer.members import Member
+from mailer.privacy import erase_files
 from mailer.state import State
 from mailer.state.database import stamp
 from mailer.state.erasure import erase_person
@@ -57,14 +58,5 @@ def erase(state: State, state_dir: Path, member_id: str | None, address: str | N
     """Remove one person's data from the ledger and rendered files; counts stay."""
     removed = erase_person(state, member_id, address)
     if address:
-        name = re.sub(r"[^A-Za-z0-9._@-]", "_", address)
-        for folder in (state_dir / "outbox", state_dir / "previews"):
-            if folder.is_dir():
-                for path in folder.rglob(f"{name}.*"):
-                    path.unlink()
-    if member_id:
-        previews = state_dir / "previews"
-        if previews.is_dir():
-            for path in previews.glob(f"*/{re.sub(r'[^A-Za-z0-9._@-]', '_', member_id)}.*"):
-                path.unlink()
+        erase_files(state_dir, [address, ascii_domain(address)])
     return removed

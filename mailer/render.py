@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 from markupsafe import Markup
 
 from mailer import dates
@@ -200,7 +201,8 @@ def markdown_html(text: str) -> Markup:
 
 
 def _env(templates_dir: Path, autoescape: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
+    """Sandboxed: drafts, subjects and templates are written by people, not by us."""
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=autoescape,
         undefined=jinja2.StrictUndefined,
@@ -269,6 +271,10 @@ class Renderer:
         filename, fallback = self.template_file(template, language)
         where = self._label(filename)
         with _errors(where, self._label):
+            draft = ctx.get("draft")
+            if draft is not None and hasattr(draft, "model_copy"):
+                own_subject = self.env(False).from_string(draft.subject).render(ctx).strip()
+                ctx["draft"] = draft.model_copy(update={"subject": own_subject})
             if markdown_body is not None:
                 body = self.env(False).from_string(markdown_body).render(ctx)
                 ctx["body"] = markdown_html(body)

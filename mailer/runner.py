@@ -18,6 +18,7 @@ from mailer.errors import TransportUnavailable, UserError
 from mailer.mailings import Mailing
 from mailer.members import Member
 from mailer.observer import Progress, Silent
+from mailer.privacy import secure
 from mailer.project import Project
 from mailer.ratelimit import Clock, RateLimiter
 from mailer.sending import (
@@ -82,6 +83,7 @@ class Runner:
         if self._state is None and self.shared_state is not None:
             self._state = self.shared_state
         if self._state is None:
+            secure(self.project.state_dir)
             settings = self.project.settings
             self._state = State(self.project.state_dir / "state.db", self.secret(), settings.state_wait)
         return self._state

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mailer import retry
+from mailer.approvals import key as approver_key
 from mailer.errors import UserError
 from mailer.mailings import Mailing
 from mailer.members import Member
@@ -574,7 +575,7 @@ def check_approval(state: State, compiled: CompiledMailing) -> None:
         return
     fingerprint = compiled.fingerprint
     approvals = state.approvals.of(mailing.id)
-    matching = {by for fp, by, _ in approvals if fp == fingerprint}
+    matching = {approver_key(by) for fp, by, _ in approvals if fp == fingerprint}
     need = mailing.approvals_required
     if len(matching) >= need:
         return
@@ -593,7 +594,7 @@ def check_approval(state: State, compiled: CompiledMailing) -> None:
 def send_test_copies(
     transport: Transport, factory: MessageFactory, mailing: Mailing, members: list[Member], sender: str
 ) -> int:
-    """The board's marked test copy: the same messages, sent outside the ledger."""
+    """The board's marked test copy: the same messages, sent outside the state."""
 
     async def go() -> int:
         conn = await transport.connect(f"{mailing.id}.test-copies")

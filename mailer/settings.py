@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from mailer.errors import UserError
 
@@ -52,6 +53,13 @@ def load_settings(project_dir: Path) -> Settings:
     env_file = project_dir / ".env"
     try:
         settings = Settings(_env_file=env_file if env_file.is_file() else None)  # type: ignore[call-arg]
+    except SettingsError as exc:
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = "MAILER_" + (field[1].upper() if field else "…")
+        hint = ' (JSON: {"Name": "hash from `mailer hash-password`"})' if name == "MAILER_BOARD_USERS" else ""
+        raise UserError(
+            f"setting {name}: not valid JSON{hint}; check the environment or {env_file}"
+        ) from None
     except ValidationError as exc:
         err = exc.errors()[0]
         field = "MAILER_" + "_".join(str(p) for p in err["loc"]).upper()

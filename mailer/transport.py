@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,8 +192,7 @@ class _OutboxConnection:
         self.folder = folder
 
     async def send(self, sender: str, recipient: str, data: bytes) -> str:
-        name = re.sub(r"[^A-Za-z0-9._@-]", "_", recipient)
-        target = self.folder / f"{name}.eml"
+        target = self.folder / f"{secrets.token_hex(12)}.eml"  # the name says nothing about the recipient
         tmp = target.with_suffix(".tmp")
         tmp.write_bytes(data)
         os.replace(tmp, target)

@@ -175,14 +175,14 @@ def test_preview_writes_html_text_and_eml_of_one_member_and_prints_the_fingerpri
     ]
     assert {p.suffix for p in paths} >= {".html", ".txt", ".eml"}
     assert all(p.is_file() and p.parent == out for p in paths)
-    text = (out / "2.txt").read_text("utf-8")
+    text = (out / "preview.txt").read_text("utf-8")
     assert "Hei Bjørn!" in text and "nyhendebrevet" in text
     import email
     import email.policy
 
-    msg = email.message_from_bytes((out / "2.eml").read_bytes(), policy=email.policy.default)
+    msg = email.message_from_bytes((out / "preview.eml").read_bytes(), policy=email.policy.default)
     assert msg["To"].addresses[0].addr_spec == "bjorn@example.org"
-    assert "Bjørn" in (out / "2.html").read_text("utf-8")
+    assert "Bjørn" in (out / "preview.html").read_text("utf-8")
 
 
 def test_preview_to_board_sends_marked_copies_only_to_the_board_and_records_no_delivery(tmp_path, smtp):

@@ -17,6 +17,7 @@ from conftest import free_port, mailer
 
 SECRET = "test-secret-for-signed-links-0123"
 BOARD_USER, BOARD_PASSWORD = "Kari Styre", "riktig hest batteri stift"
+CLI_APPROVER = "Per Styre"  # approves with `mailer approve --by`, so must be a board user too
 
 
 @functools.cache
@@ -29,7 +30,7 @@ def board_users() -> str:
         text=True,
         check=True,
     )
-    return json.dumps({BOARD_USER: made.stdout.strip()})
+    return json.dumps({BOARD_USER: made.stdout.strip(), CLI_APPROVER: made.stdout.strip()})
 
 
 @dataclass
@@ -91,5 +92,5 @@ def unsubscribe_url(message_header: str) -> str:
 
 def approve_by_cli(project: Path, mailing: str, env: dict[str, str]) -> None:
     assert mailer(project, "preview", mailing, env=env).code == 0
-    result = mailer(project, "approve", mailing, "--by", "Per Styre", env=env)
+    result = mailer(project, "approve", mailing, "--by", CLI_APPROVER, env=env)
     assert result.code == 0, result.err

@@ -31,13 +31,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from mailer import approvals
 from mailer.dates import date_and_time
 from mailer.errors import UserError
 from mailer.project import Project
 from mailer.runner import Runner
 from mailer.web import board, clicks, pages
+from mailer.web.headers import DropTrailingSlash, SecurityHeaders
 from mailer.web.limits import RateLimit, SlidingWindow, client_of
-from mailer.web.passwords import verify_password
+from mailer.web.passwords import dummy_hash, verify_password
 
 log = logging.getLogger("mailer.web")
 MAX_FORM_BYTES = 16_384
@@ -166,8 +168,7 @@ class Web:
             if who.address is None:
                 text = t["not_found_text"].format(contact=contact)
                 return page(pages.message(who.language, org.name, t["not_found"], text), 404)
-            today = r.now.date()
-            options = clicks.choices(r.project, who, click.subject, today, t)
+            options = clicks.choices(click.subject)
             if form is None:
                 labels = [(c, _capital(clicks.category_label(r.project, c, t))) for c in options]
                 html = pages.render(
@@ -175,8 +176,8 @@ class Web:
                     lang=who.language,
                     org=org.name,
                     title=t["unsubscribe"],
-                    choices=labels[:2],
-                    others=labels[2:],
+                    choices=labels,
+                    others=[],
                 )
                 return page(html)
             if "scope" in form:
@@ -246,6 +247,8 @@ class Web:
         if wait:
             return page(pages.too_many(project.config.organisation.name), 429, pages.BOARD_CSP)
         name, password = _basic(request.headers.get("authorization"))
+        if name is not None and password is not None and name not in users:
+            verify_password(password, dummy_hash())  # as slow as a wrong password: no name oracle
         if name is not None and password is not None and name in users:
             key = hashlib.sha256(f"{name}\0{password}\0{users[name]}".encode()).digest()
             with self._lock:
@@ -305,11 +308,12 @@ class Web:
         with self.projects.runner() as r:
             org = r.project.config.organisation.name
             try:
-                shown = board.preview(r, mailing_id, lang, record=True)
+                shown = board.preview(r, mailing_id, lang, record=False)
             except UserError as exc:
                 return self._board_error(org, user, str(exc), 404)
             m = shown.mailing
-            if request.query_params.get("approved"):
+            approvers = board.approvers(r, m.id, shown.fingerprint)
+            if request.query_params.get("approved") and approvals.key(user) in map(approvals.key, approvers):
                 message = "Godkjenningen din er registrert."
             html = pages.render(
                 "board_preview.html",
@@ -324,7 +328,7 @@ class Web:
                 audience=m.audience.name,
                 fingerprint=shown.fingerprint,
                 required=m.approvals_required if m.needs_approval else 0,
-                approvers=board.approvers(r, m.id, shown.fingerprint),
+                approvers=approvers,
                 csrf=self.csrf(r, user, m.id, shown.fingerprint),
                 text=shown.copy.text,
                 message=message,
@@ -479,4 +483,7 @@ def create_app(root: Path) -> Starlette:
         per_minute=project.settings.web_requests_per_minute,
         org=project.config.organisation.name,
     )
-    return Starlette(routes=routes, middleware=[limit], exception_handlers={UserError: broken})
+    middleware = [Middleware(SecurityHeaders), limit, Middleware(DropTrailingSlash)]
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={UserError: broken})
+    app.router.redirect_slashes = False
+    return app

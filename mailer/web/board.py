@@ -1,17 +1,16 @@
 """The board's view: what goes out next, each mailing as members will see it, and approval.
 
-Looking at a mailing's page records a preview of exactly that content, as `mailer preview`
-does; the Approve button then records an approval as `mailer approve` does, and only for the
-fingerprint the page showed. The copy shown is a sample member's (real audience, invented
-name and address), so the board page never shows a member's address.
+Looking at a mailing's page records nothing (a GET changes no state); the Approve button,
+whose form carries the fingerprint the page showed, records that preview and the approval,
+as `mailer preview` and `mailer approve` do, and only while the content is still the same.
+The copy shown is an invented sample member's (mailer.sample), never a real member's data.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from mailer import announcements
+from mailer import announcements, approvals, sample
 from mailer.dates import date_and_time
 from mailer.errors import UserError
 from mailer.mailings import Mailing
@@ -20,12 +19,6 @@ from mailer.messages import CompiledMailing
 from mailer.render import Copy
 from mailer.runner import Runner
 
-SAMPLE = {
-    "id": "eksempel",
-    "first_name": "Ola",
-    "last_name": "Nordmann",
-    "email": "ola.nordmann@example.invalid",
-}
 KINDS = {"newsletter": "nyhetsbrev", "invitation": "invitasjon", "welcome": "velkomst"}
 
 
@@ -37,16 +30,10 @@ def mailing(runner: Runner, mailing_id: str) -> Mailing:
 
 
 def sample_member(runner: Runner, mailing: Mailing, language: str) -> Member:
+    """The invented member whose copy the board sees; no real member's data reaches the page."""
     today = runner.now.date()
-    first = None
-    for member in mailing.audience.select(runner.members(), today):
-        first = first or member
-        if member.language == language:
-            first = member
-            break
-    if first is None:
-        first = Member("", "", "", "", "", "", "", frozenset(), None, language)
-    return dataclasses.replace(first, language=language, **SAMPLE)
+    extra_keys = next((list(m.extra) for m in runner.members()), [])
+    return sample.sample_member(runner.project.config, mailing.audience, language, today, extra_keys)
 
 
 @dataclass(frozen=True)
@@ -70,7 +57,7 @@ def preview(runner: Runner, mailing_id: str, language: str, record: bool) -> Pre
 
 
 def approvers(runner: Runner, mailing_id: str, fingerprint: str) -> list[str]:
-    return sorted({by for fp, by, _ in runner.state.approvals.of(mailing_id) if fp == fingerprint})
+    return approvals.names(runner.state, mailing_id, fingerprint)
 
 
 class Refused(UserError):
@@ -78,17 +65,18 @@ class Refused(UserError):
 
 
 def approve(runner: Runner, mailing_id: str, fingerprint: str, by: str) -> bool:
-    """Record `by`'s approval of `fingerprint`, which must be what the mailing is now and was previewed."""
+    """Record `by`'s approval of `fingerprint`, which the page showed and must be what the mailing is now."""
     found = mailing(runner, mailing_id)
     if not found.needs_approval:
         raise Refused(f"{found.id} er en {KINDS[found.kind]}; bare nyhetsbrev godkjennes.")
     current = runner.compiled(found).fingerprint
-    if fingerprint != current or not runner.state.approvals.was_previewed(found.id, fingerprint):
+    if fingerprint != current:
         raise Refused(
             f"{found.id} er endret siden du så på det (fingeravtrykk {fingerprint}, nå {current}). "
             "Se på det igjen før du godkjenner."
         )
-    return runner.state.approvals.approve(found.id, fingerprint, by, runner.now)
+    runner.state.approvals.record_preview(found.id, fingerprint, runner.now)
+    return approvals.record(runner, found.id, fingerprint, by)
 
 
 @dataclass(frozen=True)

@@ -77,16 +77,12 @@ def category_label(project: Project, category: str, texts: dict[str, str]) -> st
     return category
 
 
-def choices(project: Project, who: Who, category: str, today: dt.date, texts: dict[str, str]) -> list[str]:
-    """What the member may stop: the link's own category, everything, then the others they get."""
-    out = [category]
-    if who.member is not None:
-        for name, cfg in project.config.mailings.items():
-            if name == category or not isinstance(cfg, NewsletterConfig | InvitationConfig):
-                continue
-            if any(True for _ in project.audience(cfg.audience).select([who.member], today)):
-                out.append(name)
-    return [out[0], EVERYTHING, *out[1:]]
+def choices(category: str) -> list[str]:
+    """What the member may stop: the link's own category, or everything.
+
+    Not the other series they get: which invitations a member receives reveals their office.
+    """
+    return [category, EVERYTHING]
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import secrets
@@ -38,6 +39,12 @@ def _parse(encoded: str) -> tuple[int, int, int, bytes, bytes]:
     if not (2 <= values[0] <= 2**20 and 1 <= values[1] <= 32 and 1 <= values[2] <= 16 and values[4]):
         raise ValueError("scrypt parameters out of range")
     return values
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash to check unknown names against, so they take as long to refuse as wrong passwords."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def check_hash(encoded: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mailer.errors import ProblemList, UserError
 from mailer.project import Project
+from mailer.web.logs import SafeFormatter
 from mailer.web.passwords import check_hash
 
 
@@ -42,7 +43,7 @@ def serve(root: Path, host: str, port: int, out: Callable[..., None], warn: Call
     from mailer.web.app import create_app
 
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(message)s"))
     web_log = logging.getLogger("mailer.web")
     web_log.addHandler(handler)
     web_log.setLevel(logging.INFO)

@@ -1,0 +1,80 @@
+"""The state folder is readable by its owner only, and erasure leaves no trace in its files.
+
+The folder holds who is a member of a political party (GDPR Art. 9): state.db and its WAL,
+rendered previews, the outbox, the secret. The command line runs with umask 077, so what it
+creates is 0700/0600 whatever the caller's umask; `secure` also tightens a folder that an
+older version or another tool left open.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+UMASK = 0o077
+TRACE_FOLDERS = ("outbox", "previews")
+_secured: set[Path] = set()
+
+
+def secure(state_dir: Path) -> None:
+    """Create `state_dir` if needed; make it 0700 and everything in it 0700 (folders) or 0600.
+
+    The walk runs once per process and folder: `mailer serve` opens the state at every request.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.chmod(0o700)
+    if state_dir in _secured:
+        return
+    _secured.add(state_dir)
+    for folder, dirs, files in os.walk(state_dir):
+        for name in dirs:
+            _tighten(Path(folder) / name, 0o700)
+        for name in files:
+            _tighten(Path(folder) / name, 0o600)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    try:
+        if stat.S_IMODE(path.lstat().st_mode) & 0o077:
+            path.chmod(mode)
+    except FileNotFoundError:
+        pass
+
+
+def readable_by_others(paths: Iterable[Path]) -> list[Path]:
+    """The files among `paths` that group or others may read."""
+    return [p for p in paths if p.is_file() and stat.S_IMODE(p.stat().st_mode) & 0o044]
+
+
+def _mentions(data: bytes, needles: list[bytes]) -> bool:
+    lowered = data.lower()
+    return any(n in lowered for n in needles)
+
+
+def erase_files(state_dir: Path, needles: Iterable[str]) -> int:
+    """Delete every outbox message and preview that mentions one of `needles` in any letter case.
+
+    A preview folder goes as a whole (its index, HTML, text and .eml show the same person).
+    Returns how many files went.
+    """
+    wanted = [n.lower().encode() for n in needles if n and len(n) >= 3]
+    if not wanted:
+        return 0
+    removed = 0
+    for top in TRACE_FOLDERS:
+        root = state_dir / top
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if not path.is_file() or not _mentions(path.read_bytes(), wanted):
+                continue
+            if top == "previews" and path.parent != root:
+                removed += sum(1 for p in path.parent.iterdir() if p.is_file())
+                shutil.rmtree(path.parent)
+            else:
+                path.unlink()
+                removed += 1
+    return removed

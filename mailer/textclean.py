@@ -1,0 +1,29 @@
+"""Control characters out of what reaches a header or a log line.
+
+Member data comes from spreadsheets: a vertical tab, form feed, escape or a C1 character
+in a name would otherwise land raw in `Subject:` and `To:`, or rewrite a terminal's log.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 and C1 controls and DEL, but line breaks (callers refuse those); Unicode line separators.
+_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ADDRESS = re.compile(r"([^\s@<>\"'(),;:]{1,2})[^\s@<>\"'(),;:]*@([^\s@<>\"'(),;:]+)")
+
+
+def without_controls(text: str) -> str:
+    """`text` with each control character (but line breaks) replaced by one space."""
+    return _CONTROL.sub(" ", text)
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every control character written as an escape (`\\x0b`), for one log line."""
+    return _ANY_CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
+def mask_addresses(text: str) -> str:
+    """Each e-mail address cut to its first letters and its domain: `ka…@example.org`."""
+    return _ADDRESS.sub(lambda m: f"{m[1]}…@{m[2]}", text)
