@@ -13,7 +13,7 @@ from itertools import groupby
 from mailer.config import normalise_name
 from mailer.members import Member
 from mailer.reports.ledgerdb import LedgerReader
-from mailer.reports.model import Bars, Cell, Column, Report, table
+from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Report, table
 
 LEADER = normalise_name("lokallagsleder")
 
@@ -100,6 +100,6 @@ def chapters_report(
         now,
         {"regions": regions, "chapters": table("Chapters", "Lokallag", CHAPTER_COLUMNS, chapter_groups)},
         charts=[chart],
-        notes=["opens are not measured: members' mail carries no tracking pixels"],
+        notes=[NO_OPENS],
         empty=None if everyone else "no members in the member export",
     )

@@ -18,6 +18,7 @@ class LedgerReader:
     def __init__(self, path: Path):
         self.path = path
         self.db: sqlite3.Connection | None = None
+        self._cache: dict[tuple[str, tuple[Any, ...]], list[tuple[Any, ...]]] = {}
         if path.is_file():
             self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
 
@@ -37,4 +38,9 @@ class LedgerReader:
         return table in self._columns and set(columns) <= self._columns[table]
 
     def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        return [] if self.db is None else self.db.execute(sql, args).fetchall()
+        """The rows of a query, read once per reader (column functions ask again per row)."""
+        if self.db is None:
+            return []
+        if (sql, args) not in self._cache:
+            self._cache[sql, args] = self.db.execute(sql, args).fetchall()
+        return self._cache[sql, args]

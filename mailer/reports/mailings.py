@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from mailer.errors import UserError
 from mailer.reports.ledgerdb import LedgerReader
-from mailer.reports.model import Bars, Cell, Column, Report, table
+from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Report, table
 
 OPEN = ("pending", "sending")
 
@@ -96,6 +96,6 @@ def mailings_report(reader: LedgerReader, now: dt.datetime, only: str | None = N
         now,
         {"mailings": table("Mailings", "Utsendinger", COLUMNS, sent)},
         charts=[chart] if sent else [],
-        notes=["opens are not measured: members' mail carries no tracking pixels"],
+        notes=[NO_OPENS],
         empty=None if sent else "nothing sent yet: the ledger holds no mailing",
     )

@@ -14,7 +14,12 @@ from mailer import calendar
 from mailer.config import Config, InvitationConfig
 from mailer.errors import UserError
 from mailer.reports.ledgerdb import LedgerReader
-from mailer.reports.model import Cell, Column, Line, Report, table
+from mailer.reports.model import Cell, Column, Line, Note, Report, table
+
+YES_STANDS_IN = Note(
+    "who came is not recorded yet: the goal and the charts count yes answers",
+    "Hvem som møtte er ikke registrert ennå: målet og grafene teller ja-svar.",
+)
 
 OCCURRENCE = (
     "CASE WHEN instr(mailing_id, '/') > 0 THEN substr(mailing_id, 1, instr(mailing_id, '/') - 1) "
@@ -177,7 +182,7 @@ def meetings_report(
         for s in series
         if s.held
     ]
-    notes = ["who came is not recorded yet: the goal and the charts count yes answers"] if stands_in else []
+    notes = [YES_STANDS_IN] if stands_in else []
     return Report(
         "meetings",
         "Meetings",

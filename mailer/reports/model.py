@@ -11,6 +11,20 @@ Cell = int | float | str | None
 """A number or text; None means the state database does not record it (yet)."""
 
 NOT_RECORDED = "not recorded"
+
+
+@dataclass(frozen=True)
+class Note:
+    """A remark under a report: English in the terminal and JSON, bokmål on the page."""
+
+    text: str
+    norsk: str
+
+
+NO_OPENS = Note(
+    "opens are not measured: members' mail carries no tracking pixels",
+    "Åpninger måles ikke: e-postene til medlemmene har ingen sporingspiksler.",
+)
 R = TypeVar("R")
 
 
@@ -78,7 +92,7 @@ class Report:
     generated_at: dt.datetime
     tables: dict[str, Table]
     charts: list[Chart] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     empty: str | None = None
 
     def as_json(self) -> dict[str, object]:
@@ -86,6 +100,6 @@ class Report:
             "report": self.kind,
             "generated_at": self.generated_at.isoformat(timespec="seconds"),
             "empty": self.empty,
-            "notes": self.notes,
+            "notes": [n.text for n in self.notes],
             **{name: t.as_json() for name, t in self.tables.items()},
         }

@@ -45,7 +45,7 @@ def section(report: Report) -> str:
     if report.charts:
         parts.append('<div class="charts">' + "".join(svg.render(c) for c in report.charts) + "</div>")
     parts.extend(_table(t) for t in report.tables.values() if t.rows)
-    parts.extend(f'<p class="note">{escape(n)}</p>' for n in report.notes)
+    parts.extend(f'<p class="note">{escape(n.norsk)}</p>' for n in report.notes)
     return "".join(parts) + "</section>"
 
 

@@ -28,4 +28,4 @@ def show(report: Report, console: Console) -> None:
             out.add_row(*(_text(row[k]) for k, _, _ in t.columns))
         console.print(out)
     for note in report.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {note.text}")
