@@ -22,13 +22,24 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}td.none{color:#7b8794;fo
 p.note{color:#52606d}
 """
 NOT_RECORDED_NB = "ikke registrert"
+NORSK = {
+    "held": "holdt",
+    "ahead": "kommer",
+    "cancelled": "avlyst",
+    "rising": "stigende",
+    "falling": "fallende",
+    "flat": "jevn",
+    "too few meetings": "for få møter",
+    "missing": "mangler",
+}
 
 
 def _cell(value: Cell) -> str:
     if value is None:
         return f'<td class="none" title="{NOT_RECORDED}">{NOT_RECORDED_NB}</td>'
     cls = ' class="n"' if isinstance(value, int | float) else ""
-    return f"<td{cls}>{escape(str(value))}</td>"
+    text = NORSK.get(str(value), str(value).replace(" of ", " av "))
+    return f"<td{cls}>{escape(text)}</td>"
 
 
 def _table(t: Table) -> str:

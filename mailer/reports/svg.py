@@ -39,7 +39,7 @@ def bars(chart: Bars) -> str:
 
 def line(chart: Line) -> str:
     """Points over time joined by a line, and the goal as a dashed line across."""
-    left, right, top, bottom, height = 40, 16, 30, 40, 260
+    left, right, top, bottom, height = 40, 40, 30, 40, 260
     plot_h = height - top - bottom
     high = max([*chart.values, chart.goal or 0, 1]) * 1.15
     step = (WIDTH - left - right) / max(len(chart.values) - 1, 1)
@@ -68,6 +68,7 @@ def line(chart: Line) -> str:
         body.append(
             f'<circle class="point" cx="{x:.1f}" cy="{py:.1f}" r="4" fill="{BAR}">'
             f"<title>{escape(label)}: {value}</title></circle>"
+            f'<text x="{x:.1f}" y="{py - 8:.1f}" text-anchor="middle">{value}</text>'
         )
         if i % every == 0 or i == len(points) - 1:
             body.append(f'<text x="{x:.1f}" y="{height - 20}" text-anchor="middle">{escape(label)}</text>')
