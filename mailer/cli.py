@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -286,6 +287,28 @@ def attendance(
 
     with user_errors(), runner(now) as r:
         run(r, series, last, as_json, print, emit)
+
+
+class ReportKind(StrEnum):
+    chapters = "chapters"
+    meetings = "meetings"
+    mailings = "mailings"
+
+
+@app.command()
+def report(
+    kind: Annotated[ReportKind, typer.Argument(help="chapters, meetings or mailings.")],
+    name: Annotated[str | None, typer.Argument(help="One meeting series or mailing.")] = None,
+    as_json: JsonOpt = False,
+    html: Annotated[Path | None, typer.Option("--html", help="Write a page with charts here.")] = None,
+    now: NowOpt = None,
+) -> None:
+    """The board's numbers: per chapter and region, per meeting series, per mailing."""
+    from mailer.reports.command import report as run
+
+    with user_errors():
+        proj = project()
+        run(proj, kind.value, name, now_of(proj, now), as_json, html, print, emit)
 
 
 @app.command("hash-password")

@@ -16,6 +16,7 @@ from typing import Any
 from mailer import privacy
 from mailer.addresses import check_email
 from mailer.config import normalise_name
+from mailer.coverage import empty_audiences, no_board
 from mailer.errors import ProblemList, UserError
 from mailer.project import Project
 from mailer.runner import Runner, run_lock
@@ -78,6 +79,8 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
     _counts_table("By role", Counter(roles.get(r, r) for m in members for r in m.roles), out)
     _counts_table("By language", Counter(m.language for m in members), out)
     out(f"{len(cfg.audiences)} audiences, {len(cfg.mailings)} mailings, {len(drafts)} newsletter drafts")
+    for empty in empty_audiences(cfg, members, today) if project.warn else []:
+        project.warn(str(empty))
     if problems:
         out(f"{len(problems)} problems:")
     else:
@@ -220,7 +223,7 @@ def preview(
         board = project.audience(project.config.organisation.board_audience)
         members = list(board.select(runner.members(), runner.now.date()))
         if not members:
-            raise UserError(f"the board audience '{board.name}' selects nobody; check schedules.yaml")
+            raise UserError(no_board(project.config))
         shown = sample.sample_member(project.config, mailing.audience, "nb", today, member.extra)
         sent = send_test_copies(
             runner.get_transport(),

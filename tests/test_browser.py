@@ -1,4 +1,4 @@
-"""The board's preview in a real browser: Debian's headless Chromium at phone and desktop width.
+"""The board's preview in a real browser: Debian's Chromium, driven by Playwright, at two widths.
 
 Most members read on a phone, so the test loads what members get at 375 px (as a phone: a
 mobile viewport) and at 1200 px, reads the text and the page size from the page itself and
@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from chromium import Chromium, png_size
+from browser import chromium, png_size
 from conftest import base_env
 from webapp import BOARD_PASSWORD, BOARD_USER, SECRET, board_users, start_web
 
@@ -32,10 +32,10 @@ def server(example):
     web.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser():
-    with Chromium() as chromium:
-        yield chromium
+    with chromium() as b:
+        yield b
 
 
 def login() -> dict[str, str]:
@@ -54,8 +54,13 @@ def keep(name: str, png: bytes, tmp_path: Path) -> Path:
 def test_the_newsletter_as_members_get_it_fits_the_screen_and_shows_its_headline(
     server, browser, tmp_path, width, mobile
 ):
-    page = browser.page(width, 800, mobile, login())
-    page.open(f"{server.url}/board/html/nb/nyhetsbrev-2026-12")
+    page = browser.new_page(
+        viewport={"width": width, "height": 800},
+        is_mobile=mobile,
+        device_scale_factor=1,
+        extra_http_headers=login(),
+    )
+    page.goto(f"{server.url}/board/html/nb/nyhetsbrev-2026-12")
     assert HEADLINE in page.evaluate("document.body.innerText")
     headline = page.evaluate(
         "(() => { const h = [...document.querySelectorAll('h1, h2')].find(e => e.textContent.includes("
@@ -63,7 +68,7 @@ def test_the_newsletter_as_members_get_it_fits_the_screen_and_shows_its_headline
     )
     scroll_width, height = page.evaluate(SIZE)
     content = page.evaluate(CONTENT_HEIGHT)
-    png = page.screenshot()
+    png = page.screenshot(full_page=True)
     keep(f"newsletter-{width}.png", png, tmp_path)
     assert scroll_width <= width, "nothing sticks out sideways: no horizontal scrolling on a phone"
     assert headline[0] >= 0 and headline[1] <= width and 10 < headline[2] < 80
@@ -79,14 +84,16 @@ def test_the_newsletter_as_members_get_it_fits_the_screen_and_shows_its_headline
 def test_the_board_page_shows_the_phone_and_desktop_previews_whole_and_flags_no_overflow(
     server, browser, tmp_path
 ):
-    page = browser.page(1600, 1000, False, login())
-    page.open(f"{server.url}/board/m/nyhetsbrev-2026-12")
+    page = browser.new_page(
+        viewport={"width": 1600, "height": 1000}, device_scale_factor=1, extra_http_headers=login()
+    )
+    page.goto(f"{server.url}/board/m/nyhetsbrev-2026-12")
     frames = page.evaluate(
         "[...document.querySelectorAll('iframe.preview')].map(f => [f.width, f.dataset.contentWidth, "
         "f.dataset.contentHeight, f.getBoundingClientRect().height, f.closest('figure').className, "
         f"f.contentDocument.body.innerText.includes('{HEADLINE}')])"
     )
-    png = page.screenshot()
+    png = page.screenshot(full_page=True)
     keep("board-preview.png", png, tmp_path)
     assert [f[0] for f in frames] == ["1200", "375"]
     for width, content_width, content_height, shown_height, figure, has_headline in frames:

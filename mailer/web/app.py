@@ -35,6 +35,7 @@ from mailer import approvals
 from mailer.dates import date_and_time
 from mailer.errors import UserError
 from mailer.project import Project
+from mailer.reports import command as reports
 from mailer.runner import Runner
 from mailer.web import board, clicks, pages
 from mailer.web.headers import DropTrailingSlash, SecurityHeaders
@@ -367,6 +368,13 @@ class Web:
         target = f"/board/m/{urllib.parse.quote(mailing_id)}?approved=1"
         return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
 
+    def board_reports(self, request: Request) -> Response:
+        user = self.login(request)
+        if isinstance(user, Response):
+            return user
+        with self.projects.runner() as r:
+            return page(reports.board_page(r.project, r.now), csp=pages.BOARD_CSP)
+
     def _board_error(self, org: str, user: str, text: str, status: int) -> Response:
         return page(pages.message("nb", org, "Det gikk ikke", text), status, pages.BOARD_CSP)
 
@@ -454,6 +462,9 @@ def create_app(root: Path) -> Starlette:
             return Response("too large\n", 413, media_type="text/plain")
         return await run_in_threadpool(web.board_approve, request, request.path_params["mailing_id"], form)
 
+    async def board_reports(request: Request) -> Response:
+        return await run_in_threadpool(web.board_reports, request)
+
     async def static(request: Request) -> Response:
         name = request.path_params["name"]
         if name not in STATIC:
@@ -470,6 +481,7 @@ def create_app(root: Path) -> Starlette:
         Route("/board/m/{mailing_id:path}", board_preview),
         Route("/board/html/{lang}/{mailing_id:path}", board_html),
         Route("/board/approve/{mailing_id:path}", board_approve, methods=["POST"]),
+        Route("/board/rapporter", board_reports),
         Route("/static/{name}", static),
     ]
 

@@ -1,0 +1,72 @@
+"""`mailer report chapters|meetings|mailings` and the board's web page: build, then print or write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+from typing import Any, Literal
+
+from rich.console import Console
+
+from mailer.errors import UserError
+from mailer.project import Project
+from mailer.reports import page, terminal
+from mailer.reports.chapters import chapters_report
+from mailer.reports.ledgerdb import LedgerReader
+from mailer.reports.mailings import mailings_report
+from mailer.reports.meetings import meetings_report
+from mailer.reports.model import Report
+
+Kind = Literal["chapters", "meetings", "mailings"]
+KINDS: tuple[Kind, ...] = ("chapters", "meetings", "mailings")
+
+
+def build(project: Project, kind: Kind, name: str | None, now: dt.datetime, reader: LedgerReader) -> Report:
+    if kind == "chapters":
+        if name is not None:
+            raise UserError("`mailer report chapters` takes no name: it covers every chapter and region")
+        return chapters_report(project.members(now.date()), list(project.config.regions), reader, now)
+    if kind == "meetings":
+        return meetings_report(project.config, reader, now, name)
+    return mailings_report(reader, now, name)
+
+
+def _html_target(path: Path) -> Path:
+    folder = path.expanduser().resolve().parent
+    if not folder.is_dir():
+        raise UserError(f"--html {path}: the folder {folder} does not exist; create it or write elsewhere")
+    return path
+
+
+def report(
+    project: Project,
+    kind: Kind,
+    name: str | None,
+    now: dt.datetime,
+    as_json: bool,
+    html: Path | None,
+    out: Callable[[str], None],
+    emit: Callable[[Any], None],
+) -> None:
+    """Check the arguments first, so a bad one costs nothing; then print and write."""
+    target = _html_target(html) if html is not None else None
+    with closing(LedgerReader(project.state_dir / "state.db")) as reader:
+        result = build(project, kind, name, now, reader)
+    if target is not None:
+        target.write_text(page.page(project.config.organisation.name, [result]), encoding="utf-8")
+    if as_json:
+        emit(result.as_json())
+        return
+    terminal.show(result, Console(file=sys.stdout, width=160, highlight=False, soft_wrap=False))
+    if target is not None:
+        out(f"wrote {target} ({len(result.charts)} charts)")
+
+
+def board_page(project: Project, now: dt.datetime) -> str:
+    """All three reports on one page, for `/board/rapporter` in `mailer serve`."""
+    with closing(LedgerReader(project.state_dir / "state.db")) as reader:
+        reports = [build(project, kind, None, now, reader) for kind in KINDS]
+    return page.page(project.config.organisation.name, reports)

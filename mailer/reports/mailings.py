@@ -1,0 +1,101 @@
+"""Per mailing: how many it was for, sent, failed, deferred, and who unsubscribed after it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from mailer.errors import UserError
+from mailer.reports.ledgerdb import LedgerReader
+from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Report, table
+
+OPEN = ("pending", "sending")
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One mailing and its deliveries by status (erased members' counts included)."""
+
+    id: str
+    kind: str
+    series: str
+    planned_at: str
+    statuses: dict[str, int]
+    unsubscribed: int
+
+    def count(self, *statuses: str) -> int:
+        return sum(self.statuses.get(s, 0) for s in statuses)
+
+
+def _statuses(reader: LedgerReader) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for mid, status, n in reader.rows("SELECT mailing_id, status, count(*) FROM deliveries GROUP BY 1, 2"):
+        out[mid][status] += n
+    for mid, status, n in reader.rows("SELECT mailing_id, status, count FROM erased_counts"):
+        out[mid][status] += n
+    return out
+
+
+def _unsubscribed(reader: LedgerReader) -> dict[str, int]:
+    """Addresses that stopped this mailing's series (or everything) after it reached them."""
+    return dict(
+        reader.rows(
+            "SELECT d.mailing_id, count(DISTINCT s.address) FROM deliveries d "
+            "JOIN mailings m ON m.id = d.mailing_id "
+            "JOIN suppressions s ON s.address = d.address AND s.category IN ('*', m.series) "
+            "WHERE d.status = 'sent' AND s.created_at >= d.updated_at GROUP BY d.mailing_id"
+        )
+    )
+
+
+def mailings_of(reader: LedgerReader) -> list[Sent]:
+    statuses = _statuses(reader)
+    gone = _unsubscribed(reader)
+    return [
+        Sent(mid, kind, series, planned, dict(statuses.get(mid, {})), gone.get(mid, 0))
+        for mid, kind, series, planned in reader.rows(
+            "SELECT id, kind, series, first_planned_at FROM mailings ORDER BY first_planned_at, id"
+        )
+    ]
+
+
+def _day(text: str) -> Cell:
+    return dt.datetime.fromisoformat(text).date().isoformat()
+
+
+COLUMNS: list[Column[Sent]] = [
+    Column("mailing", "mailing", "Utsending", lambda s: s.id),
+    Column("kind", "kind", "Type", lambda s: s.kind),
+    Column("planned", "planned", "Planlagt", lambda s: _day(s.planned_at)),
+    Column("recipients", "recipients", "Mottakere", lambda s: sum(s.statuses.values())),
+    Column("sent", "sent", "Sendt", lambda s: s.count("sent")),
+    Column("failed", "failed", "Feilet", lambda s: s.count("failed")),
+    Column("deferred", "deferred", "Utsatt", lambda s: s.count("deferred")),
+    Column("open", "not yet tried", "Venter", lambda s: s.count(*OPEN)),
+    Column("dropped", "dropped or expired", "Droppet", lambda s: s.count("dropped", "expired")),
+    Column("unsubscribed", "unsubscribed after", "Meldte seg av etterpå", lambda s: s.unsubscribed),
+]
+
+
+def mailings_report(reader: LedgerReader, now: dt.datetime, only: str | None = None) -> Report:
+    """Every mailing in the ledger (or `only` that one), oldest first."""
+    sent = mailings_of(reader)
+    if only is not None:
+        sent = [s for s in sent if s.id == only]
+        if not sent:
+            raise UserError(
+                f"no mailing '{only}' in the ledger; `mailer report mailings` lists those sent so far"
+            )
+    recent = sent[-20:]
+    chart = Bars("Sendt per utsending", [s.id for s in recent], [s.count("sent") for s in recent])
+    return Report(
+        "mailings",
+        "Mailings",
+        "Utsendinger",
+        now,
+        {"mailings": table("Mailings", "Utsendinger", COLUMNS, sent)},
+        charts=[chart] if sent else [],
+        notes=[NO_OPENS],
+        empty=None if sent else "nothing sent yet: the ledger holds no mailing",
+    )

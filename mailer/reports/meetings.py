@@ -1,0 +1,198 @@
+"""Meetings per series: invited, answered, who came against the goal, and the trend.
+
+Until who came is recorded (the Teams attendance report), the "yes" answers stand in for it
+in the goal and the chart, and the report says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from mailer import calendar
+from mailer.config import Config, InvitationConfig
+from mailer.errors import UserError
+from mailer.reports.ledgerdb import LedgerReader
+from mailer.reports.model import Cell, Column, Line, Note, Report, table
+
+YES_STANDS_IN = Note(
+    "who came is not recorded yet: the goal and the charts count yes answers",
+    "Hvem som møtte er ikke registrert ennå: målet og grafene teller ja-svar.",
+)
+
+OCCURRENCE = (
+    "CASE WHEN instr(mailing_id, '/') > 0 THEN substr(mailing_id, 1, instr(mailing_id, '/') - 1) "
+    "ELSE mailing_id END"
+)
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """One occurrence of a series, with the counts the ledger holds for it."""
+
+    series: str
+    day: dt.date
+    state: str  # held, ahead or cancelled
+    invited: int
+    yes: int
+    no: int
+    goal: int | None
+    attended: int | None  # None: not recorded
+
+    @property
+    def occurrence(self) -> str:
+        return f"{self.series}@{self.day.isoformat()}"
+
+    @property
+    def turnout(self) -> int:
+        """Who came when that is recorded, otherwise who said yes."""
+        return self.yes if self.attended is None else self.attended
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    title: str
+    goal: int | None
+    meetings: list[Meeting]
+
+    @property
+    def held(self) -> list[Meeting]:
+        return [m for m in self.meetings if m.state == "held"]
+
+    @property
+    def last(self) -> Meeting | None:
+        return self.held[-1] if self.held else None
+
+
+def _counts(reader: LedgerReader) -> dict[str, dict[str, int]]:
+    """Occurrence id → invited (sent any of its mailings), yes, no."""
+    out: dict[str, dict[str, int]] = defaultdict(lambda: {"invited": 0, "yes": 0, "no": 0})
+    for occ, n in reader.rows(
+        f"SELECT {OCCURRENCE} AS o, count(DISTINCT member_id) FROM deliveries "
+        "WHERE status = 'sent' AND instr(mailing_id, '@') > 0 GROUP BY o"
+    ):
+        out[occ]["invited"] += n
+    for occ, n in reader.rows(
+        "SELECT mailing_id, count FROM erased_counts WHERE status = 'sent' "
+        "AND instr(mailing_id, '@') > 0 AND instr(mailing_id, '/') = 0"
+    ):
+        out[occ]["invited"] += n
+    for occ, answer, n in reader.rows("SELECT occurrence, answer, count(*) FROM rsvps GROUP BY 1, 2"):
+        if answer in ("yes", "no"):
+            out[occ][answer] += n
+    return out
+
+
+def attended(reader: LedgerReader) -> dict[str, int] | None:
+    """Who came, per occurrence, once the attendance records exist."""
+    if not reader.has("attendance", "occurrence", "member_id"):
+        return None
+    return dict(reader.rows("SELECT occurrence, count(DISTINCT member_id) FROM attendance GROUP BY 1"))
+
+
+def series_of(config: Config, reader: LedgerReader, now: dt.datetime) -> list[Series]:
+    """Every meeting series with at least one invitation sent, its meetings oldest first."""
+    counts = _counts(reader)
+    came = attended(reader)
+    out = []
+    for name, cfg in config.mailings.items():
+        if not isinstance(cfg, InvitationConfig):
+            continue
+        goal = cfg.meeting.attendance_goal
+        meetings = []
+        for occ, c in counts.items():
+            series, _, day_text = occ.rpartition("@")
+            if series != name:
+                continue
+            try:
+                day = dt.date.fromisoformat(day_text)
+            except ValueError:
+                continue
+            found = calendar.find(name, cfg.meeting, config.organisation.tz, day)
+            end = found.end if found else dt.datetime.combine(day, dt.time.max, tzinfo=now.tzinfo)
+            state = "cancelled" if found and found.cancelled else "held" if end <= now else "ahead"
+            who = None if came is None else came.get(occ, 0)
+            meetings.append(Meeting(name, day, state, c["invited"], c["yes"], c["no"], goal, who))
+        if meetings:
+            out.append(Series(name, cfg.meeting.title, goal, sorted(meetings, key=lambda m: m.day)))
+    return out
+
+
+def trend(s: Series) -> Cell:
+    """The newer half of the meetings held against the older half."""
+    counts = [m.turnout for m in s.held]
+    if len(counts) < 2:
+        return "too few meetings"
+    half = len(counts) // 2
+    change = sum(counts[-half:]) / half - sum(counts[:half]) / half
+    return "flat" if abs(change) < 1 else "rising" if change > 0 else "falling"
+
+
+def goal_met(s: Series) -> Cell:
+    if s.goal is None:
+        return None
+    return f"{sum(1 for m in s.held if m.turnout >= s.goal)} of {len(s.held)}"
+
+
+def _last(field: str):  # type: ignore[no-untyped-def]
+    return lambda s: None if s.last is None else getattr(s.last, field)
+
+
+SERIES_COLUMNS: list[Column[Series]] = [
+    Column("series", "series", "Møteserie", lambda s: s.name),
+    Column("held", "meetings held", "Møter holdt", lambda s: len(s.held)),
+    Column("invited", "invited (last)", "Invitert (siste)", _last("invited")),
+    Column("answered", "answered (last)", "Svarte (siste)", lambda s: s.last and s.last.yes + s.last.no),
+    Column("yes", "yes (last)", "Ja (siste)", _last("yes")),
+    Column("attended", "attended (last)", "Møtte (siste)", _last("attended")),
+    Column("goal", "goal", "Mål", lambda s: s.goal),
+    Column("goal_met", "goal met", "Mål nådd", goal_met),
+    Column("trend", "trend", "Utvikling", trend),
+]
+MEETING_COLUMNS: list[Column[Meeting]] = [
+    Column("occurrence", "meeting", "Møte", lambda m: m.occurrence),
+    Column("state", "state", "Status", lambda m: m.state),
+    Column("invited", "invited", "Invitert", lambda m: m.invited),
+    Column("yes", "yes", "Ja", lambda m: m.yes),
+    Column("no", "no", "Nei", lambda m: m.no),
+    Column("no_answer", "no answer", "Ikke svart", lambda m: max(m.invited - m.yes - m.no, 0)),
+    Column("attended", "attended", "Møtte", lambda m: m.attended),
+]
+
+
+def meetings_report(
+    config: Config, reader: LedgerReader, now: dt.datetime, only: str | None = None
+) -> Report:
+    """Every series (or `only` that one) with a chart of turnout against the goal per series."""
+    if only is not None and not isinstance(config.mailings.get(only), InvitationConfig):
+        names = sorted(k for k, m in config.mailings.items() if isinstance(m, InvitationConfig))
+        raise UserError(f"no meeting series '{only}' in schedules.yaml; use one of: {', '.join(names)}")
+    series = [s for s in series_of(config, reader, now) if only is None or s.name == only]
+    stands_in = attended(reader) is None
+    measure = "ja-svar" if stands_in else "møtte"
+    charts = [
+        Line(
+            f"{s.title}: {measure} mot målet" if s.goal else f"{s.title}: {measure}",
+            [m.day.strftime("%d.%m.%y") for m in s.held],
+            [m.turnout for m in s.held],
+            s.goal,
+        )
+        for s in series
+        if s.held
+    ]
+    notes = [YES_STANDS_IN] if stands_in else []
+    return Report(
+        "meetings",
+        "Meetings",
+        "Møter",
+        now,
+        {
+            "series": table("Series", "Møteserier", SERIES_COLUMNS, series),
+            "meetings": table("Meetings", "Møter", MEETING_COLUMNS, [m for s in series for m in s.meetings]),
+        },
+        charts=charts,
+        notes=notes,
+        empty=None if series else "nothing sent yet: no meeting invitation is in the ledger",
+    )

@@ -1,0 +1,73 @@
+"""The report as one self-contained HTML page: inline CSS and SVG, no script, nothing fetched.
+
+The secretary attaches it to the board's papers, so it is in Norwegian and opens offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from mailer.reports import svg
+from mailer.reports.model import NOT_RECORDED, Cell, Report, Table
+
+STYLE = """
+body{font-family:"DejaVu Sans",system-ui,sans-serif;color:#1f2933;margin:2rem auto;
+max-width:70rem;padding:0 1rem}
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.9rem}
+th,td{border-bottom:1px solid #d8dee4;padding:.3rem .6rem;text-align:left;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums}td.none{color:#7b8794;font-style:italic}
+.charts{display:flex;flex-wrap:wrap;gap:1.5rem}.charts svg{max-width:100%;height:auto}
+p.note{color:#52606d}
+"""
+NOT_RECORDED_NB = "ikke registrert"
+NORSK = {
+    "held": "holdt",
+    "ahead": "kommer",
+    "cancelled": "avlyst",
+    "rising": "stigende",
+    "falling": "fallende",
+    "flat": "jevn",
+    "too few meetings": "for få møter",
+    "missing": "mangler",
+}
+
+
+def _cell(value: Cell) -> str:
+    if value is None:
+        return f'<td class="none" title="{NOT_RECORDED}">{NOT_RECORDED_NB}</td>'
+    cls = ' class="n"' if isinstance(value, int | float) else ""
+    text = NORSK.get(str(value), str(value).replace(" of ", " av "))
+    return f"<td{cls}>{escape(text)}</td>"
+
+
+def _table(t: Table) -> str:
+    head = "".join(f"<th>{escape(label)}</th>" for _, _, label in t.columns)
+    rows = "".join("<tr>" + "".join(_cell(r[k]) for k, _, _ in t.columns) + "</tr>" for r in t.rows)
+    return f"<h2>{escape(t.label)}</h2><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def section(report: Report) -> str:
+    """One report's heading, charts and tables, for this page or the board's web page."""
+    parts = [f'<section class="report" id="{report.kind}"><h1>{escape(report.label)}</h1>']
+    if report.empty:
+        parts.append(f'<p class="empty">Ingenting å vise ennå ({escape(report.empty)}).</p>')
+    if report.charts:
+        parts.append('<div class="charts">' + "".join(svg.render(c) for c in report.charts) + "</div>")
+    parts.extend(_table(t) for t in report.tables.values() if t.rows)
+    parts.extend(f'<p class="note">{escape(n.norsk)}</p>' for n in report.notes)
+    return "".join(parts) + "</section>"
+
+
+def page(organisation: str, reports: Sequence[Report]) -> str:
+    when = reports[0].generated_at.strftime("%d.%m.%Y kl. %H.%M") if reports else ""
+    title = f"{organisation}: " + ", ".join(r.label.lower() for r in reports)
+    return (
+        '<!doctype html><html lang="nb"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
+        f'<p class="note">{escape(organisation)}, laget {escape(when)}</p>'
+        + "".join(section(r) for r in reports)
+        + "</body></html>"
+    )
