@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mailer import calendar
+from mailer import calendar, subjects
 from mailer.audiences import Audience, audience
 from mailer.config import (
     Config,
@@ -206,7 +206,7 @@ class Project:
             series=series,
             audience=self.audience(cfg.audience),
             template=cfg.template,
-            subject=cfg.subject,
+            subject=subjects.with_change(cfg.subject, "reminder" if reminder else None),
             send_at=calendar.send_time(occ, rule),
             closes_at=occ.start,
             expires_at=occ.start,

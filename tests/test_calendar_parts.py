@@ -7,35 +7,10 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from conftest import base_env, mailer, small_project
 from ical.calendar_stream import IcsCalendarStream
+from meeting_project import meeting_project, send_every_kind
 
 OSLO = ZoneInfo("Europe/Oslo")
-MEMBERS = (
-    '1,Åse,Ødegård,ase@example.org,Ås,Ås,"medlem, tillitsvalgt",2020-01-01,nb\n'
-    "2,Bjørn,Bråten,bjorn@example.org,Bærum,Bærum,medlem|lokallagsleder,2021-05-05,nn\n"
-)
-SERIES = """\
-  morgenmote:
-    kind: invitation
-    template: invitation
-    audience: tillitsvalgte
-    subject: "Morgenmøte {{ meeting.start|datetime }}"
-    meeting:
-      title: Morgenmøte
-      location: Digitalt
-      video_url: https://video.example/morgen
-      time: "08:00"
-      duration: 45m
-      recurrence: {frequency: weekly, weekday: tirsdag, start: 2026-11-03, until: 2027-06-29}
-    invite: {days_before: 3, at: "09:00"}
-    reminder: {days_before: 0, at: "07:00"}
-"""
-
-
-def run_due(root, now, smtp):
-    result = mailer(root, "run-due", "--now", now, env=base_env(**smtp.env()))
-    assert result.code == 0, result.err
 
 
 def calendar_bytes(received) -> bytes:
@@ -45,21 +20,7 @@ def calendar_bytes(received) -> bytes:
 
 @pytest.fixture
 def every_kind(tmp_path, smtp):
-    """Invitation, reminder (moved meeting: update) and cancellation of one occurrence, as received."""
-    root = small_project(tmp_path / "fylke", MEMBERS, SERIES)
-    run_due(root, "2026-11-21T09:00", smtp)
-    schedules = root / "schedules.yaml"
-    text = schedules.read_text("utf-8")
-    moved = text.replace(
-        "    invite: {days_before: 3",
-        '      changes:\n        2026-11-24: {start: "2026-11-24T09:00"}\n    invite: {days_before: 3',
-    )
-    schedules.write_text(moved, "utf-8")
-    run_due(root, "2026-11-22T10:00", smtp)
-    run_due(root, "2026-11-24T07:00", smtp)
-    schedules.write_text(moved.replace('{start: "2026-11-24T09:00"}', "cancelled"), "utf-8")
-    run_due(root, "2026-11-24T07:30", smtp)
-    return {r.message["X-Mailer-Mailing"] + " " + r.rcpt_tos[0]: r for r in smtp.received}
+    return send_every_kind(meeting_project(tmp_path / "fylke"), smtp)
 
 
 def test_every_kind_of_calendar_part_was_sent(every_kind):
