@@ -125,6 +125,9 @@ def _revision(project: Project, row: dict[str, Any], now: dt.datetime) -> Mailin
         context=project.event_context(event, cfg if isinstance(cfg, InvitationConfig) else None, change),
         event=event,
         change=change,  # type: ignore[arg-type]
+        answers=frozenset(cfg.update.to)
+        if isinstance(cfg, InvitationConfig) and change == "update"
+        else None,
     )
 
 

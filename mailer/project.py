@@ -214,6 +214,7 @@ class Project:
             context=self.event_context(event, cfg, "reminder" if reminder else None),
             event=event,
             change="reminder" if reminder else None,
+            answers=frozenset(cfg.reminder.to) if reminder and cfg.reminder else None,
         )
 
     def event_context(self, event: Event, cfg: InvitationConfig | None, change: str | None) -> dict[str, Any]:

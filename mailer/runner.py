@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailer import announcements, register
+from mailer import announcements, answers, register
 from mailer.errors import TransportUnavailable, UserError
 from mailer.ledger import Ledger
 from mailer.mailings import Mailing
@@ -29,6 +29,7 @@ from mailer.sending import (
     plan,
     plan_key,
 )
+from mailer.state.answers import RsvpAnswers
 from mailer.tokens import Signer, load_secret
 from mailer.transport import OutboxTransport, Transport, make_transport
 
@@ -197,14 +198,18 @@ class Runner:
         today = self.now.date()
         ledger = self.ledger
 
+        rsvps = RsvpAnswers(ledger.db)
+        answered = answers.by_answer(rsvps.of_occurrence)
+
         def welcome_filter(mailing: Mailing, member: Member) -> bool:
             window = mailing.new_members_within
-            return window is None or register.is_new(ledger, member, window, today)
+            new = window is None or register.is_new(ledger, member, window, today)
+            return new and answered(mailing, member)
 
         return Recipients(
             members=self.members,
             suppressed=ledger.suppressed,
-            inputs=repr((self.member_files_key(), ledger.suppression_version())),
+            inputs=repr((self.member_files_key(), ledger.suppression_version(), rsvps.version())),
             extra_filter=welcome_filter,
         )
 
