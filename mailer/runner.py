@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailer import announcements, answers, register
+from mailer import announcements, answers, reasons, register
 from mailer.errors import TransportUnavailable, UserError
 from mailer.ledger import Ledger
 from mailer.mailings import Mailing
@@ -137,7 +137,10 @@ class Runner:
             self.links(),
             self.now,
             subject_prefix,
-            fields={"chapter_leader": self.chapter_leader},
+            fields={
+                "chapter_leader": self.chapter_leader,
+                "reason": reasons.explainer(compiled.mailing, self.project.config),
+            },
             seal=self.seal(),
         )
 
