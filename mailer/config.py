@@ -367,6 +367,28 @@ class InvitationConfig(_Model):
     update: UpdateRule = UpdateRule()
 
 
+class FollowUpConfig(_Model):
+    """The second mail to a new member, some days after the welcome."""
+
+    days_after: PositiveInt = 30
+    template: str = "follow-up"
+    subject: str = (
+        "{% if language == 'nn' %}Korleis går det, {{ member.first_name }}?"
+        "{% else %}Hvordan går det, {{ member.first_name }}?{% endif %}"
+    )
+
+
+class ChapterNoticeConfig(_Model):
+    """The daily notice to a chapter's leaders naming the new members welcomed that day."""
+
+    template: str = "chapter-notice"
+    subject: str = (
+        "{% if language == 'nn' %}Nye medlemer i {{ chapter }}"
+        "{% else %}Nye medlemmer i {{ chapter }}{% endif %}"
+    )
+    leader_role: str = "lokallagsleder"
+
+
 class WelcomeConfig(_Model):
     kind: Literal["welcome"]
     template: str
@@ -374,6 +396,8 @@ class WelcomeConfig(_Model):
     subject: str
     window_days: int = 30
     at: dt.time = dt.time(10, 0)
+    follow_up: FollowUpConfig | None = None
+    chapter_notice: ChapterNoticeConfig | None = None
 
     @field_validator("window_days")
     @classmethod

@@ -65,7 +65,7 @@ class Runner:
     _ledger: Ledger | None = None
     _compiled: dict[str, CompiledMailing] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set)
-    _leaders: dict[str, str] | None = None
+    _leaders: dict[str, list[tuple[str, str]]] | None = None
     _members: list[Member] | None = None
     clock: Clock = field(init=False)
 
@@ -152,14 +152,18 @@ class Runner:
         return dkim.sealer(self.project.settings, sender.rsplit("@", 1)[1])
 
     def chapter_leader(self, member: Member) -> str:
-        """The local chapter's leader by name, from the member list (read once per run)."""
+        """The local chapter's leader by name, from the member list (read once per run).
+
+        Never the member themself (a new member may lead their chapter), never across chapters.
+        """
         if self._leaders is None:
             self._leaders = {}
             for m in self.members():
-                if "lokallagsleder" in m.roles:
-                    self._leaders.setdefault(m.chapter, m.name)
+                if "lokallagsleder" in m.roles and m.chapter:
+                    self._leaders.setdefault(m.chapter, []).append((m.id, m.name))
         fallback = "ikkje vald enno" if member.language == "nn" else "ikke valgt ennå"
-        return self._leaders.get(member.chapter, fallback)
+        others = [name for mid, name in self._leaders.get(member.chapter, []) if mid != member.id]
+        return others[0] if others else fallback
 
     def warn(self, line: str) -> None:
         if line not in self._warned:
@@ -222,10 +226,15 @@ class Runner:
         """The mailing as the ledger knows it (calendar sequence numbers)."""
         return announcements.with_sequence(self.ledger, mailing)
 
-    def send(self, mailing: Mailing, retry_all_deferred: bool = False) -> Report:
-        """Plan and deliver one mailing; refuses an unapproved newsletter."""
+    def send(
+        self, mailing: Mailing, retry_all_deferred: bool = False, recipients: Recipients | None = None
+    ) -> Report:
+        """Plan and deliver one mailing; refuses an unapproved newsletter.
+
+        `recipients` replaces the member list for mailings to people chosen elsewhere (`newcomers`).
+        """
         mailing = self.prepare(mailing)
-        recipients = self.recipients()
+        recipients = recipients or self.recipients()
         if self.ledger.mailing_inputs(mailing.id) == plan_key(
             mailing, recipients, self.now
         ) and not self.ledger.has_work(mailing.id, self.now, retry_all_deferred):
