@@ -16,6 +16,8 @@ from pathlib import Path
 
 from mailer.ledger import Ledger, stamp
 from mailer.members import Member
+from mailer.state.attendance import Attendance
+from mailer.state.newcomers import Newcomers
 
 
 def sync(ledger: Ledger, members: Iterable[Member], now: dt.datetime, inputs: str) -> None:
@@ -53,6 +55,9 @@ def forget_gone(ledger: Ledger, state_dir: Path, retention_days: int, now: dt.da
 
 def erase(ledger: Ledger, state_dir: Path, member_id: str | None, address: str | None) -> int:
     """Remove one person's data from the ledger and rendered files; counts stay."""
+    if member_id:
+        Attendance(ledger.db).forget(member_id)
+        Newcomers(ledger.db).forget(member_id)
     removed = ledger.erase_member(member_id, address)
     if address:
         name = re.sub(r"[^A-Za-z0-9._@-]", "_", address)

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 import shutil
+import sqlite3
 
 import pytest
 from conftest import REPO, base_env, mailer, small_project
@@ -179,3 +180,14 @@ def test_the_summary_shows_answers_who_came_and_who_came_without_answering_again
     assert got["goal_met"] is True, "the goal (3) is measured by who came, not by the one yes"
     text = mailer(root, "attendance", "morgenmote", "--now", after, env=env).out
     assert "came to the meetings with a report: 3" in text
+
+
+def test_a_forgotten_member_still_counts_as_having_come_but_is_no_longer_named(root):
+    assert mailer(root, "run-due", "--now", AFTER).code == 0, "cron's run knows the members"
+    assert import_file(root, "teams-en.csv").code == 0
+    result = mailer(root, "forget", "kari@example.org")
+    assert result.code == 0, result.err
+    db = sqlite3.connect(root / ".mailer" / "state.db")
+    ids = {r[0] for r in db.execute("SELECT member_id FROM attendance")}
+    assert "3" not in ids and len(ids) == 3
+    assert row(root)["attended"] == 3

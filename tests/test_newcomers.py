@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from conftest import base_env, mailer, small_project
 
@@ -145,3 +147,10 @@ def test_the_follow_up_goes_once_days_after_the_welcome_in_the_members_language(
     smtp.received.clear()
     run_due(root, "2026-12-25T10:00", smtp)
     assert smtp.received == []
+
+
+def test_a_forgotten_new_member_leaves_no_trace_in_the_notices_table(root, smtp):
+    run_due(root, "2026-11-24T10:00", smtp)
+    assert mailer(root, "forget", "ase@example.org").code == 0
+    db = sqlite3.connect(root / ".mailer" / "state.db")
+    assert "2" not in {r[0] for r in db.execute("SELECT member_id FROM chapter_notices")}

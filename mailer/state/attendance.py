@@ -88,6 +88,13 @@ class Attendance:
             out[occurrence]["unmatched"] = n
         return out
 
+    def forget(self, member_id: str) -> None:
+        """A member erased from the state: who came stays counted, no longer whom."""
+        self.db.execute(
+            "UPDATE attendance SET member_id = 'erased:' || lower(hex(randomblob(8))) WHERE member_id = ?",
+            (member_id,),
+        )
+
     def unmatched(self, occurrence: str) -> list[tuple[str, str]]:
         return self.db.execute(
             "SELECT name, email FROM attendance_unmatched WHERE occurrence = ? ORDER BY name", (occurrence,)

@@ -38,6 +38,9 @@ class Newcomers:
         """Member id → the notice that named them."""
         return dict(self.db.execute("SELECT member_id, notice_id FROM chapter_notices"))
 
+    def forget(self, member_id: str) -> None:
+        self.db.execute("DELETE FROM chapter_notices WHERE member_id = ?", (member_id,))
+
     def note(self, notice_id: str, member_ids: Iterable[str], now: dt.datetime) -> None:
         """Name members in a notice; a member already named elsewhere keeps that notice."""
         stamp = now.astimezone(dt.UTC).isoformat(timespec="seconds")
