@@ -15,7 +15,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from mailer import calendar
+from mailer import calendar, subjects
 from mailer.audiences import Audience, Rule
 from mailer.config import InvitationConfig, Mailbox
 from mailer.errors import UserError
@@ -117,7 +117,7 @@ def _revision(project: Project, row: dict[str, Any], now: dt.datetime) -> Mailin
         series=row["series"],
         audience=Audience(f"{occ_id} invitees", _EVERYONE, None),
         template=template,
-        subject=subject,
+        subject=subjects.with_change(subject, change),
         send_at=now,
         closes_at=event.start,
         expires_at=event.start,
@@ -125,6 +125,9 @@ def _revision(project: Project, row: dict[str, Any], now: dt.datetime) -> Mailin
         context=project.event_context(event, cfg if isinstance(cfg, InvitationConfig) else None, change),
         event=event,
         change=change,  # type: ignore[arg-type]
+        answers=frozenset(cfg.update.to)
+        if isinstance(cfg, InvitationConfig) and change == "update"
+        else None,
     )
 
 

@@ -1,8 +1,10 @@
-"""Attendance: who said they are coming to each meeting, against the goal the plan sets.
+"""Attendance: who said they are coming to each meeting and who came, against the plan's goal.
 
 The plans want at least 30 at the morning meetings. Invited counts the members a mailing of
 the occurrence was sent to (invitation, reminder, update); yes and no are the RSVP answers
 from the links in those messages; everyone invited who did not answer is "no answer".
+Attended is who came, from an imported report (`mailer attendance import`); where one is
+recorded, the goal is measured by it, else by the yes answers.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from mailer import calendar
 from mailer.config import Config, InvitationConfig
 from mailer.errors import UserError
 from mailer.state import State
+from mailer.state.attendance import Attendance
 
 
 @dataclass(frozen=True)
@@ -27,10 +30,18 @@ class Occasion:
     no: int
     held: bool
     cancelled: bool
+    attended: int | None = None  # None: no report imported
+    attended_unanswered: int = 0
+    unmatched: int = 0
 
     @property
     def no_answer(self) -> int:
         return max(self.invited - self.yes - self.no, 0)
+
+    @property
+    def measured(self) -> int:
+        """What the goal is measured by: who came when known, else who said yes."""
+        return self.yes if self.attended is None else self.attended
 
     def as_json(self, goal: int | None) -> dict[str, object]:
         return {
@@ -42,7 +53,10 @@ class Occasion:
             "no_answer": self.no_answer,
             "held": self.held,
             "cancelled": self.cancelled,
-            "goal_met": None if goal is None or not self.held or self.cancelled else self.yes >= goal,
+            "attended": self.attended,
+            "attended_without_answer": self.attended_unanswered,
+            "unmatched": self.unmatched,
+            "goal_met": None if goal is None or not self.held or self.cancelled else self.measured >= goal,
         }
 
 
@@ -63,9 +77,17 @@ class SeriesAttendance:
         return [o.yes for o in self.held]
 
     @property
+    def attended_trend(self) -> list[int]:
+        """Who came to the meetings held that have a report, oldest first."""
+        return [o.attended for o in self.held if o.attended is not None]
+
+    @property
     def direction(self) -> str:
-        """Rising, falling or flat: the newer half of the meetings held against the older half."""
-        counts = self.trend
+        """Rising, falling or flat: the newer half of the meetings held against the older half.
+
+        Measured by who came when at least two meetings have a report, else by yes answers.
+        """
+        counts = self.attended_trend if len(self.attended_trend) >= 2 else self.trend
         if len(counts) < 2:
             return "too few meetings"
         half = len(counts) // 2
@@ -77,7 +99,7 @@ class SeriesAttendance:
 
     @property
     def goal_met(self) -> int | None:
-        return None if self.goal is None else sum(1 for o in self.held if o.yes >= self.goal)
+        return None if self.goal is None else sum(1 for o in self.held if o.measured >= self.goal)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -87,6 +109,7 @@ class SeriesAttendance:
             "occurrences": [o.as_json(self.goal) for o in self.occasions],
             "trend": {
                 "yes": self.trend,
+                "attended": self.attended_trend,
                 "direction": self.direction,
                 "goal_met": self.goal_met,
                 "meetings": len(self.held),
@@ -109,7 +132,11 @@ def series_attendance(
     meeting = cfg.meeting if isinstance(cfg, InvitationConfig) else None
     tz = config.organisation.tz
     occasions = []
-    for occurrence, counts in state.rsvps.counts(series).items():
+    came = Attendance(state.db).counts(series)
+    answers = state.rsvps.counts(series)
+    for occurrence in came.keys() - answers.keys():
+        answers[occurrence] = {"invited": 0, "yes": 0, "no": 0}
+    for occurrence, counts in answers.items():
         day = _day(occurrence)
         if day is None:
             continue
@@ -124,6 +151,9 @@ def series_attendance(
                 counts["no"],
                 held=end <= now,
                 cancelled=bool(occ and occ.cancelled),
+                attended=came[occurrence]["attended"] if occurrence in came else None,
+                attended_unanswered=came.get(occurrence, {}).get("attended_unanswered", 0),
+                unmatched=came.get(occurrence, {}).get("unmatched", 0),
             )
         )
     occasions.sort(key=lambda o: o.day)

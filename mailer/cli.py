@@ -278,13 +278,27 @@ def serve(
 @app.command()
 def attendance(
     series: Annotated[str | None, typer.Argument(help="A meeting series (all when left out).")] = None,
+    meeting: Annotated[str | None, typer.Argument(help="With `import`: SERIES@YYYY-MM-DD.")] = None,
+    file: Annotated[Path | None, typer.Argument(help="With `import`: a Teams report or a CSV.")] = None,
     last: Annotated[int, typer.Option("--last", min=1, help="How many meetings held to show.")] = 10,
     as_json: JsonOpt = False,
     now: NowOpt = None,
 ) -> None:
-    """Per meeting: invited, yes, no and no answer against the goal, and the trend."""
-    from mailer.commands import attendance as run
+    """Per meeting: invited, yes, no, no answer and who came against the goal, and the trend.
 
+    `mailer attendance import SERIES@YYYY-MM-DD FILE` records who came from a Teams report or a CSV.
+    """
+    from mailer.commands import attendance as run
+    from mailer.commands import attendance_import
+
+    if series == "import":
+        if meeting is None or file is None:
+            raise typer.BadParameter("write: mailer attendance import SERIES@YYYY-MM-DD FILE")
+        with user_errors(), runner(now) as r:
+            attendance_import(r, meeting, file, print)
+        return
+    if meeting is not None:
+        raise typer.BadParameter(f"unexpected '{meeting}'; to import, write: mailer attendance import …")
     with user_errors(), runner(now) as r:
         run(r, series, last, as_json, print, emit)
 

@@ -246,6 +246,46 @@ class SendRule(_Model):
         return _parse_time(v)
 
 
+ANSWERS = ("yes", "no", "unanswered")
+
+
+def _answers(values: Any) -> list[str]:
+    """YAML reads a bare yes/no as true/false; both spellings mean the answer."""
+    if not isinstance(values, list):
+        values = [values]
+    out = []
+    for v in values:
+        answer = {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else str(v).strip().lower()
+        if answer not in ANSWERS:
+            raise ValueError(f"unknown answer '{v}'; use yes, no or unanswered")
+        out.append(answer)
+    if not out:
+        raise ValueError("name at least one answer: yes, no or unanswered")
+    return out
+
+
+class ReminderRule(SendRule):
+    """A reminder's time, and the answers whose members get it."""
+
+    to: list[str] = Field(default_factory=lambda: ["yes", "unanswered"])
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _to(cls, v: Any) -> list[str]:
+        return _answers(v)
+
+
+class UpdateRule(_Model):
+    """The answers whose members are told that a meeting changed (a cancellation goes to all)."""
+
+    to: list[str] = Field(default_factory=lambda: ["yes", "unanswered"])
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _to(cls, v: Any) -> list[str]:
+        return _answers(v)
+
+
 class Meeting(_Model):
     title: str
     description: str = ""
@@ -323,7 +363,30 @@ class InvitationConfig(_Model):
     subject: str
     meeting: Meeting
     invite: SendRule = SendRule(days_before=3, at=dt.time(9, 0))
-    reminder: SendRule | None = None
+    reminder: ReminderRule | None = None
+    update: UpdateRule = UpdateRule()
+
+
+class FollowUpConfig(_Model):
+    """The second mail to a new member, some days after the welcome."""
+
+    days_after: PositiveInt = 30
+    template: str = "follow-up"
+    subject: str = (
+        "{% if language == 'nn' %}Korleis går det, {{ member.first_name }}?"
+        "{% else %}Hvordan går det, {{ member.first_name }}?{% endif %}"
+    )
+
+
+class ChapterNoticeConfig(_Model):
+    """The daily notice to a chapter's leaders naming the new members welcomed that day."""
+
+    template: str = "chapter-notice"
+    subject: str = (
+        "{% if language == 'nn' %}Nye medlemer i {{ chapter }}"
+        "{% else %}Nye medlemmer i {{ chapter }}{% endif %}"
+    )
+    leader_role: str = "lokallagsleder"
 
 
 class WelcomeConfig(_Model):
@@ -333,6 +396,8 @@ class WelcomeConfig(_Model):
     subject: str
     window_days: int = 30
     at: dt.time = dt.time(10, 0)
+    follow_up: FollowUpConfig | None = None
+    chapter_notice: ChapterNoticeConfig | None = None
 
     @field_validator("window_days")
     @classmethod

@@ -6,7 +6,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from mailer import announcements, register
+from mailer import announcements, newcomers, register
 from mailer.config import WelcomeConfig
 from mailer.errors import TransportUnavailable, UserError
 from mailer.mailings import Mailing
@@ -48,7 +48,7 @@ def due_mailings(runner: Runner) -> list[Mailing]:
         if isinstance(cfg, WelcomeConfig) and now.time() >= cfg.at:
             due.setdefault(name, project.welcome(name, cfg, now))
     for mailing_id in state.deliveries.mailings_with_work(now):
-        if mailing_id not in due:
+        if mailing_id not in due and not newcomers.owns(mailing_id):
             try:
                 due[mailing_id] = announcements.revision_by_id(
                     project, state, mailing_id, now
@@ -81,6 +81,10 @@ def run_due(runner: Runner) -> tuple[list[Report], list[str]]:
             continue
         if report.anything or report.server_lost or _news(runner, report):
             reports.append(report)
+    try:
+        reports.extend(r for r in newcomers.run(runner) if r.anything or r.server_lost)
+    except UserError as exc:
+        errors.append(f"new members' follow-up: {exc}")
     return reports, errors
 
 

@@ -7,6 +7,7 @@ own ATTENDEE line, so no invitee ever sees another.
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import icalendar
 
@@ -38,8 +39,15 @@ def attendee_line(name: str, email: str) -> str:
     )
 
 
-def calendar_halves(event: Event, method: str, now: dt.datetime, description: str) -> tuple[str, str]:
-    """The VCALENDAR text split where each copy's ATTENDEE line goes."""
+def calendar_halves(
+    event: Event, method: str, now: dt.datetime, description: str, zone: ZoneInfo
+) -> tuple[str, str]:
+    """The VCALENDAR text split where each copy's ATTENDEE line goes.
+
+    Times are written in the organisation's named zone with its VTIMEZONE: a fixed offset
+    (`TZID="UTC+01:00"`, as a time read back from the ledger carries) is refused by strict
+    parsers and read as floating time by some clients.
+    """
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -48,8 +56,8 @@ def calendar_halves(event: Event, method: str, now: dt.datetime, description: st
     ev = icalendar.Event()
     ev.add("uid", event.uid)
     ev.add("dtstamp", now.astimezone(dt.UTC))
-    ev.add("dtstart", event.start)
-    ev.add("dtend", event.end)
+    ev.add("dtstart", event.start.astimezone(zone))
+    ev.add("dtend", event.end.astimezone(zone))
     ev.add("summary", event.title)
     ev.add("sequence", event.sequence)
     location = ", ".join(p for p in (event.location, event.video_url) if p)

@@ -68,6 +68,7 @@ class Mailing:
     event: Event | None = None
     change: Change | None = None
     new_members_within: int | None = None
+    answers: frozenset[str] | None = None  # a reminder's or update's: whose RSVP answer gets it
 
     @property
     def category(self) -> str:

@@ -185,7 +185,9 @@ class MessageFactory:
             method = "CANCEL" if m.change == "cancel" else "REQUEST"
             from mailer import ics  # icalendar takes a tenth of a second to import; only invitations need it
 
-            self._calendar = ics.calendar_halves(m.event, method, self.now, self._description())
+            self._calendar = ics.calendar_halves(
+                m.event, method, self.now, self._description(), self.organisation.tz
+            )
         self._attachments = [
             mime.attachment(name, ctype, data) for name, ctype, data in self.compiled.attachments
         ]
@@ -247,7 +249,7 @@ class MessageFactory:
             alternatives.append(
                 mime.leaf(
                     f'text/calendar; charset="utf-8"; method={method}',
-                    mime.qp(ics_text),
+                    mime.qp(ics_text) + mime.CRLF,  # the last CRLF before a boundary is the boundary's
                     "quoted-printable",
                 )
             )

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from mailer import calendar
+from mailer import calendar, subjects
 from mailer.audiences import Audience, audience
 from mailer.config import (
     Config,
@@ -202,7 +202,7 @@ class Project:
             series=series,
             audience=self.audience(cfg.audience),
             template=cfg.template,
-            subject=cfg.subject,
+            subject=subjects.with_change(cfg.subject, "reminder" if reminder else None),
             send_at=calendar.send_time(occ, rule),
             closes_at=occ.start,
             expires_at=occ.start,
@@ -210,6 +210,7 @@ class Project:
             context=self.event_context(event, cfg, "reminder" if reminder else None),
             event=event,
             change="reminder" if reminder else None,
+            answers=frozenset(cfg.reminder.to) if reminder and cfg.reminder else None,
         )
 
     def event_context(self, event: Event, cfg: InvitationConfig | None, change: str | None) -> dict[str, Any]:

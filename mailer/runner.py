@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailer import announcements, register
+from mailer import announcements, answers, reasons, register
 from mailer.errors import TransportUnavailable, UserError
 from mailer.mailings import Mailing
 from mailer.members import Member
@@ -31,6 +31,7 @@ from mailer.sending import (
     plan_key,
 )
 from mailer.state import State
+from mailer.state.answers import RsvpAnswers
 from mailer.state.members import MemberStore
 from mailer.tokens import Signer, load_secret
 from mailer.transport import OutboxTransport, Transport, make_transport
@@ -70,7 +71,7 @@ class Runner:
     _state: State | None = None
     _compiled: dict[str, CompiledMailing] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set)
-    _leaders: dict[str, str] | None = None
+    _leaders: dict[str, list[tuple[str, str]]] | None = None
     _members: list[Member] | None = None
     _members_fresh: bool = False
     clock: Clock = field(init=False)
@@ -161,7 +162,10 @@ class Runner:
             self.links(),
             self.now,
             subject_prefix,
-            fields={"chapter_leader": self.chapter_leader},
+            fields={
+                "chapter_leader": self.chapter_leader,
+                "reason": reasons.explainer(compiled.mailing, self.project.config),
+            },
             seal=self.seal(),
         )
 
@@ -173,14 +177,18 @@ class Runner:
         return dkim.sealer(self.project.settings, sender.rsplit("@", 1)[1])
 
     def chapter_leader(self, member: Member) -> str:
-        """The local chapter's leader by name, from the member list (read once per run)."""
+        """The local chapter's leader by name, from the member list (read once per run).
+
+        Never the member themself (a new member may lead their chapter), never across chapters.
+        """
         if self._leaders is None:
             self._leaders = {}
             for m in self.members():
-                if "lokallagsleder" in m.roles:
-                    self._leaders.setdefault(m.chapter, m.name)
+                if "lokallagsleder" in m.roles and m.chapter:
+                    self._leaders.setdefault(m.chapter, []).append((m.id, m.name))
         fallback = "ikkje vald enno" if member.language == "nn" else "ikke valgt ennå"
-        return self._leaders.get(member.chapter, fallback)
+        others = [name for mid, name in self._leaders.get(member.chapter, []) if mid != member.id]
+        return others[0] if others else fallback
 
     def warn(self, line: str) -> None:
         if line not in self._warned:
@@ -236,14 +244,18 @@ class Runner:
         today = self.now.date()
         state = self.state
 
+        rsvps = RsvpAnswers(state.db)
+        answered = answers.by_answer(rsvps.of_occurrence)
+
         def welcome_filter(mailing: Mailing, member: Member) -> bool:
             window = mailing.new_members_within
-            return window is None or register.is_new(state, member, window, today)
+            new = window is None or register.is_new(state, member, window, today)
+            return new and answered(mailing, member)
 
         return Recipients(
             members=self.members,
             suppressed=state.suppressions.current,
-            inputs=repr((self.member_files_key(), state.suppressions.version())),
+            inputs=repr((self.member_files_key(), state.suppressions.version(), rsvps.version())),
             extra_filter=welcome_filter,
         )
 
@@ -253,10 +265,15 @@ class Runner:
         """The mailing as the ledger knows it (calendar sequence numbers)."""
         return announcements.with_sequence(self.state, mailing)
 
-    def send(self, mailing: Mailing, retry_all_deferred: bool = False) -> Report:
-        """Plan and deliver one mailing; refuses an unapproved newsletter."""
+    def send(
+        self, mailing: Mailing, retry_all_deferred: bool = False, recipients: Recipients | None = None
+    ) -> Report:
+        """Plan and deliver one mailing; refuses an unapproved newsletter.
+
+        `recipients` replaces the member list for mailings to people chosen elsewhere (`newcomers`).
+        """
         mailing = self.prepare(mailing)
-        recipients = self.recipients()
+        recipients = recipients or self.recipients()
         if self.state.deliveries.inputs(mailing.id) == plan_key(
             mailing, recipients, self.now
         ) and not self.state.deliveries.has_work(mailing.id, self.now, retry_all_deferred):

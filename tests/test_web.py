@@ -554,7 +554,13 @@ def test_attendance_counts_invited_yes_no_and_no_answer_per_meeting_against_the_
         (AHEAD[1].isoformat(), 4, 1, 1, 2, False),
         (AHEAD[2].isoformat(), 4, 0, 0, 4, False),
     ]
-    assert series["trend"] == {"yes": [3, 1, 0], "direction": "falling", "goal_met": 1, "meetings": 3}
+    assert series["trend"] == {
+        "yes": [3, 1, 0],
+        "attended": [],
+        "direction": "falling",
+        "goal_met": 1,
+        "meetings": 3,
+    }
 
     text = mailer(root, "attendance", "--now", after, env=env).out
     assert "tirsdagsmote: Tirsdagsmøte, goal 2" in text

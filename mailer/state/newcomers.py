@@ -1,0 +1,56 @@
+"""Which new members their chapter has been told about, and when each welcome went out.
+
+A new member is named in exactly one chapter notice: the notice of the day they are first
+listed in. Rows are written before the notice is planned, so a rerun rebuilds the same notice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS chapter_notices (
+    member_id TEXT PRIMARY KEY,
+    notice_id TEXT NOT NULL,
+    noted_at TEXT NOT NULL
+);
+"""
+
+
+class Newcomers:
+    """The `chapter_notices` table, and welcome deliveries read from `deliveries`."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+        db.executescript(SCHEMA)
+
+    def welcomed(self, welcome_id: str) -> dict[str, dt.datetime]:
+        """Member id → when their welcome was sent."""
+        rows = self.db.execute(
+            "SELECT member_id, updated_at FROM deliveries WHERE mailing_id = ? AND status = 'sent'",
+            (welcome_id,),
+        )
+        return {member_id: dt.datetime.fromisoformat(at) for member_id, at in rows}
+
+    def noted(self) -> dict[str, str]:
+        """Member id → the notice that named them."""
+        return dict(self.db.execute("SELECT member_id, notice_id FROM chapter_notices"))
+
+    def forget(self, member_id: str) -> None:
+        self.db.execute("DELETE FROM chapter_notices WHERE member_id = ?", (member_id,))
+
+    def note(self, notice_id: str, member_ids: Iterable[str], now: dt.datetime) -> None:
+        """Name members in a notice; a member already named elsewhere keeps that notice."""
+        stamp = now.astimezone(dt.UTC).isoformat(timespec="seconds")
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO chapter_notices VALUES (?, ?, ?)",
+                [(m, notice_id, stamp) for m in member_ids],
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
