@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailer import announcements, register
+from mailer import announcements, consultation_reminders, register
 from mailer.errors import TransportUnavailable, UserError
 from mailer.ledger import Ledger
 from mailer.mailings import Mailing
@@ -117,7 +117,10 @@ class Runner:
         def rsvp(member: Member, occurrence: str, answer: str) -> str:
             return f"{base}/r/{signer.sign('r', member.id, occurrence, issued)}/{answer}"
 
-        return Links(unsubscribe, rsvp, mailto, one_click=base.startswith("https://"))
+        def consultation(member: Member, consultation_id: str) -> str:
+            return f"{base}/h/{signer.sign('h', member.id, consultation_id, issued)}"
+
+        return Links(unsubscribe, rsvp, mailto, base.startswith("https://"), consultation)
 
     def compiled(self, mailing: Mailing) -> CompiledMailing:
         key = f"{mailing.id}|{mailing.event.sequence if mailing.event else ''}"
@@ -197,7 +200,13 @@ class Runner:
         today = self.now.date()
         ledger = self.ledger
 
+        reminded: dict[str, Callable[[Member], bool]] = {}
+
         def welcome_filter(mailing: Mailing, member: Member) -> bool:
+            if mailing.consultation is not None and mailing.consultation.reminder is not None:
+                if mailing.id not in reminded:
+                    reminded[mailing.id] = consultation_reminders.missing(ledger, mailing)
+                return reminded[mailing.id](member)
             window = mailing.new_members_within
             return window is None or register.is_new(ledger, member, window, today)
 

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from mailer import calendar
-from mailer.config import InvitationConfig, NewsletterConfig
+from mailer.config import ConsultationConfig, InvitationConfig, NewsletterConfig
 from mailer.members import Member
 from mailer.project import Project
 from mailer.runner import Runner
@@ -74,6 +74,8 @@ def category_label(project: Project, category: str, texts: dict[str, str]) -> st
         return texts["newsletter"] if category == first else texts["other_newsletter"].format(name=category)
     if isinstance(cfg, InvitationConfig):
         return texts["invitations"].format(title=cfg.meeting.title)
+    if isinstance(cfg, ConsultationConfig):
+        return texts["consultations"]
     return category
 
 
@@ -82,7 +84,8 @@ def choices(project: Project, who: Who, category: str, today: dt.date, texts: di
     out = [category]
     if who.member is not None:
         for name, cfg in project.config.mailings.items():
-            if name == category or not isinstance(cfg, NewsletterConfig | InvitationConfig):
+            kinds = NewsletterConfig | InvitationConfig | ConsultationConfig
+            if name == category or not isinstance(cfg, kinds):
                 continue
             if any(True for _ in project.audience(cfg.audience).select([who.member], today)):
                 out.append(name)
