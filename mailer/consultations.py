@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from mailer import dates
 from mailer.config import Config, ConsultationConfig
 from mailer.drafts import Draft, Question
 from mailer.errors import UserError
@@ -39,6 +40,19 @@ class Consultation:
 
     def is_open(self, now: dt.datetime) -> bool:
         return now < self.deadline
+
+    def deadline_label(self, language: str = "nb") -> str:
+        """'mandag 1. februar' for a deadline given as a date (it closes at midnight after it)."""
+        if self.deadline.time() == dt.time(0):
+            return dates.long_date((self.deadline - dt.timedelta(days=1)).date(), language)
+        return dates.date_and_time(self.deadline, language)
+
+    @property
+    def deadline_iso(self) -> str:
+        """The last day when given as a date, else the date and time."""
+        if self.deadline.time() == dt.time(0):
+            return (self.deadline - dt.timedelta(days=1)).date().isoformat() + " (end of day)"
+        return f"{self.deadline:%Y-%m-%d %H:%M}"
 
 
 def config_for(cfg: Config, draft: Draft) -> tuple[str, ConsultationConfig] | None:
