@@ -7,7 +7,7 @@ from collections.abc import Callable
 from mailer.ledger import Ledger
 from mailer.mailings import Mailing
 from mailer.members import Member
-from mailer.state.consultations import Answers
+from mailer.state.consultations import answered_units
 
 
 def unit_of(answer_per: str, member: Member) -> str:
@@ -29,5 +29,5 @@ def missing(ledger: Ledger, mailing: Mailing) -> Callable[[Member], bool]:
             "SELECT member_id FROM deliveries WHERE mailing_id = ? AND status = 'sent'", (c.id,)
         )
     }
-    answered = set(Answers(ledger.db).standing(c.id))
+    answered = answered_units(ledger.db, c.id)
     return lambda member: member.id in reached and unit_of(c.answer_per, member) not in answered

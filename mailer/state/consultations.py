@@ -58,12 +58,29 @@ def _answer(row: tuple[object, ...]) -> Answer:
 _COLUMNS = "id, unit, member_id, member_name, answered_at, answers, stands"
 
 
+def _exists(db: sqlite3.Connection) -> bool:
+    row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'consultation_answers'")
+    return row.fetchone() is not None
+
+
+def answered_units(db: sqlite3.Connection, consultation: str) -> set[str]:
+    """Units with an answer; only reads, so it may run inside another transaction (planning)."""
+    if not _exists(db):
+        return set()
+    rows = db.execute(
+        "SELECT DISTINCT unit FROM consultation_answers WHERE consultation = ? AND stands = 1",
+        (consultation,),
+    )
+    return {r[0] for r in rows}
+
+
 class Answers:
     """The answers table over the state database's connection (autocommit mode)."""
 
     def __init__(self, db: sqlite3.Connection):
         self.db = db
-        db.executescript(SCHEMA)
+        if not _exists(db):
+            db.executescript(SCHEMA)
 
     def current(self, consultation: str, unit: str) -> Answer | None:
         row = self.db.execute(
