@@ -81,6 +81,12 @@ def status(runner: Runner, consultation_id: str) -> Status:
     return Status(c, rows)
 
 
+def consultation_ids(runner: Runner) -> list[str]:
+    """The drafts that are consultations, for the board's list."""
+    cfg = runner.project.config
+    return [d.id for d in runner.project.drafts() if consultations.config_for(cfg, d)]
+
+
 def lines(s: Status) -> list[str]:
     """The human-readable listing of `mailer consultation status`."""
     c = s.consultation

@@ -26,7 +26,7 @@ from consultation_project import (
     make_project,
     send_consultation,
 )
-from webapp import SECRET, start_web
+from webapp import SECRET, board_users, start_web
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def web(project, env):
-    server = start_web(project, env)
+    server = start_web(project, {**env, "MAILER_BOARD_USERS": board_users()})
     yield server
     server.stop()
 
@@ -214,3 +214,21 @@ def test_status_of_something_that_is_not_a_consultation_is_one_clear_line(projec
     assert result.code == 1
     expected = "no consultation 'nyhetsbrev-finnes-ikke': there is no drafts/nyhetsbrev-finnes-ikke.md"
     assert result.err.strip() == f"error: {expected}"
+
+
+def test_the_board_page_shows_each_chapters_answer_and_the_count_answered(project, env, smtp, web):
+    send_consultation(project, env)
+    answer(web, link_of(smtp, "kari@example.org"), saker="Bru <b>over</b> elva", fylkessak="Skoler")
+
+    with web.board() as board:
+        listing = board.get("/board/h")
+        page = board.get(f"/board/h/{ID}")
+    with web.client() as anonymous:
+        refused = anonymous.get(f"/board/h/{ID}")
+
+    assert listing.status_code == 200 and "1 av 2" in listing.text
+    assert page.status_code == 200 and "1 av 2 lokallag har svart" in page.text
+    assert "Kari Berg" in page.text and "Bru &lt;b&gt;over&lt;/b&gt; elva" in page.text
+    assert "Ås Senterparti" in page.text and "Ikke svart" in page.text
+    assert "@example.org" not in page.text
+    assert refused.status_code == 401

@@ -458,6 +458,7 @@ def create_app(root: Path) -> Starlette:
         Route("/board/approve/{mailing_id:path}", board_approve, methods=["POST"]),
         Route("/static/{name}", static),
         *consultation.routes(web.projects, page),
+        *consultation.board_routes(web, page),
     ]
 
     async def broken(request: Request, exc: Exception) -> Response:

@@ -26,7 +26,12 @@ SAMPLE = {
     "last_name": "Nordmann",
     "email": "ola.nordmann@example.invalid",
 }
-KINDS = {"newsletter": "nyhetsbrev", "invitation": "invitasjon", "welcome": "velkomst"}
+KINDS = {
+    "newsletter": "nyhetsbrev",
+    "invitation": "invitasjon",
+    "welcome": "velkomst",
+    "consultation": "høring",
+}
 
 
 def mailing(runner: Runner, mailing_id: str) -> Mailing:

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mailer import consultation_report as report
 from mailer import consultations
 from mailer.answers import SCALE, check_answers, field_name
 from mailer.consultation_reminders import unit_of
@@ -32,7 +33,7 @@ from mailer.state.consultations import Answers
 from mailer.web import clicks, pages
 
 if TYPE_CHECKING:
-    from mailer.web.app import Projects
+    from mailer.web.app import Projects, Web
 
 log = logging.getLogger("mailer.web")
 MAX_BODY = 65_536
@@ -291,3 +292,58 @@ def routes(projects: Projects, page: Callable[..., Response]) -> list[Route]:
         return await run_in_threadpool(handle, token, form, request.method, _same_origin(request))
 
     return [Route("/h/{token}", endpoint, methods=["GET", "POST"])]
+
+
+BOARD_LIST = """{% extends "board_base.html" %}{% block main %}<h1>Høringer</h1>
+<table><thead><tr><th>Høring</th><th>Frist</th><th>Svart</th></tr></thead><tbody>
+{% for s in rows %}<tr><td><a href="/board/h/{{ s.consultation.id }}">{{ s.consultation.id }}</a></td>
+<td>{{ s.consultation.deadline_label() }}</td><td>{{ s.answered }} av {{ s.rows|length }}</td></tr>
+{% else %}<tr><td colspan="3">Ingen høringer.</td></tr>{% endfor %}</tbody></table>{% endblock %}"""
+BOARD_ONE = """{% extends "board_base.html" %}{% block main %}<h1>{{ s.consultation.id }}</h1>
+<p>{{ s.answered }} av {{ s.rows|length }} {{ "lokallag" if s.consultation.answer_per == "chapter"
+else "medlemmer" }} har svart. Frist: {{ s.consultation.deadline_label() }}.</p>
+<table><thead><tr><th>{{ "Lokallag" if s.consultation.answer_per == "chapter" else "Medlem" }}</th>
+<th>Svart av</th>{% for q in s.questions %}<th>{{ q.text }}</th>{% endfor %}</tr></thead><tbody>
+{% for r in s.rows %}<tr><td>{{ r.label }}</td>
+{% if r.answer %}<td>{{ r.answer.member_name }}<br>{{ when(r.answer.answered_at) }}</td>
+{% for q in s.questions %}<td>{{ r.answer.answers.get(q.id, "") }}</td>{% endfor %}
+{% else %}<td colspan="{{ s.questions|length + 1 }}">Ikke svart</td>{% endif %}</tr>
+{% endfor %}</tbody></table>{% endblock %}"""
+
+
+@cache
+def _board_env() -> jinja2.Environment:
+    own = jinja2.DictLoader({"list.html": BOARD_LIST, "one.html": BOARD_ONE})
+    loader = jinja2.ChoiceLoader([own, pages._env().loader])  # type: ignore[list-item]
+    return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def board_routes(web: Web, page: Callable[..., Response]) -> list[Route]:
+    """`/board/h` and `/board/h/{id}`: the answers for the board, behind the board's login."""
+
+    def show(request: Request, consultation_id: str | None) -> Response:
+        user = web.login(request)
+        if isinstance(user, Response):
+            return user
+        with web.projects.runner() as runner:
+            org = runner.project.config.organisation.name
+            context = {"org": org, "user": user, "title": "Høringer", "when": date_and_time}
+            try:
+                if consultation_id is None:
+                    rows = [report.status(runner, i) for i in report.consultation_ids(runner)]
+                    html = _board_env().get_template("list.html").render(rows=rows, **context)
+                else:
+                    s = report.status(runner, consultation_id)
+                    html = _board_env().get_template("one.html").render(s=s, **context)
+            except UserError as exc:
+                html, status = pages.message("nb", org, "Det gikk ikke", str(exc)), 404
+                return page(html, status, pages.BOARD_CSP)
+            return page(html, csp=pages.BOARD_CSP)
+
+    async def listing(request: Request) -> Response:
+        return await run_in_threadpool(show, request, None)
+
+    async def one(request: Request) -> Response:
+        return await run_in_threadpool(show, request, request.path_params["consultation_id"])
+
+    return [Route("/board/h", listing), Route("/board/h/{consultation_id}", one)]
