@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mailer.ledger import Ledger, stamp
 from mailer.members import Member
+from mailer.state.consultations import Answers
 
 
 def sync(ledger: Ledger, members: Iterable[Member], now: dt.datetime, inputs: str) -> None:
@@ -61,6 +62,7 @@ def erase(ledger: Ledger, state_dir: Path, member_id: str | None, address: str |
                 for path in folder.rglob(f"{name}.*"):
                     path.unlink()
     if member_id:
+        Answers(ledger.db).forget_member(member_id)
         previews = state_dir / "previews"
         if previews.is_dir():
             for path in previews.glob(f"*/{re.sub(r'[^A-Za-z0-9._@-]', '_', member_id)}.*"):

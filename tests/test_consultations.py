@@ -232,3 +232,17 @@ def test_the_board_page_shows_each_chapters_answer_and_the_count_answered(projec
     assert "Ås Senterparti" in page.text and "Ikke svart" in page.text
     assert "@example.org" not in page.text
     assert refused.status_code == 401
+
+
+def test_forgetting_a_leader_removes_their_name_from_the_answers_but_keeps_the_chapters_answer(
+    project, env, smtp, web
+):
+    send_consultation(project, env)
+    answer(web, link_of(smtp, "kari@example.org"), saker="Bru", fylkessak="Skoler")
+
+    assert mailer(project, "forget", "kari@example.org", env=env).code == 0
+
+    bærum = chapters(project, env)["Bærum Senterparti"]
+    assert bærum["by"] == "(slettet)" and bærum["answers"]["saker"] == "Bru"
+    rows = sqlite3.connect(project / ".mailer" / "state.db").execute("SELECT * FROM consultation_answers")
+    assert not any("Kari" in str(v) for row in rows for v in row)

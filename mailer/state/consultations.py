@@ -55,6 +55,7 @@ def _answer(row: tuple[object, ...]) -> Answer:
     )
 
 
+ERASED = "(slettet)"
 _COLUMNS = "id, unit, member_id, member_name, answered_at, answers, stands"
 
 
@@ -137,6 +138,14 @@ class Answers:
             (consultation,),
         )
         return {a.unit: a for a in map(_answer, rows)}
+
+    def forget_member(self, member_id: str) -> int:
+        """An erased person's name leaves the answers; the chapter's answer itself stays."""
+        cur = self.db.execute(
+            "UPDATE consultation_answers SET member_id = '', member_name = ? WHERE member_id = ?",
+            (ERASED, member_id),
+        )
+        return cur.rowcount
 
     def versions(self, consultation: str, unit: str) -> list[Answer]:
         rows = self.db.execute(
