@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from mailer import dates
 from mailer.config import Config, ConsultationConfig
-from mailer.drafts import Draft, Question
+from mailer.drafts import ID, Draft, Question, read_draft
 from mailer.errors import UserError
 from mailer.mailings import Mailing
 
@@ -187,10 +187,8 @@ def mailings(
 def by_id(project: Project, consultation_id: str, now: dt.datetime) -> list[Mailing]:
     """A consultation's mailings from its draft's id; UserError when it is not a consultation."""
     path = project.root / "drafts" / f"{consultation_id}.md"
-    if not REMINDER_ID.fullmatch(f"{consultation_id}/reminder-1") or not path.is_file():
+    if not ID.fullmatch(consultation_id) or not path.is_file():  # an id never walks out of drafts/
         raise UserError(f"no consultation '{consultation_id}': there is no drafts/{consultation_id}.md")
-    from mailer.drafts import read_draft
-
     draft = read_draft(path, str(project.label_path(path)))
     found = config_for(project.config, draft)
     if found is None:
