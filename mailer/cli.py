@@ -325,6 +325,34 @@ def report(
         run(proj, kind.value, name, now_of(proj, now), as_json, html, print, emit)
 
 
+consultation_app = typer.Typer(help="Who answered a consultation, and what.", no_args_is_help=True)
+app.add_typer(consultation_app, name="consultation")
+
+
+@consultation_app.command("status")
+def consultation_status(consultation: str, as_json: JsonOpt = False, now: NowOpt = None) -> None:
+    """Every chapter (or member) of the audience: answered or not, by whom, when, and the answers."""
+    from mailer import consultation_report as report
+
+    with user_errors(), runner(now) as r:
+        s = report.status(r, consultation)
+        emit(s.as_json()) if as_json else print("\n".join(report.lines(s)))
+
+
+@consultation_app.command("export")
+def consultation_export(
+    consultation: str,
+    out: Annotated[Path, typer.Option("--out", help="The CSV file to write.")],
+) -> None:
+    """Write the answers as CSV for Excel: one row per chapter, one column per question."""
+    from mailer import consultation_report as report
+
+    with user_errors(), runner() as r:
+        s = report.status(r, consultation)
+        report.write_export(s, out)
+        print(f"{out}: {len(s.rows)} rows, {s.answered} answered")
+
+
 @app.command("hash-password")
 def hash_password() -> None:
     """Make a password hash for MAILER_BOARD_USERS (asks twice, or reads one line from stdin)."""

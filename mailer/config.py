@@ -412,7 +412,36 @@ class WelcomeConfig(_Model):
         return _parse_time(v)
 
 
-MailingConfig = Annotated[NewsletterConfig | InvitationConfig | WelcomeConfig, Field(discriminator="kind")]
+class ConsultationConfig(_Model):
+    """A consultation: one answer per chapter (or member) on a web form, by a deadline."""
+
+    kind: Literal["consultation"]
+    template: str = "consultation"
+    audience: str
+    subject: str = "{{ draft.subject }}"
+    answer_per: Literal["chapter", "member"] = "chapter"
+    deadline: dt.datetime | dt.date
+    reminders: list[SendRule] = Field(default_factory=list)
+    attachments: list[str] = Field(default_factory=list)
+    approvals_required: PositiveInt | None = None
+
+    @field_validator("deadline", mode="before")
+    @classmethod
+    def _deadline(cls, v: Any) -> Any:
+        text = str(v).strip()
+        return parse_local_datetime(text) if len(text) > 10 else _parse_date(text)
+
+    def closes_at(self, tz: dt.tzinfo) -> dt.datetime:
+        """A date closes at the end of that day in the organisation's time zone."""
+        if isinstance(self.deadline, dt.datetime):
+            d = self.deadline
+            return d.replace(tzinfo=tz) if d.tzinfo is None else d.astimezone(tz)
+        return dt.datetime.combine(self.deadline + dt.timedelta(days=1), dt.time(0), tz)
+
+
+MailingConfig = Annotated[
+    NewsletterConfig | InvitationConfig | WelcomeConfig | ConsultationConfig, Field(discriminator="kind")
+]
 
 
 class Config(_Model):
@@ -480,9 +509,12 @@ def _cross_check(cfg: Config) -> list[tuple[tuple[Any, ...], str]]:
     return problems
 
 
+KINDS = ("newsletter", "invitation", "welcome", "consultation")
+
+
 def _format_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
     """Drop pydantic's union tag (mailings.x.invitation.meeting → mailings.x.meeting)."""
-    if len(loc) >= 3 and loc[0] == "mailings" and loc[2] in ("newsletter", "invitation", "welcome"):
+    if len(loc) >= 3 and loc[0] == "mailings" and loc[2] in KINDS:
         return loc[:2] + loc[3:]
     return loc
 

@@ -1,4 +1,4 @@
-"""Newsletter drafts (drafts/*.md): Markdown with front matter, one file an issue."""
+"""Drafts (drafts/*.md): Markdown with front matter, one file a newsletter issue or consultation."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mailer.config import one_line, parse_local_datetime
 from mailer.errors import UserError
@@ -16,6 +16,36 @@ from mailer.yamlfile import line_of, load_yaml
 
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n?(.*)\Z", re.DOTALL)
 ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
+
+
+class Question(BaseModel):
+    """One question of a consultation; `id` names its column in the export."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    text: str
+    kind: Literal["text", "choice", "scale"] = "text"
+    options: list[str] = Field(default_factory=list)
+    required: bool = False
+    max_length: int = Field(2000, ge=1, le=10_000)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not ID.fullmatch(v):
+            raise ValueError(f"'{v}' may only use a-z, 0-9, '.', '-' and '_'")
+        return v
+
+    @model_validator(mode="after")
+    def _options(self) -> Question:
+        if self.kind == "choice" and len(self.options) < 2:
+            raise ValueError("a choice question needs at least two options")
+        if self.kind != "choice" and self.options:
+            raise ValueError(f"options belong to choice questions, not {self.kind}")
+        if len(set(self.options)) != len(self.options):
+            raise ValueError("the same option is listed twice")
+        return self
 
 
 class FrontMatter(BaseModel):
@@ -27,6 +57,15 @@ class FrontMatter(BaseModel):
     mailing: str | None = None
     preheader: str = ""
     title: str | None = None
+    questions: list[Question] = Field(default_factory=list)
+
+    @field_validator("questions")
+    @classmethod
+    def _unique(cls, v: list[Question]) -> list[Question]:
+        ids = [q.id for q in v]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two questions have the same id")
+        return v
 
     @field_validator("send_at", mode="before")
     @classmethod
@@ -80,7 +119,7 @@ def read_draft(path: Path, label: str) -> Draft:
             else err["msg"].removeprefix("Value error, ")
         )
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (use subject, send_at, audience, mailing, preheader, title)"
+            msg = "unknown key (use subject, send_at, audience, mailing, preheader, title, questions)"
         raise UserError(f"{label}:{line}: {key}: {msg}") from None
     draft_id = path.stem
     if not ID.fullmatch(draft_id):

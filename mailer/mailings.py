@@ -7,12 +7,15 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mailer.audiences import Audience
 from mailer.config import Mailbox
 
-Kind = Literal["newsletter", "invitation", "welcome"]
+if TYPE_CHECKING:
+    from mailer.consultations import Consultation
+
+Kind = Literal["newsletter", "invitation", "welcome", "consultation"]
 Change = Literal["reminder", "update", "cancel"]
 
 
@@ -69,6 +72,8 @@ class Mailing:
     change: Change | None = None
     new_members_within: int | None = None
     answers: frozenset[str] | None = None  # a reminder's or update's: whose RSVP answer gets it
+    consultation: Consultation | None = None
+    attachments: tuple[Path, ...] = ()
 
     @property
     def category(self) -> str:

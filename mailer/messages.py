@@ -19,7 +19,7 @@ from mailer.mailings import Mailing
 from mailer.members import Member
 from mailer.render import LANGUAGES, Copy, MissingValue, Renderer, Variant, fill
 
-PERSONAL = ("unsubscribe_url", "rsvp_yes_url", "rsvp_no_url")
+PERSONAL = ("unsubscribe_url", "rsvp_yes_url", "rsvp_no_url", "consultation_url")
 _MEMBER_FIELDS = {
     "id": lambda m: m.id,
     "first_name": lambda m: m.first_name,
@@ -42,6 +42,7 @@ class Links:
     rsvp: Callable[[Member, str, str], str] | None = None
     unsubscribe_mailto: str | None = None
     one_click: bool = False
+    consultation: Callable[[Member, str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,9 @@ class CompiledMailing:
 
 def compile_mailing(renderer: Renderer, mailing: Mailing) -> CompiledMailing:
     """Render and compile each language once (MJML runs here, never per member)."""
-    personal = PERSONAL if mailing.kind == "invitation" else PERSONAL[:1]
+    personal = {"invitation": PERSONAL[:3], "consultation": ("unsubscribe_url", "consultation_url")}.get(
+        mailing.kind, PERSONAL[:1]
+    )
     variants = {
         lang: renderer.compile(
             mailing.template, mailing.subject, mailing.context, lang, personal, mailing.markdown_body
@@ -86,10 +89,9 @@ def compile_mailing(renderer: Renderer, mailing: Mailing) -> CompiledMailing:
         for lang in LANGUAGES
     }
     attachments = []
-    if mailing.event:
-        for path in mailing.event.attachments:
-            ctype = "application/pdf" if path.suffix.lower() == ".pdf" else "application/octet-stream"
-            attachments.append((path.name, ctype, path.read_bytes()))
+    for path in mailing.event.attachments if mailing.event else mailing.attachments:
+        ctype = "application/pdf" if path.suffix.lower() == ".pdf" else "application/octet-stream"
+        attachments.append((path.name, ctype, path.read_bytes()))
     return CompiledMailing(mailing, variants, tuple(attachments))
 
 
@@ -105,6 +107,9 @@ def _getter(
             return lambda m: ""
         rsvp = links.rsvp
         return lambda m: rsvp(m, occurrence, answer)
+    if key == "consultation_url":
+        form, consultation_id = links.consultation, mailing.id.split("/")[0]
+        return (lambda m: "") if form is None else (lambda m: form(m, consultation_id))
     _, _, name = key.partition(".")
     known = _MEMBER_FIELDS.get(name) or fields.get(name)
     if known:

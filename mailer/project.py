@@ -10,10 +10,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from mailer import calendar, subjects
+from mailer import calendar, consultations, subjects
 from mailer.audiences import Audience, audience
 from mailer.config import (
     Config,
+    ConsultationConfig,
     InvitationConfig,
     Mailbox,
     NewsletterConfig,
@@ -132,7 +133,17 @@ class Project:
             )
         return next(iter(options.items()))
 
+    def draft_mailings(self, draft: Draft, now: dt.datetime) -> list[Mailing]:
+        """A newsletter issue, or a consultation and its reminders."""
+        found = consultations.config_for(self.config, draft)
+        if found:
+            return consultations.mailings(self, draft, *found, now)
+        return [self.newsletter(draft, now)]
+
     def newsletter(self, draft: Draft, now: dt.datetime) -> Mailing:
+        found = consultations.config_for(self.config, draft)
+        if found:
+            return consultations.mailings(self, draft, *found, now)[0]
         series, cfg = self._newsletter_config(draft)
         send_at = draft.send_at(self.tz) or now
         lifetime = dt.timedelta(hours=cfg.lifetime_hours)
@@ -261,6 +272,9 @@ class Project:
             if m["change"] and not cfg.reminder:
                 raise UserError(f"{m['series']} sends no reminder (add reminder: in schedules.yaml)")
             return self.invitation(m["series"], cfg, occ, reminder=bool(m["change"]))
+        reminder = consultations.reminder_by_id(self, mailing_id, now)
+        if reminder is not None:
+            return reminder
         cfg_any = self.config.mailings.get(mailing_id)
         if isinstance(cfg_any, WelcomeConfig):
             return self.welcome(mailing_id, cfg_any, now)
@@ -277,9 +291,9 @@ class Project:
         out: list[Mailing] = []
         for draft in self.drafts():
             if draft.front.send_at is not None:
-                mailing = self.newsletter(draft, now)
-                if mailing.send_at <= until and mailing.closes_at > now:
-                    out.append(mailing)
+                for mailing in self.draft_mailings(draft, now):
+                    if mailing.send_at <= until and mailing.closes_at > now:
+                        out.append(mailing)
         tz = self.config.organisation.tz
         for series, cfg in self.config.mailings.items():
             if not isinstance(cfg, InvitationConfig):
@@ -300,6 +314,7 @@ class Project:
         """Templates exist; each series fires; sends come before meetings; attachments exist."""
         problems: list[str] = []
         where = str(self.label_path(self.config_path))
+        cfg_tz = self.parsed_config.organisation.tz
         for name, cfg in self.parsed_config.mailings.items():
             key = f"mailings.{name}"
             if not (self.templates_dir / f"{cfg.template}.mjml").is_file():
@@ -307,6 +322,8 @@ class Project:
                     f"{where}: {key}.template: template '{cfg.template}' not found "
                     f"(templates/{cfg.template}.mjml does not exist)"
                 )
+            if isinstance(cfg, ConsultationConfig):
+                problems += consultations.config_problems(where, name, cfg, self.root, cfg_tz)
             if not isinstance(cfg, InvitationConfig):
                 continue
             meeting = cfg.meeting

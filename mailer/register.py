@@ -18,6 +18,7 @@ from mailer.members import Member
 from mailer.privacy import erase_files
 from mailer.state import State
 from mailer.state.attendance import Attendance
+from mailer.state.consultations import Answers
 from mailer.state.database import stamp
 from mailer.state.erasure import erase_person
 from mailer.state.newcomers import Newcomers
@@ -61,6 +62,7 @@ def erase(state: State, state_dir: Path, member_id: str | None, address: str | N
     if member_id:
         Attendance(state.db).forget(member_id)
         Newcomers(state.db).forget(member_id)
+        Answers(state.db).forget_member(member_id)
     removed = erase_person(state, member_id, address)
     if address:
         erase_files(state_dir, [address, ascii_domain(address)])

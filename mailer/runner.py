@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailer import announcements, answers, reasons, register
+from mailer import announcements, consultation_reminders, reasons, register, rsvp_rules
 from mailer.errors import TransportUnavailable, UserError
 from mailer.mailings import Mailing
 from mailer.members import Member
@@ -143,7 +143,10 @@ class Runner:
         def rsvp(member: Member, occurrence: str, answer: str) -> str:
             return f"{base}/r/{signer.sign('r', member.id, occurrence, issued)}/{answer}"
 
-        return Links(unsubscribe, rsvp, mailto, one_click=base.startswith("https://"))
+        def consultation(member: Member, consultation_id: str) -> str:
+            return f"{base}/h/{signer.sign('h', member.id, consultation_id, issued)}"
+
+        return Links(unsubscribe, rsvp, mailto, base.startswith("https://"), consultation)
 
     def compiled(self, mailing: Mailing) -> CompiledMailing:
         key = f"{mailing.id}|{mailing.event.sequence if mailing.event else ''}"
@@ -245,9 +248,15 @@ class Runner:
         state = self.state
 
         rsvps = RsvpAnswers(state.db)
-        answered = answers.by_answer(rsvps.of_occurrence)
+        answered = rsvp_rules.by_answer(rsvps.of_occurrence)
+
+        reminded: dict[str, Callable[[Member], bool]] = {}
 
         def welcome_filter(mailing: Mailing, member: Member) -> bool:
+            if mailing.consultation is not None and mailing.consultation.reminder is not None:
+                if mailing.id not in reminded:
+                    reminded[mailing.id] = consultation_reminders.missing(state, mailing)
+                return reminded[mailing.id](member)
             window = mailing.new_members_within
             new = window is None or register.is_new(state, member, window, today)
             return new and answered(mailing, member)

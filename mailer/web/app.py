@@ -37,7 +37,7 @@ from mailer.errors import UserError
 from mailer.project import Project
 from mailer.reports import command as reports
 from mailer.runner import Runner
-from mailer.web import board, clicks, pages
+from mailer.web import board, clicks, consultation, pages
 from mailer.web.headers import DropTrailingSlash, SecurityHeaders
 from mailer.web.limits import RateLimit, SlidingWindow, client_of
 from mailer.web.passwords import dummy_hash, verify_password
@@ -483,6 +483,8 @@ def create_app(root: Path) -> Starlette:
         Route("/board/approve/{mailing_id:path}", board_approve, methods=["POST"]),
         Route("/board/rapporter", board_reports),
         Route("/static/{name}", static),
+        *consultation.routes(web.projects, page),
+        *consultation.board_routes(web, page),
     ]
 
     async def broken(request: Request, exc: Exception) -> Response:

@@ -19,7 +19,12 @@ from mailer.messages import CompiledMailing
 from mailer.render import Copy
 from mailer.runner import Runner
 
-KINDS = {"newsletter": "nyhetsbrev", "invitation": "invitasjon", "welcome": "velkomst"}
+KINDS = {
+    "newsletter": "nyhetsbrev",
+    "invitation": "invitasjon",
+    "welcome": "velkomst",
+    "consultation": "høring",
+}
 
 
 def mailing(runner: Runner, mailing_id: str) -> Mailing:

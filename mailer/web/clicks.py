@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from mailer import calendar
-from mailer.config import InvitationConfig, NewsletterConfig
+from mailer.config import ConsultationConfig, InvitationConfig, NewsletterConfig
 from mailer.members import Member
 from mailer.project import Project
 from mailer.runner import Runner
@@ -74,6 +74,8 @@ def category_label(project: Project, category: str, texts: dict[str, str]) -> st
         return texts["newsletter"] if category == first else texts["other_newsletter"].format(name=category)
     if isinstance(cfg, InvitationConfig):
         return texts["invitations"].format(title=cfg.meeting.title)
+    if isinstance(cfg, ConsultationConfig):
+        return texts["consultations"]
     return category
 
 

@@ -43,6 +43,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "newsletter": "nyhetsbrevet",
         "other_newsletter": "e-poster merket «{name}»",
         "invitations": "invitasjoner til {title}",
+        "consultations": "høringer (spørsmål til lokallagene om innspill)",
         "something_else": "Velg noe annet",
     },
     "nn": {
@@ -76,6 +77,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "newsletter": "nyhendebrevet",
         "other_newsletter": "e-postar merka «{name}»",
         "invitations": "invitasjonar til {title}",
+        "consultations": "høyringar (spørsmål til lokallaga om innspel)",
         "something_else": "Vel noko anna",
     },
 }

@@ -1,0 +1,155 @@
+"""Consultation answers: every version kept, the newest accepted one per chapter (or member) stands.
+
+A leader answers on top of the version the form showed. When someone else saved in between,
+the new answer is kept as a version that does not stand, and the form says whose answer
+stands: two leaders answering at once never lose a word, and never both "win".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS consultation_answers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    consultation TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    based_on INTEGER NOT NULL,
+    member_id TEXT NOT NULL,
+    member_name TEXT NOT NULL,
+    answered_at TEXT NOT NULL,
+    answers TEXT NOT NULL,
+    stands INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS consultation_answers_unit
+    ON consultation_answers (consultation, unit, stands, id);
+"""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One saved version of a chapter's (or member's) answer."""
+
+    id: int
+    unit: str
+    member_id: str
+    member_name: str
+    answered_at: dt.datetime
+    answers: dict[str, str]
+    stands: bool
+
+
+def _answer(row: tuple[object, ...]) -> Answer:
+    id_, unit, member_id, name, at, answers, stands = row
+    return Answer(
+        int(id_),  # type: ignore[call-overload]
+        str(unit),
+        str(member_id),
+        str(name),
+        dt.datetime.fromisoformat(str(at)),
+        json.loads(str(answers)),
+        bool(stands),
+    )
+
+
+ERASED = "(slettet)"
+_COLUMNS = "id, unit, member_id, member_name, answered_at, answers, stands"
+
+
+def _exists(db: sqlite3.Connection) -> bool:
+    row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'consultation_answers'")
+    return row.fetchone() is not None
+
+
+def answered_units(db: sqlite3.Connection, consultation: str) -> set[str]:
+    """Units with an answer; only reads, so it may run inside another transaction (planning)."""
+    if not _exists(db):
+        return set()
+    rows = db.execute(
+        "SELECT DISTINCT unit FROM consultation_answers WHERE consultation = ? AND stands = 1",
+        (consultation,),
+    )
+    return {r[0] for r in rows}
+
+
+class Answers:
+    """The answers table over the state database's connection (autocommit mode)."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+        if not _exists(db):
+            db.executescript(SCHEMA)
+
+    def current(self, consultation: str, unit: str) -> Answer | None:
+        row = self.db.execute(
+            f"SELECT {_COLUMNS} FROM consultation_answers WHERE consultation = ? AND unit = ? "
+            "AND stands = 1 ORDER BY id DESC LIMIT 1",
+            (consultation, unit),
+        ).fetchone()
+        return _answer(row) if row else None
+
+    def record(
+        self,
+        consultation: str,
+        unit: str,
+        based_on: int,
+        member_id: str,
+        member_name: str,
+        answers: dict[str, str],
+        now: dt.datetime,
+    ) -> tuple[bool, Answer]:
+        """Save a version; it stands only if it was made on top of the one standing now.
+
+        Returns (stands, the answer standing after this call).
+        """
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            standing = self.current(consultation, unit)
+            stands = (standing.id if standing else 0) == based_on
+            self.db.execute(
+                "INSERT INTO consultation_answers (consultation, unit, based_on, member_id, "
+                "member_name, answered_at, answers, stands) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    consultation,
+                    unit,
+                    based_on,
+                    member_id,
+                    member_name,
+                    now.isoformat(timespec="seconds"),
+                    json.dumps(answers, ensure_ascii=False),
+                    int(stands),
+                ),
+            )
+            after = self.current(consultation, unit)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        assert after is not None
+        return stands, after
+
+    def standing(self, consultation: str) -> dict[str, Answer]:
+        """Unit → the answer that stands, for the board's list and the reminders."""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM consultation_answers WHERE consultation = ? AND stands = 1 ORDER BY id",
+            (consultation,),
+        )
+        return {a.unit: a for a in map(_answer, rows)}
+
+    def forget_member(self, member_id: str) -> int:
+        """An erased person's name leaves the answers; the chapter's answer itself stays."""
+        cur = self.db.execute(
+            "UPDATE consultation_answers SET member_id = '', member_name = ? WHERE member_id = ?",
+            (ERASED, member_id),
+        )
+        return cur.rowcount
+
+    def versions(self, consultation: str, unit: str) -> list[Answer]:
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM consultation_answers WHERE consultation = ? AND unit = ? ORDER BY id",
+            (consultation, unit),
+        )
+        return [_answer(r) for r in rows]
