@@ -39,7 +39,34 @@ def header_value(value: str) -> str:
         raise ValueError("a header value may not contain a line break")
     if value.isascii() and len(value) < 900:
         return value
-    return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
+    return encoded_words(value)
+
+
+_Q_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
+_WORD_ROOM = 75 - len("=?utf-8?q??=")
+
+
+def encoded_words(text: str) -> str:
+    """RFC 2047 Q-encoded words of at most 75 characters, folded with CRLF SP between them.
+
+    The standard library writes words of 76 and longer (a display name is one word of any
+    length); some filters score that, and a word without whitespace cannot be refolded.
+    Only the characters allowed in a phrase are left as they are, so this suits names too.
+    """
+    words: list[str] = []
+    current = ""
+    for char in text:
+        piece = (
+            "_"
+            if char == " "
+            else "".join(chr(b) if b in _Q_SAFE else f"={b:02X}" for b in char.encode("utf-8"))
+        )
+        if len(current) + len(piece) > _WORD_ROOM:
+            words.append(current)
+            current = ""
+        current += piece
+    words.append(current)
+    return "\r\n ".join(f"=?utf-8?q?{w}?=" for w in words)
 
 
 def mailbox(name: str, address: str) -> str:
@@ -51,9 +78,11 @@ def mailbox(name: str, address: str) -> str:
     if "\n" in name or "\r" in name:
         raise ValueError("a display name may not contain a line break")
     address = ascii_domain(address)
+    if name and not name.isascii():
+        return f"{encoded_words(name)} <{address}>"
     if address.isascii():
-        return formataddr((name, address), charset="utf-8")
-    head, _, tail = formataddr((name, "_@_"), charset="utf-8").rpartition("_@_")
+        return formataddr((name, address))
+    head, _, tail = formataddr((name, "_@_")).rpartition("_@_")
     return head + address + tail
 
 
