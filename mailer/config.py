@@ -174,6 +174,7 @@ class NewsletterConfig(_Model):
     subject: str = "{{ draft.subject }}"
     approvals_required: PositiveInt | None = None
     lifetime_hours: PositiveInt = 48
+    pictures: Literal["hosted", "inline"] | None = None
 
 
 class Recurrence(_Model):

@@ -7,10 +7,13 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mailer.audiences import Audience
 from mailer.config import Mailbox
+
+if TYPE_CHECKING:
+    from mailer.pictures import PictureRef
 
 Kind = Literal["newsletter", "invitation", "welcome"]
 Change = Literal["reminder", "update", "cancel"]
@@ -68,6 +71,10 @@ class Mailing:
     event: Event | None = None
     change: Change | None = None
     new_members_within: int | None = None
+    pictures: tuple[PictureRef, ...] = ()
+    language_versions: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
+    """A language's own Markdown body and context (a newsletter's nynorsk draft)."""
+    pictures_inline: bool = False
 
     @property
     def category(self) -> str:

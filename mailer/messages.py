@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 
-from mailer import mime
+from mailer import mime, pictures
 from mailer.config import Organisation
 from mailer.mailings import Mailing
 from mailer.members import Member
@@ -51,6 +51,7 @@ class CompiledMailing:
     mailing: Mailing
     variants: Mapping[str, Variant]
     attachments: tuple[tuple[str, str, bytes], ...]
+    pictures: tuple[pictures.Picture, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -78,19 +79,29 @@ class CompiledMailing:
 
 def compile_mailing(renderer: Renderer, mailing: Mailing) -> CompiledMailing:
     """Render and compile each language once (MJML runs here, never per member)."""
+    from mailer.blocks import Blocks
+
     personal = PERSONAL if mailing.kind == "invitation" else PERSONAL[:1]
-    variants = {
-        lang: renderer.compile(
-            mailing.template, mailing.subject, mailing.context, lang, personal, mailing.markdown_body
+    scaled = pictures.scale_all(mailing.pictures)
+    blocks = Blocks(pictures.shown(scaled, mailing.pictures_inline, _base_url(mailing)))
+    variants = {}
+    for lang in LANGUAGES:
+        body, extra = mailing.language_versions.get(lang, (mailing.markdown_body, {}))
+        context = {**mailing.context, **extra}
+        variants[lang] = renderer.compile(
+            mailing.template, mailing.subject, context, lang, personal, body, blocks
         )
-        for lang in LANGUAGES
-    }
     attachments = []
     if mailing.event:
         for path in mailing.event.attachments:
             ctype = "application/pdf" if path.suffix.lower() == ".pdf" else "application/octet-stream"
             attachments.append((path.name, ctype, path.read_bytes()))
-    return CompiledMailing(mailing, variants, tuple(attachments))
+    return CompiledMailing(mailing, variants, tuple(attachments), scaled)
+
+
+def _base_url(mailing: Mailing) -> str:
+    org = mailing.context.get("organisation")
+    return (getattr(org, "base_url", None) or "") if org is not None else ""
 
 
 def _getter(
@@ -149,6 +160,7 @@ class MessageFactory:
     _domain: str = ""
     _static: bytes = b""
     _attachments: list[bytes] = field(default_factory=list)
+    _related: list[bytes] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         m = self.compiled.mailing
@@ -189,6 +201,10 @@ class MessageFactory:
         self._attachments = [
             mime.attachment(name, ctype, data) for name, ctype, data in self.compiled.attachments
         ]
+        if m.pictures_inline:
+            self._related = [
+                mime.inline_picture(p.name, p.content_type, p.data, p.cid) for p in self.compiled.pictures
+            ]
 
     def _description(self) -> str:
         event = self.compiled.mailing.event
@@ -237,6 +253,9 @@ class MessageFactory:
             head.append(f"List-Unsubscribe: {self._list_unsubscribe(member, url)}")
         text = mime.leaf('text/plain; charset="utf-8"', parts.text.encode(values), "quoted-printable")
         html_part = mime.leaf('text/html; charset="utf-8"', parts.html.encode(values), "quoted-printable")
+        if self._related:
+            related, body = mime.multipart("related", [html_part, *self._related], mime.new_boundary())
+            html_part = f"Content-Type: {related}\r\n\r\n".encode() + body
         alternatives = [text, html_part]
         ics_text = None
         if self._calendar:

@@ -132,6 +132,16 @@ def base64_body(data: bytes) -> bytes:
     return base64.encodebytes(data).replace(b"\n", CRLF)
 
 
+def inline_picture(filename: str, content_type: str, data: bytes, cid: str) -> bytes:
+    """A picture the HTML part shows through `cid:` (inside multipart/related)."""
+    return leaf(
+        content_type,
+        base64_body(data),
+        "base64",
+        [f"Content-ID: <{cid}>", f'Content-Disposition: inline; filename="{filename}"'],
+    )
+
+
 def attachment(filename: str, content_type: str, data: bytes) -> bytes:
     name = Header(filename, "utf-8").encode() if not filename.isascii() else filename
     return leaf(

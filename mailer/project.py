@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mailer import calendar
+from mailer import calendar, pictures
 from mailer.audiences import Audience, audience
 from mailer.config import (
     Config,
@@ -139,6 +139,17 @@ class Project:
     def newsletter(self, draft: Draft, now: dt.datetime) -> Mailing:
         series, cfg = self._newsletter_config(draft)
         send_at = draft.send_at(self.tz) or now
+        refs = pictures.references(
+            draft.body, self.root / "drafts", str(self.label_path(draft.path)), draft.body_line
+        )
+        versions: dict[str, tuple[str, dict[str, Any]]] = {}
+        if draft.nynorsk:
+            nn = draft.nynorsk
+            refs += pictures.references(
+                nn.body, self.root / "drafts", str(self.label_path(nn.path)), nn.body_line
+            )
+            versions["nn"] = (nn.body, {"draft": draft.front.model_copy(update=nn.front.model_dump())})
+        inline = (cfg.pictures or ("hosted" if self.config.organisation.base_url else "inline")) == "inline"
         lifetime = dt.timedelta(hours=cfg.lifetime_hours)
         return Mailing(
             id=draft.id,
@@ -154,6 +165,9 @@ class Project:
             context=self._context(draft=draft.front, draft_id=draft.id),
             markdown_body=draft.body,
             approvals_required=cfg.approvals_required or self.config.organisation.approvals_required,
+            pictures=tuple(refs),
+            language_versions=versions,
+            pictures_inline=inline,
         )
 
     def _context(self, **extra: Any) -> dict[str, Any]:

@@ -124,7 +124,11 @@ class Runner:
         if key not in self._compiled:
             from mailer.messages import compile_mailing
 
-            self._compiled[key] = compile_mailing(self.project.renderer, mailing)
+            compiled = self._compiled[key] = compile_mailing(self.project.renderer, mailing)
+            if compiled.pictures and not mailing.pictures_inline:
+                from mailer.pictures import publish
+
+                publish(self.project.state_dir / "pictures", compiled.pictures)
         return self._compiled[key]
 
     def factory(self, compiled: CompiledMailing, subject_prefix: str = "") -> MessageFactory:
