@@ -75,6 +75,7 @@ class Mailing:
     language_versions: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
     """A language's own Markdown body and context (a newsletter's nynorsk draft)."""
     pictures_inline: bool = False
+    logo: PictureRef | None = None
 
     @property
     def category(self) -> str:

@@ -19,6 +19,8 @@ from mailer.mailings import Mailing
 from mailer.members import Member
 from mailer.render import LANGUAGES, Copy, MissingValue, Renderer, Variant, fill
 
+LOGO_WIDTH = 400
+"""A logo is shown at most 200 px wide; twice that stays sharp on high-density screens."""
 PERSONAL = ("unsubscribe_url", "rsvp_yes_url", "rsvp_no_url")
 _MEMBER_FIELDS = {
     "id": lambda m: m.id,
@@ -79,15 +81,19 @@ class CompiledMailing:
 
 def compile_mailing(renderer: Renderer, mailing: Mailing) -> CompiledMailing:
     """Render and compile each language once (MJML runs here, never per member)."""
-    from mailer.blocks import Blocks
+    from mailer.blocks import DEFAULT_ACCENT, Blocks
 
     personal = PERSONAL if mailing.kind == "invitation" else PERSONAL[:1]
-    scaled = pictures.scale_all(mailing.pictures)
-    blocks = Blocks(pictures.shown(scaled, mailing.pictures_inline, _base_url(mailing)))
+    logo = (mailing.logo,) if mailing.logo else ()
+    scaled = pictures.scale_all((*logo, *mailing.pictures), max_width={ref.src: LOGO_WIDTH for ref in logo})
+    shown = pictures.shown(scaled, mailing.pictures_inline, _base_url(mailing))
+    org = mailing.context.get("organisation")
+    blocks = Blocks(shown, org.colours.primary if isinstance(org, Organisation) else DEFAULT_ACCENT)
+    looks = {"logo": shown[mailing.logo.src] if mailing.logo else None}
     variants = {}
     for lang in LANGUAGES:
         body, extra = mailing.language_versions.get(lang, (mailing.markdown_body, {}))
-        context = {**mailing.context, **extra}
+        context = {**mailing.context, **looks, **extra}
         variants[lang] = renderer.compile(
             mailing.template, mailing.subject, context, lang, personal, body, blocks
         )

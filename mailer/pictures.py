@@ -14,7 +14,7 @@ import hashlib
 import io
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -141,20 +141,20 @@ def _open(ref: PictureRef):  # type: ignore[no-untyped-def]
     return image
 
 
-def scale(ref: PictureRef) -> Picture:
-    """At most MAX_WIDTH wide, turned upright, re-encoded without metadata."""
+def scale(ref: PictureRef, max_width: int = MAX_WIDTH) -> Picture:
+    """At most `max_width` wide, turned upright, re-encoded without metadata."""
     from PIL import ImageOps
 
     image = _open(ref)
     fmt = image.format
     content_type, ext = FORMATS[fmt]
-    if fmt == "GIF" and image.width <= MAX_WIDTH:
+    if fmt == "GIF" and image.width <= max_width:
         data = ref.path.read_bytes()
         return Picture(ref.src, _name(data, ext), content_type, data, image.width, image.height)
     image = ImageOps.exif_transpose(image)
-    if image.width > MAX_WIDTH:
-        height = max(1, round(image.height * MAX_WIDTH / image.width))
-        image = image.resize((MAX_WIDTH, height))
+    if image.width > max_width:
+        height = max(1, round(image.height * max_width / image.width))
+        image = image.resize((max_width, height))
     out = io.BytesIO()
     if fmt == "JPEG":
         image.convert("RGB").save(out, "JPEG", quality=85, optimize=True, progressive=True)
@@ -164,12 +164,12 @@ def scale(ref: PictureRef) -> Picture:
     return Picture(ref.src, _name(data, ext), content_type, data, image.width, image.height)
 
 
-def scale_all(refs: Iterable[PictureRef]) -> tuple[Picture, ...]:
+def scale_all(refs: Iterable[PictureRef], max_width: Mapping[str, int] | None = None) -> tuple[Picture, ...]:
     """Each picture once, however often the draft shows it."""
     done: dict[str, Picture] = {}
     for ref in refs:
         if ref.src not in done:
-            done[ref.src] = scale(ref)
+            done[ref.src] = scale(ref, (max_width or {}).get(ref.src, MAX_WIDTH))
     return tuple(done.values())
 
 

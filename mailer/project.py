@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mailer import calendar, pictures
+from mailer import calendar, look, pictures
 from mailer.audiences import Audience, audience
 from mailer.config import (
     Config,
@@ -149,7 +149,7 @@ class Project:
                 nn.body, self.root / "drafts", str(self.label_path(nn.path)), nn.body_line
             )
             versions["nn"] = (nn.body, {"draft": draft.front.model_copy(update=nn.front.model_dump())})
-        inline = (cfg.pictures or ("hosted" if self.config.organisation.base_url else "inline")) == "inline"
+        inline = (cfg.pictures or ("hosted" if self._hosted else "inline")) == "inline"
         lifetime = dt.timedelta(hours=cfg.lifetime_hours)
         return Mailing(
             id=draft.id,
@@ -162,13 +162,27 @@ class Project:
             closes_at=send_at + lifetime,
             expires_at=None,
             retry_lifetime=lifetime,
-            context=self._context(draft=draft.front, draft_id=draft.id),
+            context=self._context(draft=draft.front, draft_id=draft.id, web_url=self._web_url(draft.id)),
             markdown_body=draft.body,
             approvals_required=cfg.approvals_required or self.config.organisation.approvals_required,
             pictures=tuple(refs),
             language_versions=versions,
             pictures_inline=inline,
+            logo=self.logo,
         )
+
+    @cached_property
+    def logo(self) -> pictures.PictureRef | None:
+        return look.logo(self.root, self.config.organisation, str(self.label_path(self.config_path)))
+
+    def _web_url(self, draft_id: str) -> str | None:
+        """The issue's public page in the archive (`mailer serve`), when there is a web address."""
+        base = self.config.organisation.base_url
+        return f"{base}/arkiv/{draft_id}" if base else None
+
+    @property
+    def _hosted(self) -> bool:
+        return bool(self.config.organisation.base_url)
 
     def _context(self, **extra: Any) -> dict[str, Any]:
         org = self.config.organisation
@@ -228,6 +242,8 @@ class Project:
             context=self.event_context(event, cfg, "reminder" if reminder else None),
             event=event,
             change="reminder" if reminder else None,
+            pictures_inline=not self._hosted,
+            logo=self.logo,
         )
 
     def event_context(self, event: Event, cfg: InvitationConfig | None, change: str | None) -> dict[str, Any]:
@@ -261,6 +277,8 @@ class Project:
             retry_lifetime=dt.timedelta(days=cfg.window_days),
             context=self._context(window_days=cfg.window_days),
             new_members_within=cfg.window_days,
+            pictures_inline=not self._hosted,
+            logo=self.logo,
         )
 
     def mailing(self, mailing_id: str, now: dt.datetime) -> Mailing:
@@ -315,8 +333,8 @@ class Project:
 
     def calendar_and_template_problems(self) -> list[str]:
         """Templates exist; each series fires; sends come before meetings; attachments exist."""
-        problems: list[str] = []
         where = str(self.label_path(self.config_path))
+        problems = look.problems(self.root, self.parsed_config.organisation, where)
         for name, cfg in self.parsed_config.mailings.items():
             key = f"mailings.{name}"
             if not self.renderer.exists(cfg.template):

@@ -267,6 +267,11 @@ class Runner:
                 f"{exc}; nothing was lost: {mailing.id} has {waiting} deliveries waiting for the next run"
             ) from None
         report.planned, report.dropped = planned, report.dropped + dropped
+        if mailing.kind == "newsletter" and report.sent:
+            from mailer import archiving
+
+            org = self.project.config.organisation
+            archiving.record(self.ledger.db, compiled, org, self.clock.now(), self.project.state_dir)
         return report
 
     def would_send(self, mailing: Mailing) -> tuple[int, int, int]:

@@ -35,7 +35,7 @@ from mailer.dates import date_and_time
 from mailer.errors import UserError
 from mailer.project import Project
 from mailer.runner import Runner
-from mailer.web import board, clicks, pages, public
+from mailer.web import archive, board, clicks, pages
 from mailer.web.limits import RateLimit, SlidingWindow, client_of
 from mailer.web.passwords import verify_password
 
@@ -457,7 +457,7 @@ def create_app(root: Path) -> Starlette:
         Route("/board/html/{lang}/{mailing_id:path}", board_html),
         Route("/board/approve/{mailing_id:path}", board_approve, methods=["POST"]),
         Route("/static/{name}", static),
-        public.picture_route(lambda: web.projects.current().state_dir),
+        *archive.routes(web.projects.current),
     ]
 
     async def broken(request: Request, exc: Exception) -> Response:
