@@ -197,6 +197,8 @@ class NewsletterConfig(_Model):
     approvals_required: PositiveInt | None = None
     lifetime_hours: PositiveInt = 48
     pictures: Literal["hosted", "inline"] | None = None
+    calendar: bool = False
+    calendar_weeks: PositiveInt = 4
 
 
 class Recurrence(_Model):

@@ -28,6 +28,7 @@ class FrontMatter(BaseModel):
     mailing: str | None = None
     preheader: str = ""
     title: str | None = None
+    calendar: bool | None = None
 
     @field_validator("send_at", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from mailer.config import Mailbox
 
 if TYPE_CHECKING:
     from mailer.pictures import PictureRef
+    from mailer.reader_calendar import SeriesDates
 
 Kind = Literal["newsletter", "invitation", "welcome"]
 Change = Literal["reminder", "update", "cancel"]
@@ -76,6 +77,8 @@ class Mailing:
     """A language's own Markdown body and context (a newsletter's nynorsk draft)."""
     pictures_inline: bool = False
     logo: PictureRef | None = None
+    calendar: tuple[SeriesDates, ...] = ()
+    """The reader's own calendar (newsletters with `calendar: true`)."""
 
     @property
     def category(self) -> str:

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mailer import calendar, look, pictures
+from mailer import calendar, look, pictures, reader_calendar
 from mailer.audiences import Audience, audience
 from mailer.config import (
     Config,
@@ -169,7 +169,16 @@ class Project:
             language_versions=versions,
             pictures_inline=inline,
             logo=self.logo,
+            calendar=self._reader_calendar(cfg, draft, send_at),
         )
+
+    def _reader_calendar(
+        self, cfg: NewsletterConfig, draft: Draft, send_at: dt.datetime
+    ) -> tuple[reader_calendar.SeriesDates, ...]:
+        wanted = cfg.calendar if draft.front.calendar is None else draft.front.calendar
+        if not wanted:
+            return ()
+        return reader_calendar.upcoming(self.config, send_at, cfg.calendar_weeks, self.audience)
 
     @cached_property
     def logo(self) -> pictures.PictureRef | None:

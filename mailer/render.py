@@ -270,6 +270,7 @@ class Renderer:
         ctx.update(language=language, member=_MemberProxy(slots, language))
         for name in personal:
             ctx[name] = slots.get(name)
+        ctx["member_links"] = {name: ctx[name] for name in personal}
         filename, fallback = self.template_file(template, language)
         where = self._label(filename)
         with _errors(where, self._label):
