@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 from pathlib import Path
 
 import httpx
 import pytest
 from conftest import base_env, mailer, small_project
 from PIL import Image, ImageChops, ImageStat
+from test_trusted_mail import spamassassin_score
 from webapp import SECRET, start_web
 
 MEMBERS = """\
@@ -180,3 +182,11 @@ def test_a_bad_picture_is_refused_by_check_and_send_naming_the_draft_and_line(ro
     sent = mailer(root, "send", "nyhetsbrev-2026-12", env=env)
     assert sent.code == 1 and len(sent.err.strip().splitlines()) == 1 and message in sent.err
     assert smtp.received == []
+
+
+@pytest.mark.skipif(shutil.which("spamassassin") is None, reason="Debian's spamassassin is not installed")
+@pytest.mark.parametrize("mode", ["hosted", "inline"])
+def test_spamassassin_scores_a_newsletter_with_pictures_at_zero_or_below(root, smtp, mode):
+    send(root, smtp, f"    pictures: {mode}\n")
+    score, details = spamassassin_score(smtp.received[0].data)
+    assert score <= 0, details
