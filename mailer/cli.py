@@ -320,9 +320,8 @@ def report(
     """The board's numbers: per chapter and region, per meeting series, per mailing."""
     from mailer.reports.command import report as run
 
-    with user_errors():
-        proj = project()
-        run(proj, kind.value, name, now_of(proj, now), as_json, html, print, emit)
+    with user_errors(), runner(now) as r:
+        run(r, kind.value, name, as_json, html, print, emit)
 
 
 consultation_app = typer.Typer(help="Who answered a consultation, and what.", no_args_is_help=True)

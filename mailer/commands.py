@@ -64,9 +64,18 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
         drafts = []
     for draft in drafts if not config_problems else []:
         try:
-            compile_mailing(runner.renderer, project.newsletter(draft, dt.datetime.now(project.tz)))
+            mailing = project.newsletter(draft, dt.datetime.now(project.tz))
+            compile_mailing(runner.renderer, mailing)
         except UserError as exc:
             problems.append(f"{project.label_path(draft.path)}: {exc}")
+            continue
+        nynorsk = sum(1 for m in mailing.audience.select(members, today) if m.language == "nn")
+        if nynorsk and draft.nynorsk is None:
+            label = project.label_path(draft.path)
+            (project.warn or out)(
+                f"warning: {label}: {nynorsk} readers prefer nynorsk and "
+                f"{label.with_name(draft.id + '.nn.md')} does not exist; they get the bokmål text"
+            )
     addresses = Counter(m.address_key for m in members)
     shared = sum(1 for n in addresses.values() if n > 1)
     roles = {normalise_name(r): r for r in cfg.roles}

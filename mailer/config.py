@@ -117,6 +117,25 @@ class Mailbox(_Model):
         return one_line(v, "the name")
 
 
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+class Colours(_Model):
+    """The organisation's colours; every template reads them (a header, buttons, links)."""
+
+    primary: str = "#00843d"
+    on_primary: str = "#ffffff"
+    background: str = "#f2f4f0"
+    text: str = "#1f2a1f"
+
+    @field_validator("primary", "on_primary", "background", "text")
+    @classmethod
+    def _hex(cls, v: str) -> str:
+        if not _HEX.fullmatch(str(v)):
+            raise ValueError(f"'{v}' is not a colour; write it as #rrggbb, e.g. #00843d")
+        return v
+
+
 class Organisation(_Model):
     name: str
     sender: Mailbox
@@ -130,6 +149,9 @@ class Organisation(_Model):
     address: str = ""
     links: dict[str, str] = Field(default_factory=dict)
     retention_days: PositiveInt = 30
+    logo: str | None = None
+    archive_indexed: bool = False
+    colours: Colours = Colours()
 
     @field_validator("timezone")
     @classmethod
@@ -174,6 +196,9 @@ class NewsletterConfig(_Model):
     subject: str = "{{ draft.subject }}"
     approvals_required: PositiveInt | None = None
     lifetime_hours: PositiveInt = 48
+    pictures: Literal["hosted", "inline"] | None = None
+    calendar: bool = False
+    calendar_weeks: PositiveInt = 4
 
 
 class Recurrence(_Model):

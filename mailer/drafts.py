@@ -16,6 +16,7 @@ from mailer.yamlfile import line_of, load_yaml
 
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n?(.*)\Z", re.DOTALL)
 ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
+NYNORSK_SUFFIX = ".nn.md"
 
 
 class Question(BaseModel):
@@ -58,6 +59,7 @@ class FrontMatter(BaseModel):
     preheader: str = ""
     title: str | None = None
     questions: list[Question] = Field(default_factory=list)
+    calendar: bool | None = None
 
     @field_validator("questions")
     @classmethod
@@ -78,6 +80,35 @@ class FrontMatter(BaseModel):
         return one_line(v, "the subject").strip()
 
 
+class NynorskFront(BaseModel):
+    """A nynorsk body's own words; when and to whom stay in the bokmål draft."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subject: str
+    preheader: str = ""
+    title: str | None = None
+
+    @field_validator("subject")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        return one_line(v, "the subject").strip()
+
+
+@dataclass(frozen=True)
+class Nynorsk:
+    """`drafts/NAME.nn.md`: the same issue in nynorsk, for members who prefer it."""
+
+    path: Path
+    front: NynorskFront
+    body: str
+    source: str
+
+    @property
+    def body_line(self) -> int:
+        return self.source[: len(self.source) - len(self.body)].count("\n") + 1
+
+
 @dataclass(frozen=True)
 class Draft:
     """One newsletter issue; its id is the file name without `.md`."""
@@ -87,6 +118,12 @@ class Draft:
     front: FrontMatter
     body: str
     source: str
+    nynorsk: Nynorsk | None = None
+
+    @property
+    def body_line(self) -> int:
+        """The file's line number of the body's first line."""
+        return self.source[: len(self.source) - len(self.body)].count("\n") + 1
 
     def send_at(self, tz: dt.tzinfo) -> dt.datetime | None:
         when = self.front.send_at
@@ -96,6 +133,28 @@ class Draft:
 
 
 def read_draft(path: Path, label: str) -> Draft:
+    if path.name.endswith(NYNORSK_SUFFIX):
+        main = path.name.removesuffix(NYNORSK_SUFFIX)
+        raise UserError(f"{label} is the nynorsk body of {main}; use the mailing {main}")
+    front, body, source = _read(path, label, FrontMatter)
+    assert isinstance(front, FrontMatter)
+    draft_id = path.stem
+    if not ID.fullmatch(draft_id):
+        raise UserError(f"{label}: the file name may only use a-z, 0-9, '.', '-' and '_'")
+    nn_path = path.with_name(draft_id + NYNORSK_SUFFIX)
+    nynorsk = None
+    if nn_path.is_file():
+        nn_label = str(Path(label).with_name(nn_path.name))
+        nn_front, nn_body, nn_source = _read(nn_path, nn_label, NynorskFront)
+        assert isinstance(nn_front, NynorskFront)
+        nynorsk = Nynorsk(nn_path, nn_front, nn_body, nn_source)
+    return Draft(draft_id, path, front, body, source, nynorsk)
+
+
+def _read(
+    path: Path, label: str, model: type[FrontMatter] | type[NynorskFront]
+) -> tuple[FrontMatter | NynorskFront, str, str]:
+    """(front matter, body, whole file) of one Markdown file with front matter."""
     try:
         source = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -107,7 +166,7 @@ def read_draft(path: Path, label: str) -> Draft:
     if not isinstance(data, dict):
         raise UserError(f"{label}:2: the front matter must be keys such as subject and send_at")
     try:
-        front = FrontMatter.model_validate(data)
+        front = model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
@@ -119,15 +178,19 @@ def read_draft(path: Path, label: str) -> Draft:
             else err["msg"].removeprefix("Value error, ")
         )
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (use subject, send_at, audience, mailing, preheader, title, questions)"
+            keys = ", ".join(model.model_fields)
+            msg = f"unknown key (use {keys})"
+            if model is NynorskFront:
+                msg += "; when and to whom it goes is set in the bokmål draft"
         raise UserError(f"{label}:{line}: {key}: {msg}") from None
-    draft_id = path.stem
-    if not ID.fullmatch(draft_id):
-        raise UserError(f"{label}: the file name may only use a-z, 0-9, '.', '-' and '_'")
-    return Draft(draft_id, path, front, m[2], source)
+    return front, m[2], source
 
 
 def draft_files(drafts_dir: Path) -> list[Path]:
     if not drafts_dir.is_dir():
         return []
-    return sorted(p for p in drafts_dir.glob("*.md") if not p.name.startswith((".", "_")))
+    return sorted(
+        p
+        for p in drafts_dir.glob("*.md")
+        if not p.name.startswith((".", "_")) and not p.name.endswith(NYNORSK_SUFFIX)
+    )

@@ -14,6 +14,8 @@ from mailer.config import Mailbox
 
 if TYPE_CHECKING:
     from mailer.consultations import Consultation
+    from mailer.pictures import PictureRef
+    from mailer.reader_calendar import SeriesDates
 
 Kind = Literal["newsletter", "invitation", "welcome", "consultation"]
 Change = Literal["reminder", "update", "cancel"]
@@ -74,6 +76,13 @@ class Mailing:
     answers: frozenset[str] | None = None  # a reminder's or update's: whose RSVP answer gets it
     consultation: Consultation | None = None
     attachments: tuple[Path, ...] = ()
+    pictures: tuple[PictureRef, ...] = ()
+    language_versions: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
+    """A language's own Markdown body and context (a newsletter's nynorsk draft)."""
+    pictures_inline: bool = False
+    logo: PictureRef | None = None
+    calendar: tuple[SeriesDates, ...] = ()
+    """The reader's own calendar (newsletters with `calendar: true`)."""
 
     @property
     def category(self) -> str:

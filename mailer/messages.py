@@ -13,12 +13,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 
-from mailer import mime
+from mailer import mime, pictures, reader_calendar
 from mailer.config import Organisation
 from mailer.mailings import Mailing
 from mailer.members import Member
+from mailer.reader_calendar import RSVP_PREFIX
 from mailer.render import LANGUAGES, Copy, MissingValue, Renderer, Variant, fill
 
+LOGO_WIDTH = 400
+"""A logo is shown at most 200 px wide; twice that stays sharp on high-density screens."""
 PERSONAL = ("unsubscribe_url", "rsvp_yes_url", "rsvp_no_url", "consultation_url")
 _MEMBER_FIELDS = {
     "id": lambda m: m.id,
@@ -52,6 +55,17 @@ class CompiledMailing:
     mailing: Mailing
     variants: Mapping[str, Variant]
     attachments: tuple[tuple[str, str, bytes], ...]
+    pictures: tuple[pictures.Picture, ...] = ()
+    compile_group: Callable[[str, tuple[str, ...]], Variant] | None = field(default=None, compare=False)
+    _groups: dict[tuple[str, tuple[str, ...]], Variant] = field(default_factory=dict, compare=False)
+
+    def group_variant(self, language: str, group: tuple[str, ...]) -> Variant:
+        """The copy for readers invited to `group`'s meeting series: compiled once per group."""
+        key = (language if language in self.variants else "nb", group)
+        if key not in self._groups:
+            assert self.compile_group is not None
+            self._groups[key] = self.compile_group(*key)
+        return self._groups[key]
 
     @property
     def fingerprint(self) -> str:
@@ -65,6 +79,8 @@ class CompiledMailing:
         h.update(json.dumps([m.id, m.template, audience], sort_keys=True).encode())
         for lang in sorted(self.variants):
             h.update(self.variants[lang].digest().encode())
+        if m.calendar:
+            h.update(reader_calendar.digest(m.calendar).encode())
         for name, ctype, data in self.attachments:
             h.update(f"{name}\x00{ctype}\x00".encode() + hashlib.sha256(data).digest())
         return h.hexdigest()[:16]
@@ -79,20 +95,40 @@ class CompiledMailing:
 
 def compile_mailing(renderer: Renderer, mailing: Mailing) -> CompiledMailing:
     """Render and compile each language once (MJML runs here, never per member)."""
+    from mailer.blocks import DEFAULT_ACCENT, Blocks
+
     personal = {"invitation": PERSONAL[:3], "consultation": ("unsubscribe_url", "consultation_url")}.get(
         mailing.kind, PERSONAL[:1]
     )
-    variants = {
-        lang: renderer.compile(
-            mailing.template, mailing.subject, mailing.context, lang, personal, mailing.markdown_body
-        )
-        for lang in LANGUAGES
-    }
+    logo = (mailing.logo,) if mailing.logo else ()
+    scaled = pictures.scale_all((*logo, *mailing.pictures), max_width={ref.src: LOGO_WIDTH for ref in logo})
+    shown = pictures.shown(scaled, mailing.pictures_inline, _base_url(mailing))
+    org = mailing.context.get("organisation")
+    blocks = Blocks(shown, org.colours.primary if isinstance(org, Organisation) else DEFAULT_ACCENT)
+    looks = {"logo": shown[mailing.logo.src] if mailing.logo else None, "reader_calendar": []}
+
+    def compile_one(lang: str, group: tuple[str, ...] = ()) -> Variant:
+        body, extra = mailing.language_versions.get(lang, (mailing.markdown_body, {}))
+        context = {**mailing.context, **looks, **extra}
+        keys: tuple[str, ...] = personal
+        if group:
+            entries = reader_calendar.entries_for(mailing.calendar, group)
+            context["reader_calendar"] = entries
+            keys = (*personal, *(e.rsvp_key for e in entries))
+        return renderer.compile(mailing.template, mailing.subject, context, lang, keys, body, blocks)
+
+    variants = {lang: compile_one(lang) for lang in LANGUAGES}
     attachments = []
     for path in mailing.event.attachments if mailing.event else mailing.attachments:
         ctype = "application/pdf" if path.suffix.lower() == ".pdf" else "application/octet-stream"
         attachments.append((path.name, ctype, path.read_bytes()))
-    return CompiledMailing(mailing, variants, tuple(attachments))
+    group = compile_one if mailing.calendar else None
+    return CompiledMailing(mailing, variants, tuple(attachments), scaled, group)
+
+
+def _base_url(mailing: Mailing) -> str:
+    org = mailing.context.get("organisation")
+    return (getattr(org, "base_url", None) or "") if org is not None else ""
 
 
 def _getter(
@@ -100,6 +136,10 @@ def _getter(
 ) -> Callable[[Member], str | None]:
     if key == "unsubscribe_url":
         return lambda m: links.unsubscribe(m, mailing.category)
+    if key.startswith(RSVP_PREFIX):
+        rsvp_link = links.rsvp
+        day = key.removeprefix(RSVP_PREFIX)
+        return (lambda m: "") if rsvp_link is None else (lambda m: rsvp_link(m, day, "yes"))
     if key in ("rsvp_yes_url", "rsvp_no_url"):
         answer = "yes" if key == "rsvp_yes_url" else "no"
         occurrence = mailing.id.split("/")[0]
@@ -154,28 +194,14 @@ class MessageFactory:
     _domain: str = ""
     _static: bytes = b""
     _attachments: list[bytes] = field(default_factory=list)
+    _related: list[bytes] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         m = self.compiled.mailing
         org = self.organisation
         self._domain = org.sender.email.rsplit("@", 1)[1]
         for lang, variant in self.compiled.variants.items():
-            getters = [_getter(k, m, self.links, self.fields) for k in variant.slot_keys]
-            used = variant.subject.slots | variant.html.slots | variant.text.slots
-            subject = None
-            if not variant.subject.slots:
-                subject = mime.header_value(self.subject_prefix + variant.subject.fill([]))
-            keys = variant.slot_keys
-            self._parts[lang] = _LanguageParts(
-                variant,
-                getters,
-                sorted(used),
-                subject,
-                mime.BodyTemplate.of(variant.html, html.escape),
-                mime.BodyTemplate.of(variant.text),
-                keys.index("unsubscribe_url") if "unsubscribe_url" in keys else None,
-                [i for i in sorted(used) if keys[i] not in PERSONAL],
-            )
+            self._parts[lang] = self._make_parts(variant)
         headers = [f"From: {mime.mailbox(org.sender.name, org.sender.email)}"]
         if org.reply_to:
             headers.append(f"Reply-To: {mime.mailbox(org.reply_to.name, org.reply_to.email)}")
@@ -196,6 +222,40 @@ class MessageFactory:
         self._attachments = [
             mime.attachment(name, ctype, data) for name, ctype, data in self.compiled.attachments
         ]
+        if m.pictures_inline:
+            self._related = [
+                mime.inline_picture(p.name, p.content_type, p.data, p.cid) for p in self.compiled.pictures
+            ]
+
+    def _make_parts(self, variant: Variant) -> _LanguageParts:
+        getters = [_getter(k, self.compiled.mailing, self.links, self.fields) for k in variant.slot_keys]
+        used = variant.subject.slots | variant.html.slots | variant.text.slots
+        subject = None
+        if not variant.subject.slots:
+            subject = mime.header_value(self.subject_prefix + variant.subject.fill([]))
+        keys = variant.slot_keys
+        return _LanguageParts(
+            variant,
+            getters,
+            sorted(used),
+            subject,
+            mime.BodyTemplate.of(variant.html, html.escape),
+            mime.BodyTemplate.of(variant.text),
+            keys.index("unsubscribe_url") if "unsubscribe_url" in keys else None,
+            [i for i in sorted(used) if keys[i] not in PERSONAL and not keys[i].startswith(RSVP_PREFIX)],
+        )
+
+    def _parts_of(self, member: Member) -> _LanguageParts:
+        """The member's language, and their calendar group when the newsletter has a calendar."""
+        lang = member.language if member.language in self._parts else "nb"
+        dates = self.compiled.mailing.calendar
+        group = reader_calendar.group_of(dates, member, self.now.date()) if dates else ()
+        if not group:
+            return self._parts[lang]
+        key = f"{lang}|{','.join(group)}"
+        if key not in self._parts:
+            self._parts[key] = self._make_parts(self.compiled.group_variant(lang, group))
+        return self._parts[key]
 
     def _description(self) -> str:
         event = self.compiled.mailing.event
@@ -208,7 +268,7 @@ class MessageFactory:
         return "\n\n".join(p for p in parts if p)
 
     def values(self, member: Member) -> tuple[_LanguageParts, list[str]]:
-        parts = self._parts.get(member.language) or self._parts["nb"]
+        parts = self._parts_of(member)
         values = [g(member) for g in parts.getters]
         for i in parts.required:
             if values[i] is None:
@@ -221,7 +281,7 @@ class MessageFactory:
 
     def check(self, member: Member) -> None:
         """Raise MissingValue now if this member's copy cannot be filled in (links always can)."""
-        parts = self._parts.get(member.language) or self._parts["nb"]
+        parts = self._parts_of(member)
         for i in parts.member_required:
             if parts.getters[i](member) is None:
                 raise _missing(parts, i, member)
@@ -244,6 +304,9 @@ class MessageFactory:
             head.append(f"List-Unsubscribe: {self._list_unsubscribe(member, url)}")
         text = mime.leaf('text/plain; charset="utf-8"', parts.text.encode(values), "quoted-printable")
         html_part = mime.leaf('text/html; charset="utf-8"', parts.html.encode(values), "quoted-printable")
+        if self._related:
+            related, body = mime.multipart("related", [html_part, *self._related], mime.new_boundary())
+            html_part = f"Content-Type: {related}\r\n\r\n".encode() + body
         alternatives = [text, html_part]
         ics_text = None
         if self._calendar:

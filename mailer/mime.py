@@ -41,7 +41,34 @@ def header_value(value: str) -> str:
     value = without_controls(value)
     if value.isascii() and len(value) < 900:
         return value
-    return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
+    return encoded_words(value)
+
+
+_Q_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
+_WORD_ROOM = 75 - len("=?utf-8?q??=")
+
+
+def encoded_words(text: str) -> str:
+    """RFC 2047 Q-encoded words of at most 75 characters, folded with CRLF SP between them.
+
+    The standard library writes words of 76 and longer (a display name is one word of any
+    length); some filters score that, and a word without whitespace cannot be refolded.
+    Only the characters allowed in a phrase are left as they are, so this suits names too.
+    """
+    words: list[str] = []
+    current = ""
+    for char in text:
+        piece = (
+            "_"
+            if char == " "
+            else "".join(chr(b) if b in _Q_SAFE else f"={b:02X}" for b in char.encode("utf-8"))
+        )
+        if len(current) + len(piece) > _WORD_ROOM:
+            words.append(current)
+            current = ""
+        current += piece
+    words.append(current)
+    return "\r\n ".join(f"=?utf-8?q?{w}?=" for w in words)
 
 
 def mailbox(name: str, address: str) -> str:
@@ -54,9 +81,11 @@ def mailbox(name: str, address: str) -> str:
         raise ValueError("a display name may not contain a line break")
     name = without_controls(name)
     address = ascii_domain(address)
+    if name and not name.isascii():
+        return f"{encoded_words(name)} <{address}>"
     if address.isascii():
-        return formataddr((name, address), charset="utf-8")
-    head, _, tail = formataddr((name, "_@_"), charset="utf-8").rpartition("_@_")
+        return formataddr((name, address))
+    head, _, tail = formataddr((name, "_@_")).rpartition("_@_")
     return head + address + tail
 
 
@@ -104,6 +133,16 @@ def multipart(subtype: str, parts: Sequence[bytes], boundary: str) -> tuple[str,
 
 def base64_body(data: bytes) -> bytes:
     return base64.encodebytes(data).replace(b"\n", CRLF)
+
+
+def inline_picture(filename: str, content_type: str, data: bytes, cid: str) -> bytes:
+    """A picture the HTML part shows through `cid:` (inside multipart/related)."""
+    return leaf(
+        content_type,
+        base64_body(data),
+        "base64",
+        [f"Content-ID: <{cid}>", f'Content-Disposition: inline; filename="{filename}"'],
+    )
 
 
 def attachment(filename: str, content_type: str, data: bytes) -> bytes:

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from mailer import calendar, consultations, subjects
+from mailer import calendar, consultations, look, pictures, reader_calendar, subjects
 from mailer.audiences import Audience, audience
 from mailer.config import (
     Config,
@@ -146,6 +146,17 @@ class Project:
             return consultations.mailings(self, draft, *found, now)[0]
         series, cfg = self._newsletter_config(draft)
         send_at = draft.send_at(self.tz) or now
+        refs = pictures.references(
+            draft.body, self.root / "drafts", str(self.label_path(draft.path)), draft.body_line
+        )
+        versions: dict[str, tuple[str, dict[str, Any]]] = {}
+        if draft.nynorsk:
+            nn = draft.nynorsk
+            refs += pictures.references(
+                nn.body, self.root / "drafts", str(self.label_path(nn.path)), nn.body_line
+            )
+            versions["nn"] = (nn.body, {"draft": draft.front.model_copy(update=nn.front.model_dump())})
+        inline = (cfg.pictures or ("hosted" if self._hosted else "inline")) == "inline"
         lifetime = dt.timedelta(hours=cfg.lifetime_hours)
         return Mailing(
             id=draft.id,
@@ -158,10 +169,36 @@ class Project:
             closes_at=send_at + lifetime,
             expires_at=None,
             retry_lifetime=lifetime,
-            context=self._context(draft=draft.front, draft_id=draft.id),
+            context=self._context(draft=draft.front, draft_id=draft.id, web_url=self._web_url(draft.id)),
             markdown_body=draft.body,
             approvals_required=cfg.approvals_required or self.config.organisation.approvals_required,
+            pictures=tuple(refs),
+            language_versions=versions,
+            pictures_inline=inline,
+            logo=self.logo,
+            calendar=self._reader_calendar(cfg, draft, send_at),
         )
+
+    def _reader_calendar(
+        self, cfg: NewsletterConfig, draft: Draft, send_at: dt.datetime
+    ) -> tuple[reader_calendar.SeriesDates, ...]:
+        wanted = cfg.calendar if draft.front.calendar is None else draft.front.calendar
+        if not wanted:
+            return ()
+        return reader_calendar.upcoming(self.config, send_at, cfg.calendar_weeks, self.audience)
+
+    @cached_property
+    def logo(self) -> pictures.PictureRef | None:
+        return look.logo(self.root, self.config.organisation, str(self.label_path(self.config_path)))
+
+    def _web_url(self, draft_id: str) -> str | None:
+        """The issue's public page in the archive (`mailer serve`), when there is a web address."""
+        base = self.config.organisation.base_url
+        return f"{base}/arkiv/{draft_id}" if base else None
+
+    @property
+    def _hosted(self) -> bool:
+        return bool(self.config.organisation.base_url)
 
     def _context(self, **extra: Any) -> dict[str, Any]:
         org = self.config.organisation
@@ -222,6 +259,8 @@ class Project:
             event=event,
             change="reminder" if reminder else None,
             answers=frozenset(cfg.reminder.to) if reminder and cfg.reminder else None,
+            pictures_inline=not self._hosted,
+            logo=self.logo,
         )
 
     def event_context(self, event: Event, cfg: InvitationConfig | None, change: str | None) -> dict[str, Any]:
@@ -255,6 +294,8 @@ class Project:
             retry_lifetime=dt.timedelta(days=cfg.window_days),
             context=self._context(window_days=cfg.window_days),
             new_members_within=cfg.window_days,
+            pictures_inline=not self._hosted,
+            logo=self.logo,
         )
 
     def mailing(self, mailing_id: str, now: dt.datetime) -> Mailing:
@@ -312,9 +353,9 @@ class Project:
 
     def calendar_and_template_problems(self) -> list[str]:
         """Templates exist; each series fires; sends come before meetings; attachments exist."""
-        problems: list[str] = []
         where = str(self.label_path(self.config_path))
         cfg_tz = self.parsed_config.organisation.tz
+        problems = look.problems(self.root, self.parsed_config.organisation, where)
         for name, cfg in self.parsed_config.mailings.items():
             key = f"mailings.{name}"
             if not (self.templates_dir / f"{cfg.template}.mjml").is_file():

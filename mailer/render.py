@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import jinja2.sandbox
@@ -24,6 +24,9 @@ from markupsafe import Markup
 from mailer import dates
 from mailer.errors import UserError
 from mailer.plaintext import to_text
+
+if TYPE_CHECKING:
+    from mailer.blocks import Blocks
 
 LANGUAGES = ("nb", "nn")
 _TOKEN = re.compile(r"@@s(\d+)@@")
@@ -194,10 +197,10 @@ def _f_clock(value: Any) -> str:
     return dates.clock(value)
 
 
-def markdown_html(text: str) -> Markup:
-    from markdown_it import MarkdownIt
+def markdown_html(text: str, blocks: Blocks | None = None) -> Markup:
+    from mailer.blocks import Blocks
 
-    return Markup(MarkdownIt("commonmark", {"html": False}).enable("table").render(text))
+    return Markup((blocks or Blocks()).render(text))
 
 
 def _env(templates_dir: Path, autoescape: bool) -> jinja2.Environment:
@@ -259,6 +262,7 @@ class Renderer:
         language: str,
         personal: Sequence[str] = (),
         markdown_body: str | None = None,
+        blocks: Blocks | None = None,
     ) -> Variant:
         """Render and compile one language of a mailing; `personal` names per-member variables."""
         from mjml import mjml2html
@@ -268,6 +272,7 @@ class Renderer:
         ctx.update(language=language, member=_MemberProxy(slots, language))
         for name in personal:
             ctx[name] = slots.get(name)
+        ctx["member_links"] = {name: ctx[name] for name in personal}
         filename, fallback = self.template_file(template, language)
         where = self._label(filename)
         with _errors(where, self._label):
@@ -277,7 +282,7 @@ class Renderer:
                 ctx["draft"] = draft.model_copy(update={"subject": own_subject})
             if markdown_body is not None:
                 body = self.env(False).from_string(markdown_body).render(ctx)
-                ctx["body"] = markdown_html(body)
+                ctx["body"] = markdown_html(body, blocks)
             subject_text = self.env(False).from_string(subject).render(ctx).strip()
             mjml_source = self.env(True).get_template(filename).render(ctx)
         if "\n" in subject_text or "\r" in subject_text:

@@ -153,7 +153,11 @@ class Runner:
         if key not in self._compiled:
             from mailer.messages import compile_mailing
 
-            self._compiled[key] = compile_mailing(self.renderer, mailing)
+            compiled = self._compiled[key] = compile_mailing(self.renderer, mailing)
+            if compiled.pictures and not mailing.pictures_inline:
+                from mailer.pictures import publish
+
+                publish(self.project.state_dir / "pictures", compiled.pictures)
         return self._compiled[key]
 
     def factory(self, compiled: CompiledMailing, subject_prefix: str = "") -> MessageFactory:
@@ -330,6 +334,11 @@ class Runner:
                 f"{exc}; nothing was lost: {mailing.id} has {waiting} deliveries waiting for the next run"
             ) from None
         report.planned, report.dropped = planned, report.dropped + dropped
+        if mailing.kind == "newsletter" and report.sent:
+            from mailer import archiving
+
+            org = self.project.config.organisation
+            archiving.record(self.state.db, compiled, org, self.clock.now(), self.project.state_dir)
         return report
 
     def would_send(self, mailing: Mailing) -> tuple[int, int, int]:

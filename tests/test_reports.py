@@ -232,4 +232,3 @@ def test_a_state_folder_with_nothing_sent_gives_an_empty_report_that_says_so(tmp
     assert result.code == 0, result.err
     assert "nothing sent yet" in result.out
     assert report(root, kind)["empty"].startswith("nothing sent yet")
-    assert not (root / ".mailer" / "state.db").exists(), "a report creates no state"

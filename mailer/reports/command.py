@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import closing
 from pathlib import Path
 from typing import Any, Literal
@@ -12,6 +12,7 @@ from typing import Any, Literal
 from rich.console import Console
 
 from mailer.errors import UserError
+from mailer.members import Member
 from mailer.project import Project
 from mailer.reports import page, terminal
 from mailer.reports.chapters import chapters_report
@@ -19,16 +20,24 @@ from mailer.reports.ledgerdb import LedgerReader
 from mailer.reports.mailings import mailings_report
 from mailer.reports.meetings import meetings_report
 from mailer.reports.model import Report
+from mailer.runner import Runner
 
 Kind = Literal["chapters", "meetings", "mailings"]
 KINDS: tuple[Kind, ...] = ("chapters", "meetings", "mailings")
 
 
-def build(project: Project, kind: Kind, name: str | None, now: dt.datetime, reader: LedgerReader) -> Report:
+def build(
+    project: Project,
+    kind: Kind,
+    name: str | None,
+    now: dt.datetime,
+    reader: LedgerReader,
+    members: Callable[[], Iterable[Member]],
+) -> Report:
     if kind == "chapters":
         if name is not None:
             raise UserError("`mailer report chapters` takes no name: it covers every chapter and region")
-        return chapters_report(project.members(now.date()), list(project.config.regions), reader, now)
+        return chapters_report(members(), list(project.config.regions), reader, now)
     if kind == "meetings":
         return meetings_report(project.config, reader, now, name)
     return mailings_report(reader, now, name)
@@ -42,10 +51,9 @@ def _html_target(path: Path) -> Path:
 
 
 def report(
-    project: Project,
+    runner: Runner,
     kind: Kind,
     name: str | None,
-    now: dt.datetime,
     as_json: bool,
     html: Path | None,
     out: Callable[[str], None],
@@ -53,8 +61,9 @@ def report(
 ) -> None:
     """Check the arguments first, so a bad one costs nothing; then print and write."""
     target = _html_target(html) if html is not None else None
+    project, now = runner.project, runner.now
     with closing(LedgerReader(project.state_dir / "state.db")) as reader:
-        result = build(project, kind, name, now, reader)
+        result = build(project, kind, name, now, reader, runner.members)
     if target is not None:
         target.write_text(page.page(project.config.organisation.name, [result]), encoding="utf-8")
     if as_json:
@@ -65,8 +74,9 @@ def report(
         out(f"wrote {target} ({len(result.charts)} charts)")
 
 
-def board_page(project: Project, now: dt.datetime) -> str:
+def board_page(runner: Runner) -> str:
     """All three reports on one page, for `/board/rapporter` in `mailer serve`."""
+    project, now = runner.project, runner.now
     with closing(LedgerReader(project.state_dir / "state.db")) as reader:
-        reports = [build(project, kind, None, now, reader) for kind in KINDS]
+        reports = [build(project, kind, None, now, reader, runner.members) for kind in KINDS]
     return page.page(project.config.organisation.name, reports)

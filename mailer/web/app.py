@@ -37,7 +37,7 @@ from mailer.errors import UserError
 from mailer.project import Project
 from mailer.reports import command as reports
 from mailer.runner import Runner
-from mailer.web import board, clicks, consultation, pages
+from mailer.web import archive, board, clicks, consultation, pages
 from mailer.web.headers import DropTrailingSlash, SecurityHeaders
 from mailer.web.limits import RateLimit, SlidingWindow, client_of
 from mailer.web.passwords import dummy_hash, verify_password
@@ -373,7 +373,7 @@ class Web:
         if isinstance(user, Response):
             return user
         with self.projects.runner() as r:
-            return page(reports.board_page(r.project, r.now), csp=pages.BOARD_CSP)
+            return page(reports.board_page(r), csp=pages.BOARD_CSP)
 
     def _board_error(self, org: str, user: str, text: str, status: int) -> Response:
         return page(pages.message("nb", org, "Det gikk ikke", text), status, pages.BOARD_CSP)
@@ -485,6 +485,7 @@ def create_app(root: Path) -> Starlette:
         Route("/static/{name}", static),
         *consultation.routes(web.projects, page),
         *consultation.board_routes(web, page),
+        *archive.routes(web.projects.current),
     ]
 
     async def broken(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,77 @@
+"""The archive: the public copy of each newsletter issue sent, one row per language.
+
+Only text without personal data is stored (see `mailer.archiving`), so the archive can be
+published as it is and kept after members leave.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS archive (
+    mailing_id TEXT NOT NULL,
+    language TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    html TEXT NOT NULL,
+    PRIMARY KEY (mailing_id, language)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Issue:
+    mailing_id: str
+    language: str
+    sent_at: dt.datetime
+    subject: str
+    html: str
+
+
+class Archive:
+    """Issues sent; the first send fixes the date, a later run of the same issue keeps it."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+        db.executescript(SCHEMA)
+
+    @classmethod
+    def reading(cls, db: sqlite3.Connection) -> Archive:
+        """For a read-only connection (the web part): an archive without the table reads as empty."""
+        archive = cls.__new__(cls)
+        archive.db = db
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'archive'").fetchone():
+            db.execute("CREATE TEMP TABLE archive (mailing_id, language, sent_at, subject, html)")
+        return archive
+
+    def record(self, issue: Issue) -> None:
+        self.db.execute(
+            "INSERT INTO archive (mailing_id, language, sent_at, subject, html) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (mailing_id, language) "
+            "DO UPDATE SET subject = excluded.subject, html = excluded.html",
+            (issue.mailing_id, issue.language, issue.sent_at.isoformat(), issue.subject, issue.html),
+        )
+
+    def issues(self, language: str = "nb") -> list[Issue]:
+        """Every issue in one language, newest first."""
+        rows = self.db.execute(
+            "SELECT mailing_id, language, sent_at, subject, '' FROM archive WHERE language = ? "
+            "ORDER BY sent_at DESC, mailing_id",
+            (language,),
+        ).fetchall()
+        return [_issue(r) for r in rows]
+
+    def get(self, mailing_id: str, language: str = "nb") -> Issue | None:
+        row = self.db.execute(
+            "SELECT mailing_id, language, sent_at, subject, html FROM archive "
+            "WHERE mailing_id = ? AND language = ?",
+            (mailing_id, language),
+        ).fetchone()
+        return _issue(row) if row else None
+
+
+def _issue(row: tuple[str, str, str, str, str]) -> Issue:
+    return Issue(row[0], row[1], dt.datetime.fromisoformat(row[2]), row[3], row[4])
