@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailer import announcements, register
+from mailer.bounces import expiry, refused
+from mailer.bounces.verp import Verp
 from mailer.errors import TransportUnavailable, UserError
 from mailer.ledger import Ledger
 from mailer.mailings import Mailing
@@ -96,6 +98,10 @@ class Runner:
     def signer(self) -> Signer:
         secret = self.project.settings.secret
         return Signer(load_secret(secret.get_secret_value() if secret else None, self.project.state_dir))
+
+    def verp(self) -> Verp:
+        """The envelope sender that names each delivery (MAILER_BOUNCE_ADDRESS must be set)."""
+        return Verp.of(self.project.settings.bounce_address or "", self.signer().secret)
 
     def links(self) -> Links:
         from mailer.messages import Links
@@ -233,6 +239,7 @@ class Runner:
             return report
         previous = announcements.previous_recipients(self.ledger, mailing)
         planned, dropped = plan(self.ledger, mailing, factory, recipients, now, previous)
+        expired = expiry.expire(self.ledger, mailing, now)
         announcements.record_announced(self.ledger, mailing, now)
         self._warn_missing_nynorsk(compiled)
         settings = self.project.settings
@@ -254,6 +261,7 @@ class Runner:
             limiter=limiter,
             suppressed=self.ledger.suppressed,
             progress=self.progress(),
+            envelope=self.verp().sender if self.project.settings.bounce_address else None,
         )
         try:
             report = asyncio.run(delivery.run(retry_all_deferred))
@@ -263,6 +271,8 @@ class Runner:
                 f"{exc}; nothing was lost: {mailing.id} has {waiting} deliveries waiting for the next run"
             ) from None
         report.planned, report.dropped = planned, report.dropped + dropped
+        report.expired += expired
+        refused.record_refusals(self.ledger, mailing.id, self.clock.now())
         return report
 
     def would_send(self, mailing: Mailing) -> tuple[int, int, int]:

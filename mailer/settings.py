@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     web_requests_per_minute: int = Field(60, ge=1)
     web_trusted_proxies: str = "127.0.0.1"
     organiser_email: str | None = None
+    bounce_address: str | None = None
+    bounce_soft_limit: int = Field(5, ge=1)
+    bounce_soft_days: int = Field(7, ge=1)
+    bounce_imap_host: str | None = None
+    bounce_imap_port: int = Field(993, ge=1, le=65535)
+    bounce_imap_username: str | None = None
+    bounce_imap_password: SecretStr | None = None
+    bounce_imap_folder: str = "INBOX"
+    bounce_imap_done_folder: str = "mailer-processed"
+    bounce_imap_cafile: Path | None = None
 
     @property
     def port(self) -> int:
