@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mailer.errors import UserError
@@ -44,6 +44,22 @@ class Settings(BaseSettings):
     bounce_imap_folder: str = "INBOX"
     bounce_imap_done_folder: str = "mailer-processed"
     bounce_imap_cafile: Path | None = None
+
+    @field_validator("bounce_address")
+    @classmethod
+    def _bounce_address(cls, value: str | None) -> str | None:
+        """Checked at load, so a typo stops every command instead of changing the envelope."""
+        if value is None:
+            return None
+        from mailer.addresses import check_email
+
+        try:
+            address = check_email(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"'{value}' is not an email address ({exc}); e.g. bounces@example.org") from None
+        if "+" in address.split("@")[0]:
+            raise ValueError("leave out the '+'; mailer adds '+token' itself")
+        return address
 
     @property
     def port(self) -> int:

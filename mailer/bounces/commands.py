@@ -100,9 +100,10 @@ def clear(runner: Runner, email: str, out: Print) -> None:
         raise UserError(f"'{email}' is not an email address: {exc}") from None
     with run_lock(runner.project.state_dir, wait=True):
         db = runner.ledger.db
+        store = BounceStore(db)  # creating the tables commits, so before the transaction
         db.execute("BEGIN IMMEDIATE")
         try:
-            cleared = BounceStore(db).clear(address, runner.now)
+            cleared = store.clear(address, runner.now)
             lifted = db.execute(
                 "DELETE FROM suppressions WHERE address = ? AND source = 'bounce'", (address,)
             ).rowcount
