@@ -50,8 +50,8 @@ def _text(exc: BaseException) -> str:
     if isinstance(exc, ssl.SSLError):
         return f"TLS failed: {exc.reason or text}"
     if isinstance(exc, imaplib.IMAP4.error) and "auth" in text.lower():
-        return f"login refused: {text}"
-    return " ".join(text.split())[:200] or type(exc).__name__
+        return f"login refused: {text.rstrip('.')}"
+    return " ".join(text.split())[:200].rstrip(".") or type(exc).__name__
 
 
 def _quote(folder: str) -> str:
