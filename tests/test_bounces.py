@@ -278,3 +278,12 @@ def test_a_bad_bounce_address_setting_is_one_clear_line(tmp_path, smtp):
     result = mailer(root, "send", "nyhetsbrev-2026-12", env=env)
     assert result.code == 1 and "Traceback" not in result.err
     assert "MAILER_BOUNCE_ADDRESS" in result.err
+
+
+def test_a_file_too_large_to_be_a_bounce_is_skipped_with_a_warning(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    huge = tmp_path / "huge.eml"
+    huge.write_bytes(b"Subject: x\n\n" + b"A" * (10 * 1024 * 1024 + 1))
+    result = mailer(root, "bounces", "import", str(huge), env=env)
+    assert result.code == 0 and "1 unreadable" in result.out
+    assert result.err.strip() == f"warning: {huge}: larger than a bounce can be; skipped"
