@@ -352,6 +352,47 @@ def consultation_export(
         print(f"{out}: {len(s.rows)} rows, {s.answered} answered")
 
 
+bounces_app = typer.Typer(help="Addresses that bounce or complained, for the register.")
+app.add_typer(bounces_app, name="bounces")
+
+
+@bounces_app.callback(invoke_without_command=True)
+def bounces(
+    ctx: typer.Context,
+    as_json: JsonOpt = False,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Also write the list to this CSV file.")
+    ] = None,
+) -> None:
+    """List the addresses that fail: member, kind, last reason with its code, date and count."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from mailer.bounces.commands import listing
+
+    with user_errors(), runner() as r:
+        listing(r, as_json, csv_file, print, emit)
+
+
+@bounces_app.command("import")
+def bounces_import(
+    source: Annotated[str, typer.Argument(help="A message file, an mbox, a Maildir, or -")],
+) -> None:
+    """Read bounce and complaint messages; '-' reads one message from standard input (an MTA pipe)."""
+    from mailer.bounces.commands import import_messages
+
+    with user_errors(), runner() as r:
+        import_messages(r, source, print, warn)
+
+
+@bounces_app.command("clear")
+def bounces_clear(email: str) -> None:
+    """Mail an address again once the register has it right (unsubscribes and complaints stay)."""
+    from mailer.bounces.commands import clear
+
+    with user_errors(), runner() as r:
+        clear(r, email, print)
+
+
 @app.command("hash-password")
 def hash_password() -> None:
     """Make a password hash for MAILER_BOARD_USERS (asks twice, or reads one line from stdin)."""

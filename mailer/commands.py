@@ -303,12 +303,16 @@ def send(runner: Runner, mailing_id: str, dry_run: bool, out: Print, warn: Print
 
 
 def run_due(runner: Runner, out: Print, warn: Print) -> int:
+    from mailer.bounces.imap import collect as collect_bounces
     from mailer.due import run_due as due
 
     with run_lock(runner.project.state_dir, wait=False) as locked:
         if not locked:
             warn("another mailer run is in progress; this one does nothing")
             return 0
+        bounced = collect_bounces(runner, warn)
+        if bounced:
+            out(bounced)
         reports, errors = due(runner)
     _print_reports(reports, out)
     if reports and runner.outbox:
@@ -326,7 +330,7 @@ def status(
     if mailing_id and not counts:
         raise UserError(f"the ledger has nothing for '{mailing_id}'; `mailer status` lists what it has")
     problems = state.deliveries.problems(mailing_id)
-    keys = ("sent", "pending", "sending", "deferred", "failed", "expired", "dropped")
+    keys = ("sent", "pending", "sending", "deferred", "failed", "expired", "dropped", "bounced")
     if as_json:
         emit(
             {

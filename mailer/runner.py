@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailer import announcements, consultation_reminders, reasons, register, rsvp_rules
+from mailer.bounces import expiry, refused
+from mailer.bounces.verp import Verp
 from mailer.errors import TransportUnavailable, UserError
 from mailer.mailings import Mailing
 from mailer.members import Member
@@ -122,6 +124,10 @@ class Runner:
 
     def signer(self) -> Signer:
         return Signer(self.secret())
+
+    def verp(self) -> Verp:
+        """The envelope sender that names each delivery (MAILER_BOUNCE_ADDRESS must be set)."""
+        return Verp.of(self.project.settings.bounce_address or "", self.signer().secret)
 
     def links(self) -> Links:
         from mailer.messages import Links
@@ -304,6 +310,7 @@ class Runner:
             return report
         previous = announcements.previous_recipients(self.state, mailing)
         planned, dropped = plan(self.state, mailing, factory, recipients, now, previous)
+        expired = expiry.expire(self.state, mailing, now)
         announcements.record_announced(self.state, mailing, now)
         self._warn_missing_nynorsk(compiled)
         settings = self.project.settings
@@ -325,6 +332,7 @@ class Runner:
             limiter=limiter,
             suppressed=self.state.suppressions.current,
             progress=self.progress(),
+            envelope=self.verp().sender if self.project.settings.bounce_address else None,
         )
         try:
             report = asyncio.run(delivery.run(retry_all_deferred))
@@ -339,6 +347,8 @@ class Runner:
 
             org = self.project.config.organisation
             archiving.record(self.state.db, compiled, org, self.clock.now(), self.project.state_dir)
+        report.expired += expired
+        refused.record_refusals(self.state, mailing.id, self.clock.now())
         return report
 
     def would_send(self, mailing: Mailing) -> tuple[int, int, int]:

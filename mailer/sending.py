@@ -241,6 +241,8 @@ class Delivery:
     limiter: RateLimiter
     suppressed: Callable[[], SuppressionList]
     progress: Progress = field(default_factory=Silent)
+    envelope: Callable[[int], str] | None = None
+    """The envelope sender per delivery id (VERP), when a bounce address is set."""
     report: Report = field(init=False)
     _queue: asyncio.Queue[_Item | None] = field(init=False)
     _changed: asyncio.Event = field(init=False)
@@ -431,7 +433,8 @@ class Delivery:
         started = loop.time()
         await self._journal.record_sending(row.id, self.clock.now())
         try:
-            reply = await conn.send(self.sender, item.out.member.email, item.out.data)
+            sender = self.envelope(row.id) if self.envelope else self.sender
+            reply = await conn.send(sender, item.out.member.email, item.out.data)
         except DeliveryError as error:
             return await self._failed(conn, item, error, started)
         self._journal.record_sent(row.id, self.clock.now(), reply, item.out.message_id)

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from mailer.errors import UserError
@@ -40,6 +40,32 @@ class Settings(BaseSettings):
     web_requests_per_minute: int = Field(60, ge=1)
     web_trusted_proxies: str = "127.0.0.1"
     organiser_email: str | None = None
+    bounce_address: str | None = None
+    bounce_soft_limit: int = Field(5, ge=1)
+    bounce_soft_days: int = Field(7, ge=1)
+    bounce_imap_host: str | None = None
+    bounce_imap_port: int = Field(993, ge=1, le=65535)
+    bounce_imap_username: str | None = None
+    bounce_imap_password: SecretStr | None = None
+    bounce_imap_folder: str = "INBOX"
+    bounce_imap_done_folder: str = "mailer-processed"
+    bounce_imap_cafile: Path | None = None
+
+    @field_validator("bounce_address")
+    @classmethod
+    def _bounce_address(cls, value: str | None) -> str | None:
+        """Checked at load, so a typo stops every command instead of changing the envelope."""
+        if value is None:
+            return None
+        from mailer.addresses import check_email
+
+        try:
+            address = check_email(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"'{value}' is not an email address ({exc}); e.g. bounces@example.org") from None
+        if "+" in address.split("@")[0]:
+            raise ValueError("leave out the '+'; mailer adds '+token' itself")
+        return address
 
     @property
     def port(self) -> int:

@@ -1,0 +1,226 @@
+"""What a returned message says: a bounce (hard or soft), a complaint, an away message, or none.
+
+Pure: bytes in, a `Finding` out. RFC 3464 delivery reports are read field by field (Action,
+Status, Diagnostic-Code per recipient); ARF complaints (RFC 5965) by their feedback report;
+other bounce formats (older Exchange, Exim, qmail, …) through GNU Mailman's `flufl.bounce`
+detectors. Away messages are never bounces.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import re
+from dataclasses import dataclass, field
+from email.message import Message
+from email.parser import HeaderParser
+from email.utils import getaddresses, parseaddr
+from typing import Literal
+
+Verdict = Literal["hard", "soft", "complaint", "auto_reply", "unrecognised"]
+
+STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+AWAY_SUBJECT = re.compile(
+    r"^\s*(automatic reply|auto(matisk)?[ -]?(svar|reply|response)|out of (the )?office|"
+    r"fraværsmelding|fråværsmelding|abwesenheit|away from)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One recipient a report is about."""
+
+    address: str
+    kind: Literal["hard", "soft", "complaint"]
+    status: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one message says, and where its text may name our VERP token."""
+
+    verdict: Verdict
+    key: str
+    failures: tuple[Failure, ...] = ()
+    text: str = ""
+    note: str = ""
+    originals: tuple[str, ...] = field(default=())
+
+
+def message_key(msg: Message, data: bytes) -> str:
+    """Its Message-ID, or a digest of the bytes when it has none (so it is still read once)."""
+    mid = str(msg.get("Message-ID", "") or "").strip()
+    if mid and len(mid) < 300:
+        return mid
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def read(data: bytes) -> Finding:
+    """Classify one message; never raises on a broken message (it comes out unrecognised)."""
+    msg = email.message_from_bytes(data, policy=email.policy.compat32)
+    key = message_key(msg, data)
+    text = data.decode("latin-1")
+    report_type = msg.get_param("report-type", "", header="content-type")
+    report_type = str(report_type).lower() if isinstance(report_type, str) else ""
+    if msg.get_content_type() == "multipart/report" and report_type == "feedback-report":
+        return _complaint(msg, key, text)
+    dsn = _delivery_status(msg)
+    if dsn is not None:
+        failures = tuple(dsn)
+        if not failures:
+            return Finding("unrecognised", key, note="a delivery report without failures")
+        return Finding(_worst(failures), key, failures, text)
+    if _is_away(msg):
+        return Finding("auto_reply", key, note="an automatic reply")
+    failures = tuple(_heuristic(msg))
+    if failures:
+        return Finding(_worst(failures), key, failures, text)
+    if str(msg.get("Auto-Submitted", "")).lower().startswith("auto-replied"):
+        return Finding("auto_reply", key, note="an automatic reply")
+    return Finding("unrecognised", key, note="neither a bounce nor a complaint")
+
+
+def _worst(failures: tuple[Failure, ...]) -> Verdict:
+    kinds = {f.kind for f in failures}
+    return "hard" if "hard" in kinds else "soft"
+
+
+def _delivery_status(msg: Message) -> list[Failure] | None:
+    """Failures per recipient of an RFC 3464 report; None when the message has no such part."""
+    found = False
+    out: list[Failure] = []
+    for part in msg.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        found = True
+        blocks = part.get_payload()
+        if not isinstance(blocks, list):
+            blocks = [HeaderParser().parsestr(b) for b in str(blocks).split("\n\n") if b.strip()]
+        for block in blocks:
+            failure = _recipient_block(block)
+            if failure:
+                out.append(failure)
+    return out if found else None
+
+
+def _recipient_block(block: Message) -> Failure | None:
+    action = str(block.get("Action", "")).strip().lower()
+    recipient = str(block.get("Original-Recipient", "") or block.get("Final-Recipient", ""))
+    address = _typed_address(recipient) or _typed_address(str(block.get("Final-Recipient", "")))
+    if not address or not action.startswith(("failed", "delayed", "error")):
+        return None
+    status_field = str(block.get("Status", "")).strip()
+    status = STATUS.search(status_field)
+    code = status.group(0) if status else None
+    diagnostic = _one_line(str(block.get("Diagnostic-Code", "")))
+    if diagnostic.lower().startswith("smtp;"):
+        diagnostic = diagnostic[5:].strip()
+    # Postfix reports a message that timed out in its queue as failed with a 4.x.x status.
+    hard = action.startswith(("failed", "error")) or (code or "").startswith("5")
+    return Failure(
+        address, "hard" if hard else "soft", code, diagnostic or f"{action} {status_field}".strip()
+    )
+
+
+def _typed_address(value: str) -> str:
+    """`rfc822; someone@example.org` → the address."""
+    _, _, rest = value.partition(";")
+    address = parseaddr((rest or value).strip())[1].strip("<> ")
+    return address.casefold() if "@" in address else ""
+
+
+def _complaint(msg: Message, key: str, text: str) -> Finding:
+    """An ARF report: its Original-Rcpt-To, else the To of the message attached to it."""
+    report: Message | None = None
+    originals: list[str] = []
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype == "message/feedback-report":
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload:
+                report = payload[0]
+            else:
+                report = HeaderParser().parsestr(str(payload or "").strip())
+        elif ctype in ("message/rfc822", "text/rfc822-headers"):
+            payload = part.get_payload()
+            original = (
+                payload[0] if isinstance(payload, list) and payload else HeaderParser().parsestr(str(payload))
+            )
+            originals += [a.casefold() for _, a in getaddresses(original.get_all("To", [])) if "@" in a]
+    feedback = str(report.get("Feedback-Type", "abuse")).strip().lower() if report else "abuse"
+    if feedback not in ("abuse", "fraud", "virus", "other"):
+        return Finding("unrecognised", key, note=f"a feedback report of type {feedback}")
+    rcpts = [_typed_address(str(v)) for v in (report.get_all("Original-Rcpt-To", []) if report else [])]
+    addresses = [a for a in rcpts if a] or originals
+    reason = f"complaint ({feedback}) reported by {_reporter(msg, report)}"
+    failures = tuple(Failure(a, "complaint", None, reason) for a in dict.fromkeys(addresses))
+    return Finding("complaint", key, failures, text, originals=tuple(originals))
+
+
+def _reporter(msg: Message, report: Message | None) -> str:
+    agent = str(report.get("User-Agent", "")).strip() if report else ""
+    sender = parseaddr(str(msg.get("From", "")))[1]
+    return _one_line(agent or sender.rsplit("@", 1)[-1] or "the mailbox provider")[:80]
+
+
+def _is_away(msg: Message) -> bool:
+    """RFC 3834 and the headers Exchange, Gmail and vacation programs add to away messages."""
+    if msg.get("X-Autoreply") or msg.get("X-Autorespond") or msg.get("X-Vacation"):
+        return True
+    if str(msg.get("Precedence", "")).strip().lower() == "auto_reply":
+        return True
+    if str(msg.get("X-Auto-Response-Suppress", "")) and AWAY_SUBJECT.search(_subject(msg)):
+        return True
+    return bool(AWAY_SUBJECT.search(_subject(msg)))
+
+
+def _subject(msg: Message) -> str:
+    from email.header import decode_header, make_header
+
+    raw = str(msg.get("Subject", ""))
+    try:
+        return str(make_header(decode_header(raw)))
+    except (ValueError, LookupError, UnicodeDecodeError):
+        return raw
+
+
+def _heuristic(msg: Message) -> list[Failure]:
+    """Non-standard bounces, through flufl.bounce; the status code and reason from the body."""
+    from flufl.bounce import all_failures
+
+    temporary, permanent = all_failures(msg)
+    body = _plain_text(msg)
+    out = []
+    for raw, kind in [(a, "hard") for a in permanent] + [(a, "soft") for a in temporary - permanent]:
+        address = raw.decode("ascii", "replace").casefold()
+        status = STATUS.search(body)
+        out.append(Failure(address, kind, status.group(0) if status else None, _reason(body, address)))  # type: ignore[arg-type]
+    return out
+
+
+def _plain_text(msg: Message) -> str:
+    for part in msg.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                return payload.decode(part.get_content_charset() or "utf-8", "replace")
+    return ""
+
+
+def _reason(body: str, address: str) -> str:
+    """The line of the bounce that gives a status code, or names the address."""
+    lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
+    for ln in lines:
+        if STATUS.search(ln) or re.search(r"\b[45]\d\d\b", ln):
+            return _one_line(ln)[:300]
+    for ln in lines:
+        if address in ln.casefold():
+            return _one_line(ln)[:300]
+    return "returned as undeliverable"
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()

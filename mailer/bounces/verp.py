@@ -1,0 +1,67 @@
+"""VERP: each message's envelope sender names its delivery, so a bounce finds its way home.
+
+`bounces+<delivery>-<mac>@domain`: the delivery's row number and a short HMAC of it under the
+project's secret. It reveals no address; a bounce that hides the original recipient, or names
+a forwarding target instead, is still matched to the member and mailing by the ledger row.
+Lower case only, because some servers change the case of local parts.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+from mailer.addresses import check_email
+from mailer.errors import UserError
+
+MAC_LENGTH = 16
+
+
+def _mac(secret: bytes, delivery_id: int) -> str:
+    digest = hmac.new(secret, f"verp:{delivery_id}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:MAC_LENGTH]
+
+
+@dataclass(frozen=True)
+class Verp:
+    """The configured bounce address, split, with the secret that signs its tokens."""
+
+    local: str
+    domain: str
+    secret: bytes
+
+    @classmethod
+    def of(cls, bounce_address: str, secret: bytes) -> Verp:
+        try:
+            address = check_email(bounce_address.strip())
+        except ValueError as exc:
+            raise UserError(
+                f"setting MAILER_BOUNCE_ADDRESS: '{bounce_address}' is not an email address ({exc}); "
+                "use an address on the organisation's domain, e.g. bounces@example.org"
+            ) from None
+        local, domain = address.rsplit("@", 1)
+        if "+" in local:
+            raise UserError("setting MAILER_BOUNCE_ADDRESS: leave out the '+'; mailer adds '+token' itself")
+        return cls(local, domain.lower(), secret)
+
+    def sender(self, delivery_id: int) -> str:
+        """The envelope sender (MAIL FROM) for one delivery."""
+        return f"{self.local}+{delivery_id}-{_mac(self.secret, delivery_id)}@{self.domain}"
+
+    def tokens(self, text: str) -> list[str]:
+        """Every token addressed to our bounce address in a message's text, in order."""
+        pattern = (
+            rf"{re.escape(self.local)}\+([0-9a-z]{{1,20}}-[0-9a-z]{{{MAC_LENGTH}}})@{re.escape(self.domain)}"
+        )
+        return [m.group(1).lower() for m in re.finditer(pattern, text, re.IGNORECASE)]
+
+    def delivery(self, token: str) -> int | None:
+        """The delivery a token names, or None when it is forged or damaged."""
+        number, _, mac = token.partition("-")
+        if not number.isdigit() or len(number) > 18:
+            return None
+        delivery_id = int(number)
+        return delivery_id if hmac.compare_digest(_mac(self.secret, delivery_id), mac) else None

@@ -1,0 +1,289 @@
+"""Bounces and complaints in the formats the big providers send, through `mailer bounces import`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from bounce_helpers import (
+    FIXTURES,
+    first_newsletter_sent,
+    import_file,
+    next_newsletter_recipients,
+)
+from conftest import mailer
+
+HARD_BOUNCES = [
+    ("postfix-user-unknown.eml", "ase@example.org", "5.1.1"),
+    ("postfix-queue-timeout.eml", "bjorn@example.net", "4.4.1"),
+    ("exim-failed.eml", "kari@example.com", "5.1.1"),
+    ("exchange-ndr.eml", "liv@example.com", "5.1.1"),
+    ("m365-ndr.eml", "ola@example.com", "5.1.10"),
+    ("gmail-no-such-user.eml", "per.gmail@example.com", "5.1.1"),
+]
+
+
+def bounces_json(root, env) -> list[dict]:
+    result = mailer(root, "bounces", "--json", env=env)
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def test_every_message_leaves_with_a_verp_sender_that_names_no_address(tmp_path, smtp):
+    first_newsletter_sent(tmp_path, smtp)
+    senders = {r.mail_from for r in smtp.received}
+    assert len(senders) == len(smtp.received) == 9
+    for got in smtp.received:
+        assert re.fullmatch(r"bounces\+\d+-[a-z2-7]{16}@testfylket\.example", got.mail_from)
+        assert got.rcpt_tos[0].split("@")[0] not in got.mail_from
+        assert got.message["From"].addresses[0].addr_spec == "post@testfylket.example"
+
+
+@pytest.mark.parametrize(("fixture", "address", "status"), HARD_BOUNCES)
+def test_a_hard_bounce_stops_all_mail_to_the_address(tmp_path, smtp, fixture, address, status):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    result = import_file(root, env, fixture)
+    assert result.code == 0, result.err
+    assert "1 hard bounces" in result.out and "1 addresses suppressed" in result.out
+    [row] = bounces_json(root, env)
+    assert (row["email"], row["kind"], row["status"]) == (address, "hard", status)
+    got = next_newsletter_recipients(root, env, smtp)
+    assert address not in got and len(got) == 8
+
+
+def test_a_complaint_unsubscribes_from_everything_but_the_meetings_of_an_office(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    result = import_file(root, env, "yahoo-arf-complaint.eml")
+    assert result.code == 0 and "1 complaints" in result.out
+    rows = json.loads(mailer(root, "suppressions", "--json", env=env).out)
+    categories = {r["category"] for r in rows if r["email"] == "hanne@example.org"}
+    assert categories == {"nyhetsbrev"}
+    assert all(r["source"] == "complaint" for r in rows)
+    assert "hanne@example.org" not in next_newsletter_recipients(root, env, smtp)
+
+
+def test_soft_bounces_suppress_the_address_only_past_the_threshold(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp, MAILER_BOUNCE_SOFT_LIMIT="2")
+    assert "1 soft bounces" in import_file(root, env, "gmail-mailbox-full.eml").out
+    assert "siri@example.org" in next_newsletter_recipients(root, env, smtp)
+    again = tmp_path / "again.eml"
+    again.write_bytes((FIXTURES / "gmail-mailbox-full.eml").read_bytes().replace(b"<full-1@", b"<full-2@"))
+    result = mailer(root, "bounces", "import", str(again), env=env)
+    assert "1 soft bounces" in result.out and "1 addresses suppressed" in result.out
+    [row] = bounces_json(root, env)
+    assert (row["email"], row["kind"], row["count"], row["status"]) == (
+        "siri@example.org",
+        "soft",
+        2,
+        "4.2.2",
+    )
+
+
+def test_an_away_message_is_never_a_bounce(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    result = import_file(root, env, "away-message.eml")
+    assert result.code == 0 and "1 automatic replies ignored" in result.out
+    assert bounces_json(root, env) == []
+    assert "kari@example.com" in next_newsletter_recipients(root, env, smtp)
+
+
+def test_a_message_that_is_not_a_bounce_is_left_alone_and_counted(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    result = import_file(root, env, "member-reply.eml")
+    assert result.code == 0 and "1 not bounces (left alone)" in result.out
+    assert bounces_json(root, env) == []
+
+
+def test_the_same_message_imported_twice_counts_once(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    import_file(root, env, "postfix-user-unknown.eml")
+    second = import_file(root, env, "postfix-user-unknown.eml")
+    assert second.code == 0 and "1 read before" in second.out and "hard" not in second.out
+    [row] = bounces_json(root, env)
+    assert row["count"] == 1
+
+
+def test_a_bounce_for_an_address_never_mailed_is_ignored_and_counted(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    stranger = tmp_path / "stranger.eml"
+    stranger.write_bytes(
+        (FIXTURES / "postfix-user-unknown.eml")
+        .read_bytes()
+        .replace(b"ase@example.org", b"stranger@example.org")
+    )
+    result = mailer(root, "bounces", "import", str(stranger), env=env)
+    assert result.code == 0 and "1 for addresses never mailed (ignored)" in result.out
+    assert json.loads(mailer(root, "suppressions", "--json", env=env).out) == []
+
+
+def _forwarded_bounce(verp: str, final: str) -> bytes:
+    """A DSN from a forwarding target's server: it names the target, not our member."""
+    text = (FIXTURES / "postfix-user-unknown.eml").read_text()
+    text = text.replace("ase@example.org", final).replace("To: bounces@testfylket.example", f"To: {verp}")
+    return text.replace("Delivered-To: bounces@testfylket.example", f"Delivered-To: {verp}").encode()
+
+
+def test_a_valid_verp_token_decides_the_member_even_when_the_bounce_names_a_forwarding_target(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    [kjell] = [r for r in smtp.received if r.rcpt_tos == ["kjell@example.org"]]
+    bounce = tmp_path / "forwarded.eml"
+    bounce.write_bytes(_forwarded_bounce(kjell.mail_from, "kjell.kvam@elsewhere.example"))
+    assert "1 hard bounces" in mailer(root, "bounces", "import", str(bounce), env=env).out
+    [row] = bounces_json(root, env)
+    assert (row["member_id"], row["name"], row["email"]) == ("9", "Kjell Kvam", "kjell@example.org")
+    assert "kjell@example.org" not in next_newsletter_recipients(root, env, smtp)
+
+
+def test_a_forged_verp_token_is_ignored_and_counted(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    [kjell] = [r for r in smtp.received if r.rcpt_tos == ["kjell@example.org"]]
+    number = kjell.mail_from.split("+")[1].split("-")[0]
+    forged = f"bounces+{int(number) - 1}-{kjell.mail_from.split('-')[1]}"
+    bounce = tmp_path / "forged.eml"
+    bounce.write_bytes(_forwarded_bounce(forged, "kjell@example.org"))
+    result = mailer(root, "bounces", "import", str(bounce), env=env)
+    assert result.code == 0 and "1 with a forged token (ignored)" in result.out
+    assert bounces_json(root, env) == []
+
+
+def test_an_mbox_with_a_broken_message_in_the_middle_is_read_to_the_end(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    parts = [
+        b"From MAILER-DAEMON Thu Dec  3 18:02:11 2026\n"
+        + (FIXTURES / "postfix-user-unknown.eml").read_bytes(),
+        b"From MAILER-DAEMON Thu Dec  3 18:03:00 2026\nContent-Type: multipart/report; boundary=\n"
+        b"\xff\xfe\x00garbage without headers or an end\n--\n--\n",
+        b"From MAILER-DAEMON Thu Dec  3 18:03:01 2026\n" + (FIXTURES / "exim-failed.eml").read_bytes(),
+    ]
+    box = tmp_path / "bounces.mbox"
+    box.write_bytes(b"\n".join(parts))
+    result = mailer(root, "bounces", "import", str(box), env=env)
+    assert result.code == 0, result.err
+    assert "3 messages read" in result.out and "2 hard bounces" in result.out
+    assert {r["email"] for r in bounces_json(root, env)} == {"ase@example.org", "kari@example.com"}
+
+
+def test_a_maildir_is_read_message_by_message(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    maildir = tmp_path / "Maildir"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    (maildir / "new" / "1.mx").write_bytes((FIXTURES / "m365-ndr.eml").read_bytes())
+    (maildir / "cur" / "2.mx:2,S").write_bytes((FIXTURES / "away-message.eml").read_bytes())
+    result = mailer(root, "bounces", "import", str(maildir), env=env)
+    assert "2 messages read" in result.out and "1 hard bounces" in result.out
+    assert "1 automatic replies ignored" in result.out
+
+
+def test_one_message_on_standard_input_is_read_as_an_mta_pipes_it(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mailer", "--project", str(root), "bounces", "import", "-"],
+        input=(FIXTURES / "gmail-no-such-user.eml").read_bytes(),
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert b"1 hard bounces" in proc.stdout
+    assert [r["email"] for r in bounces_json(root, env)] == ["per.gmail@example.com"]
+
+
+def test_an_empty_file_is_refused_with_one_clear_line(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    empty = tmp_path / "empty.eml"
+    empty.write_bytes(b"")
+    result = mailer(root, "bounces", "import", str(empty), env=env)
+    assert result.code == 1 and "Traceback" not in result.err
+    assert result.err.strip() == f"error: {empty} is empty: nothing to import"
+
+
+def test_a_missing_path_is_refused_with_one_clear_line(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    result = mailer(root, "bounces", "import", str(tmp_path / "nowhere"), env=env)
+    assert result.code == 1 and "Traceback" not in result.err
+    assert "nowhere: no such file or folder" in result.err and len(result.err.splitlines()) == 1
+
+
+def test_bounces_lists_member_name_kind_reason_code_date_and_count_and_writes_csv(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    import_file(root, env, "postfix-user-unknown.eml")
+    out = tmp_path / "bounces.csv"
+    result = mailer(root, "bounces", "--csv", str(out), env=env)
+    assert result.code == 0 and "1 failing addresses written" in result.out
+    with out.open(encoding="utf-8") as f:
+        [row] = list(csv.DictReader(f))
+    assert (row["member_id"], row["name"], row["email"], row["kind"], row["status"], row["count"]) == (
+        "1",
+        "Åse Ødegård",
+        "ase@example.org",
+        "hard",
+        "5.1.1",
+        "1",
+    )
+    assert "User unknown" in row["reason"] and re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d", row["last"])
+    human = mailer(root, "bounces", env=env).out
+    assert "ase@example.org  1 Åse Ødegård  hard 5.1.1 x1" in human
+
+
+def test_bounces_clear_lifts_a_bounce_and_mail_resumes(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    import_file(root, env, "postfix-user-unknown.eml")
+    result = mailer(root, "bounces", "clear", "ase@example.org", env=env)
+    assert result.code == 0 and "mail to it resumes" in result.out
+    assert bounces_json(root, env) == []
+    assert "ase@example.org" in next_newsletter_recipients(root, env, smtp)
+
+
+def test_bounces_clear_never_lifts_a_complaint(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    import_file(root, env, "yahoo-arf-complaint.eml")
+    result = mailer(root, "bounces", "clear", "hanne@example.org", env=env)
+    assert result.code == 1 and "has no bounces to clear" in result.err
+    assert "hanne@example.org" not in next_newsletter_recipients(root, env, smtp)
+
+
+def test_bounces_clear_refuses_what_is_not_an_address(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    result = mailer(root, "bounces", "clear", "not-an-address", env=env)
+    assert result.code == 1 and "'not-an-address' is not an email address" in result.err
+
+
+def test_a_5xx_reply_at_send_time_is_a_hard_bounce(tmp_path, smtp):
+    smtp.handler.reject["liv@example.com"] = "550 5.1.1 <liv@example.com>: Recipient address rejected"
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    [row] = bounces_json(root, env)
+    assert (row["email"], row["kind"], row["status"]) == ("liv@example.com", "hard", "5.1.1")
+    del smtp.handler.reject["liv@example.com"]
+    assert "liv@example.com" not in next_newsletter_recipients(root, env, smtp)
+
+
+def test_status_shows_bounces_per_mailing(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    import_file(root, env, "postfix-user-unknown.eml")
+    import_file(root, env, "exim-failed.eml")
+    data = json.loads(mailer(root, "status", "--json", env=env).out)
+    [row] = data["mailings"]
+    assert (row["sent"], row["bounced"], row["total"]) == (7, 2, 9)
+    assert "bounced" in mailer(root, "status", env=env).out
+
+
+def test_a_bad_bounce_address_setting_is_one_clear_line(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    env["MAILER_BOUNCE_ADDRESS"] = "not an address"
+    result = mailer(root, "send", "nyhetsbrev-2026-12", env=env)
+    assert result.code == 1 and "Traceback" not in result.err
+    assert "MAILER_BOUNCE_ADDRESS" in result.err
+
+
+def test_a_file_too_large_to_be_a_bounce_is_skipped_with_a_warning(tmp_path, smtp):
+    root, env = first_newsletter_sent(tmp_path, smtp)
+    huge = tmp_path / "huge.eml"
+    huge.write_bytes(b"Subject: x\n\n" + b"A" * (10 * 1024 * 1024 + 1))
+    result = mailer(root, "bounces", "import", str(huge), env=env)
+    assert result.code == 0 and "1 unreadable" in result.out
+    assert result.err.strip() == f"warning: {huge}: larger than a bounce can be; skipped"
