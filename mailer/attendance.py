@@ -16,7 +16,6 @@ from mailer import calendar
 from mailer.config import Config, InvitationConfig
 from mailer.errors import UserError
 from mailer.state import State
-from mailer.state.attendance import Attendance
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,7 @@ def series_attendance(
     meeting = cfg.meeting if isinstance(cfg, InvitationConfig) else None
     tz = config.organisation.tz
     occasions = []
-    came = Attendance(state.db).counts(series)
+    came = state.attendance.counts(series)
     answers = state.rsvps.counts(series)
     for occurrence in came.keys() - answers.keys():
         answers[occurrence] = {"invited": 0, "yes": 0, "no": 0}

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from mailer import attendees, calendar, teams_report
 from mailer.config import InvitationConfig
 from mailer.errors import UserError
-from mailer.state.attendance import Attendance
 
 if TYPE_CHECKING:
     from mailer.runner import Runner
@@ -71,7 +70,7 @@ def import_file(runner: Runner, occurrence_id: str, path: Path) -> Imported:
         raise UserError(f"{label}: cannot be read ({exc.strerror})") from None
     participants = teams_report.parse(data, label)
     matched = attendees.match(participants, runner.members())
-    store = Attendance(runner.state.db)
+    store = runner.state.attendance
     new_members, new_unmatched = store.record(
         occ.id,
         matched.member_ids,

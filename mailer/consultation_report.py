@@ -17,7 +17,7 @@ from mailer.consultation_reminders import unit_of
 from mailer.drafts import Question
 from mailer.errors import UserError
 from mailer.runner import Runner
-from mailer.state.consultations import Answer, Answers
+from mailer.state.consultations import Answer
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -74,7 +74,7 @@ def status(runner: Runner, consultation_id: str) -> Status:
     for member in first.audience.select(runner.members(), runner.now.date()):
         unit = unit_of(c.answer_per, member)
         labels.setdefault(unit, unit if unit == member.chapter else member.name)
-    standing = Answers(runner.state.db).standing(c.id)
+    standing = runner.state.consultations.standing(c.id)
     for unit, answer in standing.items():
         labels.setdefault(unit, unit if c.answer_per == "chapter" else answer.member_name)
     rows = [Row(u, labels[u], standing.get(u)) for u in sorted(labels, key=lambda u: labels[u])]

@@ -21,7 +21,6 @@ from mailer.config import ChapterNoticeConfig, FollowUpConfig, WelcomeConfig, no
 from mailer.mailings import Mailing
 from mailer.members import Member
 from mailer.sending import Recipients, Report
-from mailer.state.newcomers import Newcomers
 
 if TYPE_CHECKING:
     from mailer.runner import Runner
@@ -69,7 +68,7 @@ def send_notices(
 ) -> list[Report]:
     """Today's notice for each chapter with newly welcomed members, and unfinished earlier ones."""
     now, tz = runner.now, runner.project.tz
-    store = Newcomers(runner.state.db)
+    store = runner.state.newcomers
     members = {m.id: m for m in runner.members()}
     noted = store.noted()
     fresh: dict[str, list[str]] = defaultdict(list)
@@ -131,7 +130,7 @@ def send_notices(
 def send_follow_up(runner: Runner, series: str, welcome: WelcomeConfig, cfg: FollowUpConfig) -> Report:
     """The second mail to members welcomed `days_after` days ago (within the welcome's window)."""
     now, tz = runner.now, runner.project.tz
-    welcomed = Newcomers(runner.state.db).welcomed(series)
+    welcomed = runner.state.newcomers.welcomed(series)
     due = {
         member_id
         for member_id, at in welcomed.items()

@@ -17,11 +17,8 @@ from mailer.addresses import ascii_domain
 from mailer.members import Member
 from mailer.privacy import erase_files
 from mailer.state import State
-from mailer.state.attendance import Attendance
-from mailer.state.consultations import Answers
 from mailer.state.database import stamp
 from mailer.state.erasure import erase_person
-from mailer.state.newcomers import Newcomers
 
 
 def sync(state: State, members: Iterable[Member], now: dt.datetime, inputs: str) -> None:
@@ -59,10 +56,6 @@ def forget_gone(state: State, state_dir: Path, retention_days: int, now: dt.date
 
 def erase(state: State, state_dir: Path, member_id: str | None, address: str | None) -> int:
     """Remove one person's data from the ledger and rendered files; counts stay."""
-    if member_id:
-        Attendance(state.db).forget(member_id)
-        Newcomers(state.db).forget(member_id)
-        Answers(state.db).forget_member(member_id)
     removed = erase_person(state, member_id, address)
     if address:
         erase_files(state_dir, [address, ascii_domain(address)])

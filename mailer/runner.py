@@ -33,7 +33,6 @@ from mailer.sending import (
     plan_key,
 )
 from mailer.state import State
-from mailer.state.answers import RsvpAnswers
 from mailer.state.members import MemberStore
 from mailer.tokens import Signer, load_secret
 from mailer.transport import OutboxTransport, Transport, make_transport
@@ -257,7 +256,7 @@ class Runner:
         today = self.now.date()
         state = self.state
 
-        rsvps = RsvpAnswers(state.db)
+        rsvps = state.rsvp_answers
         answered = rsvp_rules.by_answer(rsvps.of_occurrence)
 
         reminded: dict[str, Callable[[Member], bool]] = {}

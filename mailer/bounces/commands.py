@@ -47,7 +47,7 @@ def rows(runner: Runner) -> list[dict[str, Any]]:
     names = {m.id: m.name for m in runner.members()}
     tz = runner.project.tz
     out = []
-    for f in BounceStore(runner.state.db).failing():
+    for f in runner.state.bounces.failing():
         last = dt.datetime.fromisoformat(f.last_at).astimezone(tz)
         out.append(
             {

@@ -18,7 +18,7 @@ from mailer.bounces.mailbox import TooLarge
 from mailer.bounces.verp import Verp
 from mailer.config import Config, InvitationConfig
 from mailer.state import State
-from mailer.state.bounces import BounceStore, Event
+from mailer.state.bounces import Event
 
 
 @dataclass
@@ -85,7 +85,7 @@ class Processor:
     report: ImportReport = field(default_factory=ImportReport)
 
     def __post_init__(self) -> None:
-        self.store = BounceStore(self.state.db)
+        self.store = self.state.bounces
 
     def handle(self, label: str, data: bytes | TooLarge) -> str:
         """Read one message and record what it says; returns its verdict (or why it was skipped).

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 
 from mailer.state import State
-from mailer.state.bounces import BounceStore, Event
+from mailer.state.bounces import Event
 
 SMTP_PERMANENT = re.compile(r"^5\d\d\b")
 STATUS = re.compile(r"\b5\.\d{1,3}\.\d{1,3}\b")
@@ -18,7 +18,7 @@ STATUS = re.compile(r"\b5\.\d{1,3}\.\d{1,3}\b")
 
 def record_refusals(state: State, mailing_id: str, now: dt.datetime) -> int:
     """Record each permanent refusal of this mailing once; returns how many were new."""
-    store = BounceStore(state.db)
+    store = state.bounces
     rows = state.db.execute(
         "SELECT id, member_id, address, last_reply FROM deliveries WHERE mailing_id = ? "
         "AND status = 'failed' AND address IS NOT NULL",

@@ -54,9 +54,14 @@ def unsubscribed(g: Group) -> Cell:
 
 def bouncing(g: Group) -> Cell:
     """Addresses that bounce, once the bounce records exist."""
-    if not g.reader.has("bounces", "address"):
+    if not g.reader.has("bounce_events", "address", "kind", "cleared_at"):
         return None
-    bad = {str(a).casefold() for (a,) in g.reader.rows("SELECT address FROM bounces")}
+    bad = {
+        str(a).casefold()
+        for (a,) in g.reader.rows(
+            "SELECT address FROM bounce_events WHERE cleared_at IS NULL AND kind IN ('hard', 'soft')"
+        )
+    }
     return sum(1 for m in g.members if m.address_key in bad)
 
 

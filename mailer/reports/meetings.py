@@ -113,7 +113,7 @@ def series_of(config: Config, reader: LedgerReader, now: dt.datetime) -> list[Se
             found = calendar.find(name, cfg.meeting, config.organisation.tz, day)
             end = found.end if found else dt.datetime.combine(day, dt.time.max, tzinfo=now.tzinfo)
             state = "cancelled" if found and found.cancelled else "held" if end <= now else "ahead"
-            who = None if came is None else came.get(occ, 0)
+            who = None if came is None else came.get(occ)  # None: no report imported for it
             meetings.append(Meeting(name, day, state, c["invited"], c["yes"], c["no"], goal, who))
         if meetings:
             out.append(Series(name, cfg.meeting.title, goal, sorted(meetings, key=lambda m: m.day)))

@@ -9,12 +9,18 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from mailer.state.answers import RsvpAnswers
 from mailer.state.approvals import Approvals
+from mailer.state.archive import Archive
+from mailer.state.attendance import Attendance
+from mailer.state.bounces import BounceStore
+from mailer.state.consultations import Answers
 from mailer.state.database import connect
 from mailer.state.deliveries import Deliveries
 from mailer.state.events import Events
 from mailer.state.members import MemberStore
 from mailer.state.meta import Meta
+from mailer.state.newcomers import Newcomers
 from mailer.state.register import Register
 from mailer.state.rsvps import Rsvps
 from mailer.state.suppressions import Suppressions
@@ -62,3 +68,27 @@ class State:
     @cached_property
     def meta(self) -> Meta:
         return Meta(self.db)
+
+    @cached_property
+    def rsvp_answers(self) -> RsvpAnswers:
+        return RsvpAnswers(self.db)
+
+    @cached_property
+    def attendance(self) -> Attendance:
+        return Attendance(self.db)
+
+    @cached_property
+    def newcomers(self) -> Newcomers:
+        return Newcomers(self.db)
+
+    @cached_property
+    def consultations(self) -> Answers:
+        return Answers(self.db)
+
+    @cached_property
+    def archive(self) -> Archive:
+        return Archive(self.db)
+
+    @cached_property
+    def bounces(self) -> BounceStore:
+        return BounceStore(self.db)

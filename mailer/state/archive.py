@@ -10,17 +10,6 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS archive (
-    mailing_id TEXT NOT NULL,
-    language TEXT NOT NULL,
-    sent_at TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    html TEXT NOT NULL,
-    PRIMARY KEY (mailing_id, language)
-);
-"""
-
 
 @dataclass(frozen=True)
 class Issue:
@@ -36,7 +25,6 @@ class Archive:
 
     def __init__(self, db: sqlite3.Connection):
         self.db = db
-        db.executescript(SCHEMA)
 
     @classmethod
     def reading(cls, db: sqlite3.Connection) -> Archive:

@@ -10,31 +10,12 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterable
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS attendance (
-    occurrence TEXT NOT NULL,
-    member_id TEXT NOT NULL,
-    source TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    PRIMARY KEY (occurrence, member_id)
-);
-CREATE TABLE IF NOT EXISTS attendance_unmatched (
-    occurrence TEXT NOT NULL,
-    name TEXT NOT NULL,
-    email TEXT NOT NULL,
-    source TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    PRIMARY KEY (occurrence, name, email)
-);
-"""
-
 
 class Attendance:
     """The attendance tables over the state database."""
 
     def __init__(self, db: sqlite3.Connection):
         self.db = db
-        db.executescript(SCHEMA)
 
     def record(
         self,

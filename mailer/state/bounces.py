@@ -16,31 +16,6 @@ from typing import Literal
 
 Kind = Literal["hard", "soft", "complaint"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS bounce_events (
-    id INTEGER PRIMARY KEY,
-    address TEXT NOT NULL,
-    member_id TEXT,
-    mailing_id TEXT,
-    delivery_id INTEGER,
-    kind TEXT NOT NULL,
-    status TEXT,
-    reason TEXT NOT NULL,
-    source TEXT NOT NULL,
-    message_key TEXT,
-    received_at TEXT NOT NULL,
-    cleared_at TEXT
-);
-CREATE INDEX IF NOT EXISTS bounce_events_address ON bounce_events (address, received_at);
-CREATE UNIQUE INDEX IF NOT EXISTS bounce_events_refused ON bounce_events (delivery_id)
-    WHERE source = 'smtp';
-CREATE TABLE IF NOT EXISTS bounce_messages (
-    message_key TEXT PRIMARY KEY,
-    outcome TEXT NOT NULL,
-    read_at TEXT NOT NULL
-);
-"""
-
 
 def _stamp(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).isoformat(timespec="seconds")
@@ -79,7 +54,6 @@ class BounceStore:
 
     def __init__(self, db: sqlite3.Connection):
         self.db = db
-        db.executescript(SCHEMA)
 
     def outcome(self, message_key: str) -> str | None:
         """What reading this message found before, or None when it is new."""

@@ -12,22 +12,6 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS consultation_answers (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    consultation TEXT NOT NULL,
-    unit TEXT NOT NULL,
-    based_on INTEGER NOT NULL,
-    member_id TEXT NOT NULL,
-    member_name TEXT NOT NULL,
-    answered_at TEXT NOT NULL,
-    answers TEXT NOT NULL,
-    stands INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS consultation_answers_unit
-    ON consultation_answers (consultation, unit, stands, id);
-"""
-
 
 @dataclass(frozen=True)
 class Answer:
@@ -80,8 +64,6 @@ class Answers:
 
     def __init__(self, db: sqlite3.Connection):
         self.db = db
-        if not _exists(db):
-            db.executescript(SCHEMA)
 
     def current(self, consultation: str, unit: str) -> Answer | None:
         row = self.db.execute(

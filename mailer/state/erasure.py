@@ -29,5 +29,13 @@ def erase_person(state: State, member_id: str | None, address: str | None) -> in
             (member_id,),
         )
         state.members.forget(member_id, address)
+        if member_id:
+            state.attendance.forget(member_id)
+            state.newcomers.forget(member_id)
+            state.consultations.forget_member(member_id)
+        # a bounce names the address it failed for: the secretary's list forgets it too
+        db.execute("DELETE FROM bounce_events WHERE address = ? OR member_id = ?", (address, member_id))
+        if address:
+            db.execute("DELETE FROM attendance_unmatched WHERE lower(email) = ?", (address,))
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # older page versions live in the WAL
     return removed

@@ -121,4 +121,75 @@ CREATE TABLE suppression_hashes (
 );
 """
 
-MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE]
+V3_WHAT_COMES_BACK = """
+-- Who came to a meeting (a Teams report or a secretary's list), and who could not be matched.
+CREATE TABLE IF NOT EXISTS attendance (
+    occurrence TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (occurrence, member_id)
+);
+CREATE TABLE IF NOT EXISTS attendance_unmatched (
+    occurrence TEXT NOT NULL,
+    name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    source TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (occurrence, name, email)
+);
+-- The chapter leader's daily notice of new members: once per new member.
+CREATE TABLE IF NOT EXISTS chapter_notices (
+    member_id TEXT PRIMARY KEY,
+    notice_id TEXT NOT NULL,
+    noted_at TEXT NOT NULL
+);
+-- Consultation answers, every version kept; `stands` marks the one that counts.
+CREATE TABLE IF NOT EXISTS consultation_answers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    consultation TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    based_on INTEGER NOT NULL,
+    member_id TEXT NOT NULL,
+    member_name TEXT NOT NULL,
+    answered_at TEXT NOT NULL,
+    answers TEXT NOT NULL,
+    stands INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS consultation_answers_unit
+    ON consultation_answers (consultation, unit, stands, id);
+-- The public copy of each sent newsletter (no personal data) for /arkiv.
+CREATE TABLE IF NOT EXISTS archive (
+    mailing_id TEXT NOT NULL,
+    language TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    html TEXT NOT NULL,
+    PRIMARY KEY (mailing_id, language)
+);
+-- Bounces and complaints, and the messages already read (never counted twice).
+CREATE TABLE IF NOT EXISTS bounce_events (
+    id INTEGER PRIMARY KEY,
+    address TEXT NOT NULL,
+    member_id TEXT,
+    mailing_id TEXT,
+    delivery_id INTEGER,
+    kind TEXT NOT NULL,
+    status TEXT,
+    reason TEXT NOT NULL,
+    source TEXT NOT NULL,
+    message_key TEXT,
+    received_at TEXT NOT NULL,
+    cleared_at TEXT
+);
+CREATE INDEX IF NOT EXISTS bounce_events_address ON bounce_events (address, received_at);
+CREATE UNIQUE INDEX IF NOT EXISTS bounce_events_refused ON bounce_events (delivery_id)
+    WHERE source = 'smtp';
+CREATE TABLE IF NOT EXISTS bounce_messages (
+    message_key TEXT PRIMARY KEY,
+    outcome TEXT NOT NULL,
+    read_at TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE, V3_WHAT_COMES_BACK]

@@ -10,21 +10,12 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterable
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS chapter_notices (
-    member_id TEXT PRIMARY KEY,
-    notice_id TEXT NOT NULL,
-    noted_at TEXT NOT NULL
-);
-"""
-
 
 class Newcomers:
     """The `chapter_notices` table, and welcome deliveries read from `deliveries`."""
 
     def __init__(self, db: sqlite3.Connection):
         self.db = db
-        db.executescript(SCHEMA)
 
     def welcomed(self, welcome_id: str) -> dict[str, dt.datetime]:
         """Member id → when their welcome was sent."""

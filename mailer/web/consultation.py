@@ -29,7 +29,6 @@ from mailer.consultation_reminders import unit_of
 from mailer.dates import date_and_time
 from mailer.errors import UserError
 from mailer.runner import Runner
-from mailer.state.consultations import Answers
 from mailer.web import clicks, pages
 
 if TYPE_CHECKING:
@@ -193,7 +192,7 @@ def _bad(lang: str, contact: str) -> tuple[str, str]:
 
 
 def form_page(v: Visit, token: str, values: dict[str, str] | None = None, **extra: Any) -> str:
-    answers = Answers(v.runner.state.db)
+    answers = v.runner.state.consultations
     last = answers.current(v.consultation.id, v.unit)
     readonly = not v.consultation.is_open(v.runner.now)
     c = TEXTS[v.lang]
@@ -241,7 +240,7 @@ def answer(v: Visit, token: str, form: dict[str, str], same_origin: bool) -> tup
         based_on = int(form.get("based_on", "0"))
     except ValueError:
         based_on = -1
-    answers = Answers(v.runner.state.db)
+    answers = v.runner.state.consultations
     stands, standing = answers.record(
         v.consultation.id, v.unit, based_on, v.member_id, v.member_name, values, v.runner.now
     )
