@@ -67,7 +67,8 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
             mailing = project.newsletter(draft, dt.datetime.now(project.tz))
             compile_mailing(runner.renderer, mailing)
         except UserError as exc:
-            problems.append(f"{project.label_path(draft.path)}: {exc}")
+            label = str(project.label_path(draft.path))
+            problems.append(str(exc) if str(exc).startswith(label) else f"{label}: {exc}")
             continue
         nynorsk = sum(1 for m in mailing.audience.select(members, today) if m.language == "nn")
         if nynorsk and draft.nynorsk is None:
@@ -467,7 +468,7 @@ def attendance_import(runner: Runner, occurrence: str, path: Path, out: Print) -
 
     done = import_file(runner, occurrence, path)
     out(
-        f"{done.occurrence}: {done.members} members came ({done.new_members} new in the state); "
+        f"{done.occurrence}: {done.members} members came ({done.new_members} new in the ledger); "
         f"{len(done.unmatched)} guests or names not matched to a member ({done.new_unmatched} new)"
     )
     for p in done.unmatched:

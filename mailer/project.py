@@ -320,7 +320,7 @@ class Project:
         if isinstance(cfg_any, WelcomeConfig):
             return self.welcome(mailing_id, cfg_any, now)
         path = self.root / "drafts" / f"{mailing_id}.md"
-        if ID.fullmatch(mailing_id) and path in draft_files(self.root / "drafts"):
+        if ID.fullmatch(mailing_id) and (path in draft_files(self.root / "drafts") or path.is_file()):
             return self.newsletter(read_draft(path, str(self.label_path(path))), now)
         raise UserError(
             f"no mailing '{mailing_id}': not a draft in drafts/, a meeting (series@YYYY-MM-DD) or a "

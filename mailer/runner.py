@@ -351,7 +351,7 @@ class Runner:
         return report
 
     def would_send(self, mailing: Mailing) -> tuple[int, int, int]:
-        """(new recipients, already in the state, unsubscribed) without writing anything."""
+        """(new recipients, already in the ledger, unsubscribed) without writing anything."""
         today = self.now.date()
         recipients = self.recipients()
         suppressed = recipients.suppressed()

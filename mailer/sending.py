@@ -597,7 +597,7 @@ def check_approval(state: State, compiled: CompiledMailing) -> None:
 def send_test_copies(
     transport: Transport, factory: MessageFactory, mailing: Mailing, members: list[Member], sender: str
 ) -> int:
-    """The board's marked test copy: the same messages, sent outside the state."""
+    """The board's marked test copy: the same messages, sent outside the ledger."""
 
     async def go() -> int:
         conn = await transport.connect(f"{mailing.id}.test-copies")

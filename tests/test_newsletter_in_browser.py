@@ -55,7 +55,7 @@ def html_and_web(tmp_path_factory) -> Iterator[tuple[str, WebServer]]:
     assert result.code == 0, result.err
     server = start_web(root, base_env(MAILER_SECRET=SECRET))
     try:
-        yield (out / "1.html").read_text("utf-8"), server
+        yield (out / "preview.html").read_text("utf-8"), server
     finally:
         server.stop()
 

@@ -154,7 +154,15 @@ def test_the_chapters_report_counts_members_new_ones_and_leaders_per_chapter(sen
     assert chapters["Asker Senterparti"]["leaders"] == "missing"
     regions = {r["region"]: r["members"] for r in data["regions"]["rows"]}
     assert regions == {"Follo": 4, "Vestregionen": 2}
-    assert data["chapters"]["not_recorded"] == ["bouncing"]
+    assert data["chapters"]["not_recorded"] == []
+
+
+def test_an_address_the_server_refused_counts_as_bouncing_in_its_chapter(sent):
+    data = report(sent, "chapters")
+    with sqlite3.connect(sent / ".mailer" / "state.db") as db:
+        refused = db.execute("SELECT count(*) FROM deliveries WHERE status = 'failed'").fetchone()[0]
+    assert refused >= 1
+    assert sum(c["bouncing"] for c in data["chapters"]["rows"]) == refused
 
 
 def test_the_html_report_opens_in_chromium_with_its_charts(sent, tmp_path):

@@ -70,7 +70,7 @@ class Attendance:
         return out
 
     def forget(self, member_id: str) -> None:
-        """A member erased from the state: who came stays counted, no longer whom."""
+        """A member erased from the ledger: who came stays counted, no longer whom."""
         self.db.execute(
             "UPDATE attendance SET member_id = 'erased:' || lower(hex(randomblob(8))) WHERE member_id = ?",
             (member_id,),
