@@ -39,10 +39,10 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import send as send_bench
 
-from mailer import calendar
-from mailer.config import InvitationConfig
-from mailer.project import Project
-from mailer.tokens import Signer
+from mailer.delivery.tokens import Signer
+from mailer.project import calendar
+from mailer.project.config import InvitationConfig
+from mailer.project.folder import Project
 
 SECRET = "bench-links-secret-0123456789"
 NEWSLETTER = "nyhetsbrev"

@@ -36,7 +36,7 @@ APPROVERS = ("Kari Nordmann", "Per Hansen")
 # The real command line, plus one line on stderr with the MJML compilations of the run.
 CLI = """\
 import atexit, sys
-from mailer import render
+from mailer.render import renderer as render
 made = []
 init = render.Renderer.__init__
 def counting_init(self, *a, **k):
@@ -45,7 +45,7 @@ def counting_init(self, *a, **k):
 render.Renderer.__init__ = counting_init
 atexit.register(lambda: print(f"bench: compilations={sum(r.compilations for r in made)}", file=sys.stderr))
 sys.argv[0] = "mailer"
-from mailer.cli import main
+from mailer.cli.app import main
 main()
 """
 

@@ -1,3 +1,3 @@
-from mailer.cli import main
+from mailer.cli.app import main
 
 main()

@@ -6,8 +6,8 @@ import datetime as dt
 import itertools
 from zoneinfo import ZoneInfo
 
-from mailer.calendar import occurrences
-from mailer.config import Meeting
+from mailer.project.calendar import occurrences
+from mailer.project.config import Meeting
 
 OSLO = ZoneInfo("Europe/Oslo")
 

@@ -16,7 +16,7 @@ from conftest import base_env, mailer
 from consultation_project import DRAFT, ID, TODAY, form_link, make_project, send_consultation
 from webapp import SECRET, start_web
 
-from mailer.tokens import Signer
+from mailer.delivery.tokens import Signer
 
 
 @pytest.fixture

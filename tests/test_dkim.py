@@ -11,9 +11,9 @@ import dkim
 import pytest
 from conftest import DRAFT, base_env, mailer, small_project
 
-from mailer.dkim import Sealer
+from mailer.delivery.dkim import Sealer
 from mailer.errors import UserError
-from mailer.settings import read_private_key
+from mailer.project.settings import read_private_key
 
 MEMBERS = """\
 1,Åse,Ødegård,ase@example.org,Ås,,"medlem, tillitsvalgt",2020-01-01,nb

@@ -80,8 +80,8 @@ def test_unknown_columns_are_kept_for_templates(tmp_path):
         "x.csv",
         (MEMBERS_HEADER.strip() + ",Kommunestyre\n1,Ola,Nord,ola@example.org,Ås,,medlem,,nb,ja\n").encode(),
     )
-    from mailer.config import parse_config
-    from mailer.members import MemberReader
+    from mailer.project.config import parse_config
+    from mailer.project.members import MemberReader
 
     cfg = parse_config(root / "schedules.yaml")
     import datetime as dt

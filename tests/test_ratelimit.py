@@ -7,7 +7,7 @@ import datetime as dt
 import time
 from zoneinfo import ZoneInfo
 
-from mailer.ratelimit import Clock, RateLimiter
+from mailer.delivery.ratelimit import Clock, RateLimiter
 
 OSLO = ZoneInfo("Europe/Oslo")
 NOW = dt.datetime(2026, 12, 3, 18, 0, tzinfo=OSLO)

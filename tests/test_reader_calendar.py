@@ -11,8 +11,8 @@ import pytest
 from conftest import base_env, mailer, small_project
 from webapp import SECRET, start_web
 
-from mailer.project import Project
-from mailer.runner import Runner
+from mailer.delivery.runner import Runner
+from mailer.project.folder import Project
 
 MEMBERS = """\
 1,Åse,Ødegård,ase@example.org,Ås,,"medlem, tillitsvalgt",2020-01-01,nb

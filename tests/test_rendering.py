@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import DRAFT, REPO, small_project
 
-from mailer.dates import date_and_time, long_date
 from mailer.errors import UserError
-from mailer.members import Member
-from mailer.messages import Links, MessageFactory, compile_mailing
-from mailer.project import Project
-from mailer.render import Renderer
+from mailer.project.dates import date_and_time, long_date
+from mailer.project.folder import Project
+from mailer.project.members import Member
+from mailer.render.messages import Links, MessageFactory, compile_mailing
+from mailer.render.renderer import Renderer
 
 OSLO = ZoneInfo("Europe/Oslo")
 

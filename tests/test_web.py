@@ -19,7 +19,7 @@ import pytest
 from conftest import DRAFT, base_env, mailer, small_project
 from webapp import BOARD_USER, SECRET, approve_by_cli, board_users, start_web, unsubscribe_url
 
-from mailer.tokens import Signer
+from mailer.delivery.tokens import Signer
 
 OSLO = ZoneInfo("Europe/Oslo")
 TODAY = dt.datetime.now(OSLO).date()

@@ -20,7 +20,7 @@ import pytest
 from conftest import base_env, mailer, small_project
 from webapp import BOARD_PASSWORD, BOARD_USER, SECRET, board_users, start_web
 
-from mailer.tokens import Signer
+from mailer.delivery.tokens import Signer
 
 TODAY = dt.datetime.now(ZoneInfo("Europe/Oslo")).date()
 MEMBERS = """\

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mailer.addresses import check_email
 from mailer.bounces import mailbox
 from mailer.bounces.process import ImportReport, Policy, Processor, complaint_categories
+from mailer.delivery.runner import Runner, run_lock
 from mailer.errors import UserError
-from mailer.runner import Runner, run_lock
+from mailer.project.addresses import check_email
 from mailer.state.bounces import BounceStore
 
 Print = Callable[..., None]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mailer.mailings import Mailing
+from mailer.project.mailings import Mailing
 from mailer.state import State
 from mailer.state.database import stamp
 

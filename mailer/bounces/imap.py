@@ -12,8 +12,8 @@ import imaplib
 import ssl
 from collections.abc import Callable
 
-from mailer.runner import Runner
-from mailer.settings import Settings
+from mailer.delivery.runner import Runner
+from mailer.project.settings import Settings
 
 LEAVE = ("unrecognised", "broken")
 

@@ -14,8 +14,8 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from mailer.addresses import check_email
 from mailer.errors import UserError
+from mailer.project.addresses import check_email
 
 MAC_LENGTH = 16
 

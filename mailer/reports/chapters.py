@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import groupby
 
-from mailer.config import normalise_name
-from mailer.members import Member
+from mailer.project.config import normalise_name
+from mailer.project.members import Member
 from mailer.reports.ledgerdb import LedgerReader
 from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Report, table
 

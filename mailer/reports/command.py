@@ -11,16 +11,16 @@ from typing import Any, Literal
 
 from rich.console import Console
 
+from mailer.delivery.runner import Runner
 from mailer.errors import UserError
-from mailer.members import Member
-from mailer.project import Project
+from mailer.project.folder import Project
+from mailer.project.members import Member
 from mailer.reports import page, terminal
 from mailer.reports.chapters import chapters_report
 from mailer.reports.ledgerdb import LedgerReader
 from mailer.reports.mailings import mailings_report
 from mailer.reports.meetings import meetings_report
 from mailer.reports.model import Report
-from mailer.runner import Runner
 
 Kind = Literal["chapters", "meetings", "mailings"]
 KINDS: tuple[Kind, ...] = ("chapters", "meetings", "mailings")

@@ -10,9 +10,9 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from mailer import calendar
-from mailer.config import Config, InvitationConfig
 from mailer.errors import UserError
+from mailer.project import calendar
+from mailer.project.config import Config, InvitationConfig
 from mailer.reports.ledgerdb import LedgerReader
 from mailer.reports.model import Cell, Column, Line, Note, Report, table
 

@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from mailer.members import Member, RowProblem
+from mailer.project.members import Member, RowProblem
 from mailer.state.database import transaction
 from mailer.state.meta import Meta
 

@@ -31,12 +31,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from mailer import approvals
-from mailer.dates import date_and_time
+from mailer.delivery import approvals
+from mailer.delivery.runner import Runner
 from mailer.errors import UserError
-from mailer.project import Project
+from mailer.project.dates import date_and_time
+from mailer.project.folder import Project
 from mailer.reports import command as reports
-from mailer.runner import Runner
 from mailer.web import archive, board, clicks, consultation, pages
 from mailer.web.headers import DropTrailingSlash, SecurityHeaders
 from mailer.web.limits import RateLimit, SlidingWindow, client_of

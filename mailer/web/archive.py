@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from mailer import pictures
-from mailer.dates import long_date_year
-from mailer.project import Project
+from mailer.project import pictures
+from mailer.project.dates import long_date_year
+from mailer.project.folder import Project
 from mailer.state.archive import Archive
 
 _TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif"}

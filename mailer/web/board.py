@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailer import announcements, approvals, sample
-from mailer.dates import date_and_time
+from mailer.delivery import announcements, approvals
+from mailer.delivery.runner import Runner
 from mailer.errors import UserError
-from mailer.mailings import Mailing
-from mailer.members import Member
-from mailer.messages import CompiledMailing
-from mailer.render import Copy
-from mailer.runner import Runner
+from mailer.project.dates import date_and_time
+from mailer.project.mailings import Mailing
+from mailer.project.members import Member
+from mailer.render import sample
+from mailer.render.messages import CompiledMailing
+from mailer.render.renderer import Copy
 
 KINDS = {
     "newsletter": "nyhetsbrev",
@@ -100,7 +101,7 @@ class Row:
 
 def upcoming(runner: Runner, days: int) -> list[Row]:
     """`mailer schedule`, plus drafts without a planned time that are not sent yet."""
-    from mailer.due import schedule
+    from mailer.delivery.due import schedule
 
     rows = []
     listed: set[str] = set()

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from mailer import calendar
-from mailer.config import ConsultationConfig, InvitationConfig, NewsletterConfig
-from mailer.members import Member
-from mailer.project import Project
-from mailer.runner import Runner
-from mailer.tokens import BadToken, Signer
+from mailer.delivery.runner import Runner
+from mailer.delivery.tokens import BadToken, Signer
+from mailer.project import calendar
+from mailer.project.config import ConsultationConfig, InvitationConfig, NewsletterConfig
+from mailer.project.folder import Project
+from mailer.project.members import Member
 
 TOKEN_DAYS = 400
 EVERYTHING = "*"

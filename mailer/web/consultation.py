@@ -22,13 +22,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mailer import consultation_report as report
-from mailer import consultations
-from mailer.consultation_form import SCALE, check_answers, field_name
-from mailer.consultation_reminders import unit_of
-from mailer.dates import date_and_time
+from mailer.answers import consultation_report as report
+from mailer.answers.consultation_form import SCALE, check_answers, field_name
+from mailer.delivery.consultation_reminders import unit_of
+from mailer.delivery.runner import Runner
 from mailer.errors import UserError
-from mailer.runner import Runner
+from mailer.project import consultations
+from mailer.project.dates import date_and_time
 from mailer.web import clicks, pages
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from mailer.textclean import escape_controls, mask_addresses
+from mailer.project.textclean import escape_controls, mask_addresses
 
 
 class SafeFormatter(logging.Formatter):

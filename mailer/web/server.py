@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mailer.errors import ProblemList, UserError
-from mailer.project import Project
+from mailer.project.folder import Project
 from mailer.web.logs import SafeFormatter
 from mailer.web.passwords import check_hash
 

@@ -1,0 +1,492 @@
+"""What each command does and prints; `cli` only parses arguments and calls these."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import html
+import shutil
+import sys
+from collections import Counter
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from mailer.delivery.runner import Runner, run_lock
+from mailer.errors import ProblemList, UserError
+from mailer.project.addresses import check_email
+from mailer.project.config import normalise_name
+from mailer.project.coverage import empty_audiences, no_board
+from mailer.project.folder import Project
+from mailer.state import folder as privacy
+
+Print = Callable[..., None]
+
+
+def _counts_table(title: str, counts: Counter[str], out: Print) -> None:
+    out(f"{title}:")
+    width = max((len(k) for k in counts), default=0)
+    for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        out(f"  {key:<{width}}  {n:>6}")
+
+
+def check(project: Project, out: Print, warn: Print = print) -> list[str]:
+    """Everything that is wrong, each on its own line (the command exits 1 if any)."""
+    from mailer.render.messages import compile_mailing
+
+    try:
+        cfg = project.parsed_config
+    except ProblemList as exc:
+        return exc.problems
+    config_problems = project.calendar_and_template_problems()
+    problems = list(config_problems)
+    runner = Runner(project, dt.datetime.now(project.tz))
+    today = runner.now.date()
+    try:
+        store = runner.state.members
+        store.refresh(project.member_inputs(), project.read_members)
+        members = list(store.all(today))
+        problems.extend(str(p) for p in store.problems(today))
+        for path in privacy.readable_by_others([project.root / ".env", *project.member_inputs()[:-1]]):
+            warn(
+                f"{project.label_path(path)}: group and others can read it, and it holds member data "
+                f"or secrets; run `chmod 600 {path}`"
+            )
+    except UserError as exc:
+        return [*problems, str(exc)]
+    finally:
+        runner.close()
+    try:
+        drafts = project.drafts()
+    except UserError as exc:
+        problems.append(str(exc))
+        drafts = []
+    for draft in drafts if not config_problems else []:
+        try:
+            mailing = project.newsletter(draft, dt.datetime.now(project.tz))
+            compile_mailing(runner.renderer, mailing)
+        except UserError as exc:
+            label = str(project.label_path(draft.path))
+            problems.append(str(exc) if str(exc).startswith(label) else f"{label}: {exc}")
+            continue
+        nynorsk = sum(1 for m in mailing.audience.select(members, today) if m.language == "nn")
+        if nynorsk and draft.nynorsk is None:
+            label = project.label_path(draft.path)
+            (project.warn or out)(
+                f"warning: {label}: {nynorsk} readers prefer nynorsk and "
+                f"{label.with_name(draft.id + '.nn.md')} does not exist; they get the bokmål text"
+            )
+    addresses = Counter(m.address_key for m in members)
+    shared = sum(1 for n in addresses.values() if n > 1)
+    roles = {normalise_name(r): r for r in cfg.roles}
+    out(
+        f"{cfg.organisation.name}: {len(members)} members ({len(addresses)} addresses"
+        + (f"; {shared} shared by several members, who get one message" if shared else "")
+        + ")"
+    )
+    _counts_table("By region", Counter(m.region or "(none)" for m in members), out)
+    _counts_table("By role", Counter(roles.get(r, r) for m in members for r in m.roles), out)
+    _counts_table("By language", Counter(m.language for m in members), out)
+    out(f"{len(cfg.audiences)} audiences, {len(cfg.mailings)} mailings, {len(drafts)} newsletter drafts")
+    for empty in empty_audiences(cfg, members, today) if project.warn else []:
+        project.warn(str(empty))
+    if problems:
+        out(f"{len(problems)} problems:")
+    else:
+        out("everything is in order")
+    return problems
+
+
+def recipients(
+    runner: Runner,
+    audience: str | None,
+    now: dt.datetime,
+    as_json: bool,
+    out: Print,
+    emit: Callable[[Any], None],
+) -> None:
+    from mailer.project.audiences import Audience, Rule
+
+    everyone = Rule(frozenset(), frozenset(), frozenset(), frozenset(), None)
+    chosen = runner.project.audience(audience) if audience else Audience("everyone", everyone, None)
+    members = list(chosen.select(runner.members(), now.date()))
+    if as_json:
+        emit(
+            [
+                {
+                    "id": m.id,
+                    "name": m.name,
+                    "first_name": m.first_name,
+                    "last_name": m.last_name,
+                    "email": m.email,
+                    "municipality": m.municipality,
+                    "region": m.region,
+                    "chapter": m.chapter,
+                    "roles": sorted(m.roles),
+                    "language": m.language,
+                    "joined": m.joined.isoformat() if m.joined else None,
+                }
+                for m in members
+            ]
+        )
+        return
+    roles = {normalise_name(r): r for r in runner.project.config.roles}
+    out(
+        f"{chosen.name}: {len(members)} recipients"
+        + (f" ({chosen.description})" if chosen.description else "")
+    )
+    _counts_table("By region", Counter(m.region or "(none)" for m in members), out)
+    _counts_table("By role", Counter(roles.get(r, r) for m in members for r in m.roles), out)
+
+
+def schedule(runner: Runner, days: int, as_json: bool, out: Print, emit: Callable[[Any], None]) -> None:
+    from mailer.delivery.due import schedule as planned
+
+    rows = planned(runner, days)
+    if as_json:
+        emit([r.as_json() for r in rows])
+        return
+    if not rows:
+        out(f"nothing to send in the next {days} days")
+        return
+    width = max(len(r.mailing.id) for r in rows)
+    for r in rows:
+        m = r.mailing
+        meeting = f"  meeting {m.event.start:%a %d.%m %H:%M}" if m.event else ""
+        flag = "  OVERDUE" if r.overdue else ""
+        out(
+            f"{m.send_at:%Y-%m-%d %H:%M}  {m.id:<{width}}  {m.kind:<10}  {m.audience.name} "
+            f"({r.recipients}){meeting}  [{r.state}]{flag}"
+        )
+
+
+def _mailing(runner: Runner, mailing_id: str):  # type: ignore[no-untyped-def]
+    from mailer.delivery import announcements
+
+    return announcements.revision_by_id(
+        runner.project, runner.state, mailing_id, runner.now
+    ) or runner.project.mailing(mailing_id, runner.now)
+
+
+_INDEX = """<!doctype html><html lang="nb"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;margin:16px;background:#eee}}.row{{display:flex;gap:24px;
+align-items:flex-start;flex-wrap:wrap}}iframe{{border:1px solid #999;background:#fff}}
+pre{{white-space:pre-wrap;background:#fff;padding:12px;max-width:640px}}</style></head><body>
+<h1>{title}</h1><p>Subject: <b>{subject}</b><br>To: {to}<br>Fingerprint: <code>{fingerprint}</code></p>
+<div class="row"><div><h2>Desktop (1200 px)</h2><iframe src="{html}" width="1200" height="900"></iframe></div>
+<div><h2>Phone (375 px)</h2><iframe src="{html}" width="375" height="740"></iframe></div></div>
+<h2>Plain text</h2><pre>{text}</pre></body></html>"""
+
+
+def preview(
+    runner: Runner, mailing_id: str, out_dir: Path | None, member_id: str | None, to_board: bool, out: Print
+) -> None:
+    from mailer.delivery.sending import send_test_copies
+    from mailer.render import sample
+
+    project = runner.project
+    mailing = runner.prepare(_mailing(runner, mailing_id))
+    compiled = runner.compiled(mailing)
+    today = runner.now.date()
+    if member_id is None:
+        extra_keys = next((list(m.extra) for m in runner.members()), [])
+        member = sample.sample_member(project.config, mailing.audience, "nb", today, extra_keys)
+    else:
+        member = runner.member(member_id, mailing)
+    factory = runner.factory(compiled)
+    copy = factory.copy(member)
+    message = factory.build(member)
+    folder = out_dir or project.state_dir / "previews" / mailing.id.replace("/", "_")
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"--out {folder}: that is a file, not a folder; name a folder (it is created)")
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"html": folder / "preview.html", "text": folder / "preview.txt", "eml": folder / "preview.eml"}
+    paths["html"].write_text(copy.html, encoding="utf-8")
+    paths["text"].write_text(copy.text, encoding="utf-8")
+    paths["eml"].write_bytes(message.data)
+    paths["index"] = folder / "index.html"
+    paths["index"].write_text(
+        _INDEX.format(
+            title=html.escape(mailing.id),
+            subject=html.escape(copy.subject),
+            html=paths["html"].name,
+            to=html.escape(f"{member.name} <{member.email}>"),
+            text=html.escape(copy.text),
+            fingerprint=compiled.fingerprint,
+        ),
+        encoding="utf-8",
+    )
+    runner.state.approvals.record_preview(mailing.id, compiled.fingerprint, runner.now)
+    out(f"{mailing.id} as {member.name} ({member.id}), fingerprint {compiled.fingerprint}")
+    for name in ("html", "text", "eml", "index"):
+        out(f"  {name:<5} {paths[name]}")
+    if mailing.needs_approval:
+        from mailer.delivery import approvals
+
+        have = approvals.names(runner.state, mailing.id, compiled.fingerprint)
+        out(
+            f"  approvals of this content: {len(have)} of {mailing.approvals_required}"
+            + (f" ({', '.join(sorted(have))})" if have else "")
+        )
+    if to_board:
+        board = project.audience(project.config.organisation.board_audience)
+        members = list(board.select(runner.members(), runner.now.date()))
+        if not members:
+            raise UserError(no_board(project.config))
+        shown = sample.sample_member(project.config, mailing.audience, "nb", today, member.extra)
+        sent = send_test_copies(
+            runner.get_transport(),
+            runner.factory(compiled, "[UTKAST] "),
+            mailing,
+            [sample.addressed_to(dataclasses.replace(shown, language=m.language), m) for m in members],
+            project.config.organisation.sender.email,
+        )
+        where = f" (outbox: {runner.outbox})" if runner.outbox else ""
+        out(f"test copy marked [UTKAST] sent to {sent} board members{where}; not recorded as a delivery")
+
+
+def approve(runner: Runner, mailing_id: str, by: str, out: Print) -> None:
+    from mailer.delivery import approvals
+
+    if "\n" in by or "\r" in by:
+        raise UserError("--by needs the approver's name on one line")
+    mailing = runner.prepare(_mailing(runner, mailing_id))
+    if not mailing.needs_approval:
+        raise UserError(f"{mailing.id} is a {mailing.kind}; only newsletters are approved")
+    compiled = runner.compiled(mailing)
+    fingerprint = compiled.fingerprint
+    if not runner.state.approvals.was_previewed(mailing.id, fingerprint):
+        raise UserError(
+            f"{mailing.id} has changed since it was last previewed (or was never previewed); "
+            f"run `mailer preview {mailing.id}`, look at it, then approve"
+        )
+    new = approvals.record(runner, mailing.id, fingerprint, by)
+    have = approvals.names(runner.state, mailing.id, fingerprint)
+    need = mailing.approvals_required
+    verb = "approved" if new else "already approved"
+    out(
+        f"{mailing.id} {verb} by {approvals.tidy(by)} (fingerprint {fingerprint}); "
+        f"{len(have)} of {need} approvals" + ("; ready to send" if len(have) >= need else "")
+    )
+
+
+def _print_reports(reports: list[Any], out: Print) -> None:
+    for report in reports:
+        out(report.line())
+
+
+def send(runner: Runner, mailing_id: str, dry_run: bool, out: Print, warn: Print) -> int:
+    from mailer.delivery.sending import check_approval
+
+    mailing = runner.prepare(_mailing(runner, mailing_id)).starting_now(runner.now)
+    if dry_run:
+        compiled = runner.compiled(mailing)
+        try:
+            check_approval(runner.state, compiled)
+            approval = "approved"
+        except UserError as exc:
+            approval = f"NOT SENDABLE: {exc}"
+        new, already, suppressed = runner.would_send(mailing)
+        out(
+            f"{mailing.id} (dry run, nothing sent): {new} would be sent, {already} already in the "
+            f"state, {suppressed} unsubscribed; {approval}"
+        )
+        return 0
+    with run_lock(runner.project.state_dir, wait=True):
+        runner.sync_register()
+        transport = runner.get_transport()
+        report = runner.send(mailing, retry_all_deferred=True)
+    out(report.line())
+    if runner.outbox:
+        out(f"no SMTP host set (MAILER_SMTP_HOST): messages are in {transport.folder(mailing.id)}")  # type: ignore[attr-defined]
+    return 1 if report.server_lost else 0
+
+
+def run_due(runner: Runner, out: Print, warn: Print) -> int:
+    from mailer.bounces.imap import collect as collect_bounces
+    from mailer.delivery.due import run_due as due
+
+    with run_lock(runner.project.state_dir, wait=False) as locked:
+        if not locked:
+            warn("another mailer run is in progress; this one does nothing")
+            return 0
+        bounced = collect_bounces(runner, warn)
+        if bounced:
+            out(bounced)
+        reports, errors = due(runner)
+    _print_reports(reports, out)
+    if reports and runner.outbox:
+        out(f"no SMTP host set (MAILER_SMTP_HOST): messages are in {runner.outbox}")
+    for e in errors:
+        print(f"error: {e}", file=sys.stderr)
+    return 1 if errors or any(r.server_lost for r in reports) else 0
+
+
+def status(
+    runner: Runner, mailing_id: str | None, as_json: bool, out: Print, emit: Callable[[Any], None]
+) -> None:
+    state = runner.state
+    counts = state.deliveries.status_counts(mailing_id)
+    if mailing_id and not counts:
+        raise UserError(f"the ledger has nothing for '{mailing_id}'; `mailer status` lists what it has")
+    problems = state.deliveries.problems(mailing_id)
+    keys = ("sent", "pending", "sending", "deferred", "failed", "expired", "dropped", "bounced")
+    if as_json:
+        emit(
+            {
+                "mailings": [
+                    {"id": mid, **{k: c.get(k, 0) for k in keys}, "total": sum(c.values())}
+                    for mid, c in sorted(counts.items())
+                ],
+                "problems": problems,
+            }
+        )
+        return
+    if not counts:
+        out("the ledger is empty: nothing has been sent yet")
+        return
+    width = max(len(m) for m in counts)
+    out(f"{'mailing':<{width}}  " + "  ".join(f"{k:>8}" for k in keys))
+    for mid, c in sorted(counts.items()):
+        out(f"{mid:<{width}}  " + "  ".join(f"{c.get(k, 0):>8}" for k in keys))
+    tz = runner.project.tz
+    for p in problems:
+        when = ""
+        if p["status"] == "deferred" and p["next_attempt_at"]:
+            local = dt.datetime.fromisoformat(str(p["next_attempt_at"])).astimezone(tz)
+            when = f", next attempt {local:%Y-%m-%d %H:%M}"
+        out(
+            f"  {p['mailing']}: {p['email'] or p['member_id']} {p['status']} after {p['attempts']} "
+            f"attempt(s){when}: {p['reply']}"
+        )
+
+
+def init(folder: Path, out: Print) -> None:
+    if folder.exists() and any(folder.iterdir()):
+        raise UserError(f"{folder} is not empty; choose a new folder")
+    skeleton = resources.files("mailer") / "skeleton"
+    with resources.as_file(skeleton) as src:
+        shutil.copytree(src, folder, dirs_exist_ok=True)
+    (folder / "gitignore").rename(folder / ".gitignore")
+    out(
+        f"started {folder}: fill in schedules.yaml, put the member export in recipients/, then run "
+        f"`mailer --project {folder} check`"
+    )
+
+
+def forget(runner: Runner, email: str, out: Print) -> None:
+    from mailer.delivery import register
+
+    try:
+        address = check_email(email.strip()).casefold()
+    except ValueError as exc:
+        raise UserError(f"'{email}' is not an email address: {exc}") from None
+    with run_lock(runner.project.state_dir, wait=True):
+        ids = runner.state.register.member_ids_for(address)
+        removed = sum(
+            register.erase(runner.state, runner.project.state_dir, i, address) for i in ids or [None]
+        )
+    out(
+        f"erased {address}: {removed} deliveries folded into anonymous counts; "
+        "remove the person from the member export too, or they are added again"
+    )
+
+
+def unsubscribe(runner: Runner, email: str, category: str, out: Print) -> None:
+    try:
+        address = check_email(email.strip()).casefold()
+    except ValueError as exc:
+        raise UserError(f"'{email}' is not an email address: {exc}") from None
+    known = set(runner.project.config.mailings) | {"*"}
+    if category not in known:
+        raise UserError(
+            f"unknown category '{category}'; use '*' or one of: {', '.join(sorted(known - {'*'}))}"
+        )
+    new = runner.state.suppressions.add(address, category, runner.now, "secretary")
+    what = "everything" if category == "*" else category
+    out(f"{address} {'unsubscribed' if new else 'was already unsubscribed'} from {what}")
+
+
+def suppressions(runner: Runner, as_json: bool, out: Print, emit: Callable[[Any], None]) -> None:
+    rows = runner.state.suppressions.rows()
+    if as_json:
+        emit([{"email": a, "category": c, "since": t, "source": s} for a, c, t, s in rows])
+        return
+    if not rows:
+        out("nobody has unsubscribed")
+    for a, c, t, s in rows:
+        out(f"{a}  {'everything' if c == '*' else c}  since {t[:10]} ({s})")
+
+
+def attendance(
+    runner: Runner, series: str | None, last: int, as_json: bool, out: Print, emit: Callable[[Any], None]
+) -> None:
+    from mailer.answers.attendance import attendance as count
+
+    results = count(runner.state, runner.project.config, series, runner.now, last)
+    if as_json:
+        emit([s.as_json() for s in results])
+        return
+    if not results:
+        out("no meeting invitations have been sent yet")
+    for s in results:
+        out(f"{s.series}: {s.title}" + (f", goal {s.goal}" if s.goal else ", no goal set"))
+        out(
+            f"  {'meeting':<10}  {'invited':>7}  {'yes':>5}  {'no':>5}  {'no answer':>9}  {'came':>5}  "
+            f"{'came, no answer':>15}  {'guests':>6}"
+        )
+        for o in s.occasions:
+            if o.cancelled:
+                note = "cancelled"
+            elif not o.held:
+                note = "ahead"
+            elif s.goal:
+                note = "goal met" if o.measured >= s.goal else f"{s.goal - o.measured} short of the goal"
+            else:
+                note = ""
+            came = ("-", "-", "-") if o.attended is None else (o.attended, o.attended_unanswered, o.unmatched)
+            out(
+                f"  {o.day.isoformat():<10}  {o.invited:>7}  {o.yes:>5}  {o.no:>5}  {o.no_answer:>9}  "
+                f"{came[0]:>5}  {came[1]:>15}  {came[2]:>6}  {note}"
+            )
+        if s.attended_trend:
+            out("  came to the meetings with a report: " + " → ".join(str(n) for n in s.attended_trend))
+        if s.trend:
+            met = f"; goal met at {s.goal_met} of {len(s.trend)}" if s.goal else ""
+            out(
+                f"  trend over the last {len(s.trend)} meetings held: "
+                + " → ".join(str(n) for n in s.trend)
+                + f" ({s.direction}){met}"
+            )
+        else:
+            out("  no meeting of this series has been held since invitations went out")
+
+
+def attendance_import(runner: Runner, occurrence: str, path: Path, out: Print) -> None:
+    from mailer.answers.attendance_import import import_file
+
+    done = import_file(runner, occurrence, path)
+    out(
+        f"{done.occurrence}: {done.members} members came ({done.new_members} new in the ledger); "
+        f"{len(done.unmatched)} guests or names not matched to a member ({done.new_unmatched} new)"
+    )
+    for p in done.unmatched:
+        out(
+            f"  not matched: {p.name or '(no name)'}"
+            + (f" <{p.email}>" if p.email else "")
+            + f" (line {p.line})"
+        )
+
+
+def hash_password(password: str, out: Print, warn: Print) -> None:
+    from mailer.web.passwords import hash_password as make
+
+    if len(password) < 10:
+        raise UserError("use a password of at least 10 characters")
+    hashed = make(password)
+    out(hashed)
+    warn(
+        "put it in MAILER_BOARD_USERS with the board member's name, e.g. "
+        f'MAILER_BOARD_USERS=\'{{"Kari Nordmann": "{hashed}"}}\''
+    )

@@ -1,0 +1,67 @@
+"""Who approved what, by name: one person counts once, whatever the case or spacing.
+
+`mailer approve --by "kari  nordmann"` and Kari Nordmann's login on the board's page are
+the same person. When MAILER_BOARD_USERS names the board, an approval must name one of
+them and is stored under that spelling; otherwise (a fresh example project) any name is
+taken, tidied, and stored under the spelling first used for this mailing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from mailer.errors import UserError
+
+if TYPE_CHECKING:
+    from mailer.delivery.runner import Runner
+    from mailer.state import State
+
+
+def tidy(name: str) -> str:
+    """Spaces collapsed and trimmed; the spelling kept."""
+    return " ".join(name.split())
+
+
+def key(name: str) -> str:
+    """What two spellings of one person share."""
+    return tidy(name).casefold()
+
+
+def canonical(name: str, board: Iterable[str], earlier: Iterable[str]) -> str:
+    """The name to store: a board user's own spelling, an earlier approver's, or `name` tidied."""
+    wanted = key(name)
+    if not wanted:
+        raise UserError("--by needs the approver's name")
+    board = list(board)
+    if board:
+        for user in board:
+            if key(user) == wanted:
+                return user
+        raise UserError(
+            f"'{tidy(name)}' is not one of the board users in MAILER_BOARD_USERS "
+            f"({', '.join(sorted(board))}); approve under your own board name"
+        )
+    for before in earlier:
+        if key(before) == wanted:
+            return before
+    return tidy(name)
+
+
+def names(state: State, mailing_id: str, fingerprint: str) -> list[str]:
+    """The approvers of exactly this content, each person once."""
+    people: dict[str, str] = {}
+    for fp, by, _ in state.approvals.of(mailing_id):
+        if fp == fingerprint:
+            people.setdefault(key(by), by)
+    return sorted(people.values())
+
+
+def record(runner: Runner, mailing_id: str, fingerprint: str, by: str) -> bool:
+    """Store `by`'s approval under their canonical name; False if they had approved already."""
+    board: Mapping[str, str] = runner.project.settings.board_users
+    earlier = [b for _, b, _ in runner.state.approvals.of(mailing_id)]
+    name = canonical(by, board, earlier)
+    if key(name) in {key(b) for b in names(runner.state, mailing_id, fingerprint)}:
+        return False
+    return runner.state.approvals.approve(mailing_id, fingerprint, name, runner.now)

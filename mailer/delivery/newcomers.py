@@ -1,0 +1,175 @@
+"""New members followed up: a daily notice to their chapter's leaders, and a second mail later.
+
+Both hang off a welcome mailing in schedules.yaml (`chapter_notice:` and `follow_up:`) and
+go out in the same run as the welcome, after it. The notice for a chapter on a day is one
+mailing, `velkommen-lokallag@2026-11-24/as-sp`, listing the members welcomed and not named
+in an earlier notice; it goes to the members with the leader role in the same chapter (never
+to the new members themselves), or to the county office when the chapter has no leader. The
+follow-up, `velkommen-oppfolging`, is one mailing whose recipients are those welcomed
+`days_after` days ago; the per-person ledger makes each of them at most once per member.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from mailer.delivery.sending import Recipients, Report
+from mailer.project.audiences import Audience, Rule
+from mailer.project.config import ChapterNoticeConfig, FollowUpConfig, WelcomeConfig, normalise_name
+from mailer.project.mailings import Mailing
+from mailer.project.members import Member
+
+if TYPE_CHECKING:
+    from mailer.delivery.runner import Runner
+
+_EVERYONE = Rule(frozenset(), frozenset(), frozenset(), frozenset(), None)
+_OWNED = re.compile(r"[a-z0-9][a-z0-9_-]*-(?:oppfolging|lokallag@\d{4}-\d\d-\d\d/[a-z0-9-]+)")
+PHONE_COLUMNS = ("phone", "telefon", "mobil", "mobile", "mobiltelefon", "tlf")
+
+
+def owns(mailing_id: str) -> bool:
+    """Mailing ids this module builds (the generic rebuild in `due` leaves them to it)."""
+    return _OWNED.fullmatch(mailing_id) is not None
+
+
+def notice_id(series: str, day: dt.date, chapter: str) -> str:
+    slug = re.sub(
+        r"[^a-z0-9]+", "-", normalise_name(chapter).replace("æ", "ae").replace("ø", "o").replace("å", "a")
+    )
+    return f"{series}-lokallag@{day.isoformat()}/{slug.strip('-') or 'uten-lokallag'}"
+
+
+def _phone(member: Member) -> str:
+    return next((member.extra[k] for k in PHONE_COLUMNS if member.extra.get(k)), "")
+
+
+def _context(runner: Runner, **extra: Any) -> dict[str, Any]:
+    org = runner.project.config.organisation
+    return {"organisation": org, "links": org.links, "rsvp": False, **extra}
+
+
+def _office(runner: Runner, chapter: str) -> Member:
+    """The county office as the notice's recipient when a chapter has no leader."""
+    org = runner.project.config.organisation
+    box = org.reply_to or org.sender
+    return Member("office", box.name, "", box.email, "", "", chapter, frozenset(), None, org.language)
+
+
+def _fixed(runner: Runner, members: list[Member]) -> Recipients:
+    key = repr((sorted(m.id for m in members), runner.state.suppressions.version()))
+    return Recipients(members=lambda: members, suppressed=runner.state.suppressions.current, inputs=key)
+
+
+def send_notices(
+    runner: Runner, series: str, welcome: WelcomeConfig, cfg: ChapterNoticeConfig
+) -> list[Report]:
+    """Today's notice for each chapter with newly welcomed members, and unfinished earlier ones."""
+    now, tz = runner.now, runner.project.tz
+    store = runner.state.newcomers
+    members = {m.id: m for m in runner.members()}
+    noted = store.noted()
+    fresh: dict[str, list[str]] = defaultdict(list)
+    for member_id in store.welcomed(series):
+        if member_id not in noted and member_id in members:
+            member = members[member_id]
+            fresh[notice_id(series, now.date(), member.chapter)].append(member_id)
+    for nid, ids in fresh.items():
+        store.note(nid, ids, now)
+    groups: dict[str, list[Member]] = defaultdict(list)
+    for member_id, nid in store.noted().items():
+        if member_id in members:
+            groups[nid].append(members[member_id])
+    today = notice_id(series, now.date(), "x").rsplit("/", 1)[0] + "/"
+    open_ = set(runner.state.deliveries.mailings_with_work(now))
+    role = normalise_name(cfg.leader_role)
+    send_at = dt.datetime.combine(now.date(), welcome.at, tzinfo=tz)
+    reports = []
+    for nid, group in sorted(groups.items()):
+        if not nid.startswith(today) and nid not in open_:
+            continue
+        chapter = group[0].chapter
+        named = {m.id for m in group}
+        leaders = [
+            m
+            for m in members.values()
+            if role in m.roles
+            and chapter
+            and normalise_name(m.chapter) == normalise_name(chapter)
+            and m.id not in named
+        ]
+        listed = sorted(group, key=lambda m: (m.last_name, m.first_name))
+        mailing = Mailing(
+            id=nid,
+            kind="welcome",
+            series=f"{series}-lokallag",
+            audience=Audience(f"{nid} leaders", _EVERYONE, None),
+            template=cfg.template,
+            subject=cfg.subject,
+            send_at=send_at,
+            closes_at=send_at + dt.timedelta(days=1),
+            expires_at=None,
+            retry_lifetime=dt.timedelta(days=3),
+            context=_context(
+                runner,
+                chapter=chapter or "(uten lokallag)",
+                office=not leaders,
+                new_members=[
+                    {"name": m.name, "email": m.email, "phone": _phone(m), "municipality": m.municipality}
+                    for m in listed
+                ],
+            ),
+        )
+        to = leaders or [_office(runner, chapter)]
+        reports.append(runner.send(mailing, recipients=_fixed(runner, to)))
+    return reports
+
+
+def send_follow_up(runner: Runner, series: str, welcome: WelcomeConfig, cfg: FollowUpConfig) -> Report:
+    """The second mail to members welcomed `days_after` days ago (within the welcome's window)."""
+    now, tz = runner.now, runner.project.tz
+    welcomed = runner.state.newcomers.welcomed(series)
+    due = {
+        member_id
+        for member_id, at in welcomed.items()
+        if cfg.days_after
+        <= (now.date() - at.astimezone(tz).date()).days
+        <= cfg.days_after + welcome.window_days
+    }
+    send_at = dt.datetime.combine(now.date(), welcome.at, tzinfo=tz)
+    mailing = Mailing(
+        id=f"{series}-oppfolging",
+        kind="welcome",
+        series=f"{series}-oppfolging",
+        audience=runner.project.audience(welcome.audience),
+        template=cfg.template,
+        subject=cfg.subject,
+        send_at=send_at,
+        closes_at=send_at + dt.timedelta(days=1),
+        expires_at=None,
+        retry_lifetime=dt.timedelta(days=welcome.window_days),
+        context=_context(runner, days_after=cfg.days_after),
+    )
+    base = runner.recipients()
+    recipients = Recipients(
+        members=base.members,
+        suppressed=base.suppressed,
+        inputs=repr((base.inputs, sorted(due))),
+        extra_filter=lambda _mailing, member: member.id in due,
+    )
+    return runner.send(mailing, recipients=recipients)
+
+
+def run(runner: Runner) -> list[Report]:
+    """Notices and follow-ups of every welcome whose time of day has come."""
+    reports: list[Report] = []
+    for name, cfg in runner.project.config.mailings.items():
+        if not isinstance(cfg, WelcomeConfig) or runner.now.time() < cfg.at:
+            continue
+        if cfg.chapter_notice is not None:
+            reports.extend(send_notices(runner, name, cfg, cfg.chapter_notice))
+        if cfg.follow_up is not None:
+            reports.append(send_follow_up(runner, name, cfg, cfg.follow_up))
+    return reports

@@ -1,0 +1,62 @@
+"""The member register as the ledger saw it: who joined, who left, and forgetting those who left.
+
+Each sending run compares the export with the register: a member is *new* when their joined
+date is inside the welcome window, or, when the export has no joined date, when they first
+appeared in an import after the very first one (so a new installation never welcomes the
+members it already had). Members missing from the export are *gone*; after the retention
+period their personal data is erased from the state folder, keeping only counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+
+from mailer.project.addresses import ascii_domain
+from mailer.project.members import Member
+from mailer.state import State
+from mailer.state.database import stamp
+from mailer.state.erasure import erase_person
+from mailer.state.folder import erase_files
+
+
+def sync(state: State, members: Iterable[Member], now: dt.datetime, inputs: str) -> None:
+    """Record who is in the export now; skipped when the export has not changed."""
+    if state.meta.get("register_inputs") == inputs:
+        return
+    state.register.sync(((m.id, m.address_key) for m in members), now)
+    if state.meta.get("register_started") is None:
+        state.meta.set("register_started", stamp(now))
+    state.meta.set("register_inputs", inputs)
+
+
+def is_new(state: State, member: Member, window_days: int, today: dt.date) -> bool:
+    """Joined within the window; without a joined date, first seen after the first import."""
+    if member.joined_unreadable:
+        return False
+    if member.joined is not None:
+        return 0 <= (today - member.joined).days <= window_days
+    started = state.meta.get("register_started")
+    first_seen = state.register.first_seen(member.id)
+    if started is None or first_seen is None or first_seen <= started:
+        return False
+    seen = dt.datetime.fromisoformat(first_seen).date()
+    return (today - seen).days <= window_days
+
+
+def forget_gone(state: State, state_dir: Path, retention_days: int, now: dt.datetime) -> int:
+    """Erase members who left the export more than `retention_days` ago; returns how many."""
+    cutoff = now - dt.timedelta(days=retention_days)
+    gone = state.register.gone_before(cutoff)
+    for member_id, address in gone:
+        erase(state, state_dir, member_id, address)
+    return len(gone)
+
+
+def erase(state: State, state_dir: Path, member_id: str | None, address: str | None) -> int:
+    """Remove one person's data from the ledger and rendered files; counts stay."""
+    removed = erase_person(state, member_id, address)
+    if address:
+        erase_files(state_dir, [address, ascii_domain(address)])
+    return removed

@@ -1,0 +1,225 @@
+"""How messages travel: SMTP over reused aiosmtplib connections, or the outbox folder.
+
+A transport opens connections; a connection sends one message at a time and reports the
+outcome as a reply or a `DeliveryError` that says whether trying again can help. A new
+transport is a new class with `connect`; nothing else in the pipeline changes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from mailer.errors import TransportUnavailable
+from mailer.project.addresses import ascii_domain
+from mailer.project.settings import Settings
+
+Outcome = Literal["temporary", "permanent", "throttled", "connection"]
+THROTTLE_CODES = {421, 451, 454}
+
+
+class DeliveryError(Exception):
+    """A message was not accepted; `outcome` says what to do about it."""
+
+    def __init__(self, outcome: Outcome, reply: str, code: int | None = None):
+        super().__init__(reply)
+        self.outcome, self.reply, self.code = outcome, reply, code
+
+
+class Connection(Protocol):
+    async def send(self, sender: str, recipient: str, data: bytes) -> str:
+        """Deliver one message; the server's reply on success, DeliveryError otherwise."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Transport(Protocol):
+    name: str
+    connections: int
+
+    async def connect(self, mailing_id: str) -> Connection:
+        """A new connection, or TransportUnavailable (nothing has been attempted)."""
+        ...
+
+
+def classify(code: int | None, message: str) -> DeliveryError:
+    reply = f"{code} {message}".strip() if code else message
+    if code is None or code < 400:
+        return DeliveryError("connection", reply, code)
+    if code in THROTTLE_CODES:
+        return DeliveryError("throttled", reply, code)
+    if code < 500:
+        return DeliveryError("temporary", reply, code)
+    return DeliveryError("permanent", reply, code)
+
+
+def envelope_address(address: str) -> tuple[str, bool]:
+    """The address as MAIL FROM / RCPT TO carry it, and whether it needs SMTPUTF8."""
+    address = ascii_domain(address)
+    return address, not address.isascii()
+
+
+class _SMTPConnection:
+    def __init__(self, client: object):
+        self.client = client
+
+    async def send(self, sender: str, recipient: str, data: bytes) -> str:
+        import aiosmtplib
+
+        client: aiosmtplib.SMTP = self.client  # type: ignore[assignment]
+        options: list[str] = []
+        recipient, utf8 = envelope_address(recipient)
+        sender, sender_utf8 = envelope_address(sender)
+        try:
+            if utf8 or sender_utf8:
+                if client.is_ehlo_or_helo_needed:
+                    await client.ehlo()
+                if not client.supports_extension("smtputf8"):
+                    raise DeliveryError(
+                        "permanent",
+                        f"{recipient}: the server does not take addresses with letters "
+                        "outside ASCII (no SMTPUTF8)",
+                    )
+                options.append("SMTPUTF8")
+            errors, reply = await client.sendmail(sender, [recipient], data, mail_options=options)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            first = exc.recipients[0]
+            raise classify(first.code, first.message) from None
+        except aiosmtplib.SMTPResponseException as exc:
+            error = classify(exc.code, exc.message)
+            if exc.code == 421:
+                error.outcome = "throttled"
+            raise error from None
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
+            raise DeliveryError("connection", f"connection lost: {exc}") from None
+        except aiosmtplib.SMTPException as exc:
+            raise DeliveryError("connection", str(exc)) from None
+        except ValueError as exc:
+            raise DeliveryError("permanent", f"{recipient}: cannot be sent to: {exc}") from None
+        if errors:
+            code, msg = next(iter(errors.values()))
+            raise classify(code, msg)
+        return reply
+
+    async def close(self) -> None:
+        import aiosmtplib
+
+        try:
+            await self.client.quit()  # type: ignore[attr-defined]
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
+            self.client.close()  # type: ignore[attr-defined]
+
+
+@dataclass
+class SMTPTransport:
+    """aiosmtplib with STARTTLS, implicit TLS or none, and login when a username is set."""
+
+    settings: Settings
+    name: str = "smtp"
+
+    @property
+    def connections(self) -> int:
+        return self.settings.pool_size
+
+    @property
+    def where(self) -> str:
+        return f"{self.settings.smtp_host}:{self.settings.port}"
+
+    async def connect(self, mailing_id: str) -> Connection:
+        import aiosmtplib
+
+        s = self.settings
+        tls_context = None
+        if not s.smtp_validate_certs:
+            tls_context = ssl.create_default_context()
+            tls_context.check_hostname = False
+            tls_context.verify_mode = ssl.CERT_NONE
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.port,
+            use_tls=s.smtp_security == "tls",
+            start_tls=s.smtp_security == "starttls",
+            timeout=s.smtp_timeout,
+            validate_certs=s.smtp_validate_certs,
+            tls_context=tls_context,
+        )
+        try:
+            await client.connect()
+        except aiosmtplib.SMTPConnectResponseError as exc:
+            raise TransportUnavailable(
+                self._unavailable(f"the server refused us: {exc.code} {exc.message}")
+            ) from None
+        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPConnectTimeoutError, OSError) as exc:
+            reason = str(exc)
+            if isinstance(exc, ssl.SSLError) or "SSL" in reason or "TLS" in reason:
+                raise TransportUnavailable(self._unavailable(f"TLS failed: {_short(reason)}")) from None
+            raise TransportUnavailable(self._unavailable(f"cannot connect: {_short(reason)}")) from None
+        except aiosmtplib.SMTPException as exc:
+            reason = str(exc)
+            if "STARTTLS" in reason or "TLS" in reason or "SSL" in reason:
+                raise TransportUnavailable(self._unavailable(f"TLS refused: {_short(reason)}")) from None
+            raise TransportUnavailable(self._unavailable(_short(reason))) from None
+        if s.smtp_username:
+            password = s.smtp_password.get_secret_value() if s.smtp_password else ""
+            try:
+                await client.login(s.smtp_username, password)
+            except aiosmtplib.SMTPAuthenticationError as exc:
+                client.close()
+                raise TransportUnavailable(
+                    self._unavailable(f"login rejected for {s.smtp_username}: {exc.code} {exc.message}")
+                ) from None
+            except aiosmtplib.SMTPException as exc:
+                client.close()
+                raise TransportUnavailable(self._unavailable(f"login failed: {_short(str(exc))}")) from None
+        return _SMTPConnection(client)
+
+    def _unavailable(self, reason: str) -> str:
+        return f"SMTP server {self.where}: {reason}"
+
+
+def _short(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()[:200]
+
+
+class _OutboxConnection:
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    async def send(self, sender: str, recipient: str, data: bytes) -> str:
+        target = self.folder / f"{secrets.token_hex(12)}.eml"  # the name says nothing about the recipient
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+        return f"250 written to {target}"
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class OutboxTransport:
+    """No SMTP host set: every message becomes an .eml file, so a fresh checkout can run."""
+
+    root: Path
+    name: str = "outbox"
+    connections: int = 1
+
+    def folder(self, mailing_id: str) -> Path:
+        return self.root / mailing_id.replace("/", "_")
+
+    async def connect(self, mailing_id: str) -> Connection:
+        folder = self.folder(mailing_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        return _OutboxConnection(folder)
+
+
+def make_transport(settings: Settings, state_dir: Path) -> SMTPTransport | OutboxTransport:
+    if settings.smtp_host:
+        return SMTPTransport(settings)
+    return OutboxTransport(state_dir / "outbox")

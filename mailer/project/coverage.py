@@ -1,0 +1,65 @@
+"""Audiences that select nobody: a mailing that silently goes to no one is worse than an error.
+
+`mailer check` warns about each such mailing, and the board's test copy explains what to set
+up when there is no board, because an empty board audience otherwise passes unnoticed until a
+board meeting's invitation reaches nobody.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mailer.project.audiences import audience
+from mailer.project.config import Config
+from mailer.project.members import Member
+
+
+@dataclass(frozen=True)
+class EmptyAudience:
+    """One mailing whose audience selects no member today."""
+
+    mailing: str
+    audience: str
+    roles: tuple[str, ...]
+
+    def __str__(self) -> str:
+        who = f" (roles: {', '.join(self.roles)})" if self.roles else ""
+        return (
+            f"mailing '{self.mailing}': audience '{self.audience}'{who} selects nobody in the member "
+            "export; nothing would be sent"
+        )
+
+
+def empty_audiences(config: Config, members: Iterable[Member], today: dt.date) -> list[EmptyAudience]:
+    """Every mailing in schedules.yaml whose audience selects no member on `today`."""
+    people = list(members)
+    used: dict[str, bool] = {}
+    out = []
+    for name, mailing in config.mailings.items():
+        if mailing.audience not in config.audiences:
+            continue
+        if mailing.audience not in used:
+            chosen = audience(config, mailing.audience)
+            used[mailing.audience] = any(chosen.includes(m, today) for m in people)
+        if not used[mailing.audience]:
+            roles = tuple(config.audiences[mailing.audience].roles)
+            out.append(EmptyAudience(name, mailing.audience, roles))
+    return out
+
+
+def no_board(config: Config) -> str:
+    """What to configure when the board audience selects nobody."""
+    name = config.organisation.board_audience
+    roles = config.audiences[name].roles if name in config.audiences else []
+    give = (
+        f"give the board members the role {' or '.join(repr(r) for r in roles)} in the member export "
+        "(recipients/)"
+        if roles
+        else "make that audience select the board members"
+    )
+    return (
+        f"the board audience '{name}' selects nobody: {give}, or set organisation.board_audience "
+        "in schedules.yaml to an audience that selects them"
+    )

@@ -1,0 +1,196 @@
+"""Drafts (drafts/*.md): Markdown with front matter, one file a newsletter issue or consultation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mailer.errors import UserError
+from mailer.project.config import one_line, parse_local_datetime
+from mailer.project.yamlfile import line_of, load_yaml
+
+_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n?(.*)\Z", re.DOTALL)
+ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
+NYNORSK_SUFFIX = ".nn.md"
+
+
+class Question(BaseModel):
+    """One question of a consultation; `id` names its column in the export."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    text: str
+    kind: Literal["text", "choice", "scale"] = "text"
+    options: list[str] = Field(default_factory=list)
+    required: bool = False
+    max_length: int = Field(2000, ge=1, le=10_000)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not ID.fullmatch(v):
+            raise ValueError(f"'{v}' may only use a-z, 0-9, '.', '-' and '_'")
+        return v
+
+    @model_validator(mode="after")
+    def _options(self) -> Question:
+        if self.kind == "choice" and len(self.options) < 2:
+            raise ValueError("a choice question needs at least two options")
+        if self.kind != "choice" and self.options:
+            raise ValueError(f"options belong to choice questions, not {self.kind}")
+        if len(set(self.options)) != len(self.options):
+            raise ValueError("the same option is listed twice")
+        return self
+
+
+class FrontMatter(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subject: str
+    send_at: dt.datetime | None = None
+    audience: str | None = None
+    mailing: str | None = None
+    preheader: str = ""
+    title: str | None = None
+    questions: list[Question] = Field(default_factory=list)
+    calendar: bool | None = None
+
+    @field_validator("questions")
+    @classmethod
+    def _unique(cls, v: list[Question]) -> list[Question]:
+        ids = [q.id for q in v]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two questions have the same id")
+        return v
+
+    @field_validator("send_at", mode="before")
+    @classmethod
+    def _when(cls, v: Any) -> Any:
+        return None if v is None else parse_local_datetime(v)
+
+    @field_validator("subject")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        return one_line(v, "the subject").strip()
+
+
+class NynorskFront(BaseModel):
+    """A nynorsk body's own words; when and to whom stay in the bokmål draft."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subject: str
+    preheader: str = ""
+    title: str | None = None
+
+    @field_validator("subject")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        return one_line(v, "the subject").strip()
+
+
+@dataclass(frozen=True)
+class Nynorsk:
+    """`drafts/NAME.nn.md`: the same issue in nynorsk, for members who prefer it."""
+
+    path: Path
+    front: NynorskFront
+    body: str
+    source: str
+
+    @property
+    def body_line(self) -> int:
+        return self.source[: len(self.source) - len(self.body)].count("\n") + 1
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One newsletter issue; its id is the file name without `.md`."""
+
+    id: str
+    path: Path
+    front: FrontMatter
+    body: str
+    source: str
+    nynorsk: Nynorsk | None = None
+
+    @property
+    def body_line(self) -> int:
+        """The file's line number of the body's first line."""
+        return self.source[: len(self.source) - len(self.body)].count("\n") + 1
+
+    def send_at(self, tz: dt.tzinfo) -> dt.datetime | None:
+        when = self.front.send_at
+        if when is None:
+            return None
+        return when.replace(tzinfo=tz) if when.tzinfo is None else when.astimezone(tz)
+
+
+def read_draft(path: Path, label: str) -> Draft:
+    if path.name.endswith(NYNORSK_SUFFIX):
+        main = path.name.removesuffix(NYNORSK_SUFFIX)
+        raise UserError(f"{label} is the nynorsk body of {main}; use the mailing {main}")
+    front, body, source = _read(path, label, FrontMatter)
+    assert isinstance(front, FrontMatter)
+    draft_id = path.stem
+    if not ID.fullmatch(draft_id):
+        raise UserError(f"{label}: the file name may only use a-z, 0-9, '.', '-' and '_'")
+    nn_path = path.with_name(draft_id + NYNORSK_SUFFIX)
+    nynorsk = None
+    if nn_path.is_file():
+        nn_label = str(Path(label).with_name(nn_path.name))
+        nn_front, nn_body, nn_source = _read(nn_path, nn_label, NynorskFront)
+        assert isinstance(nn_front, NynorskFront)
+        nynorsk = Nynorsk(nn_path, nn_front, nn_body, nn_source)
+    return Draft(draft_id, path, front, body, source, nynorsk)
+
+
+def _read(
+    path: Path, label: str, model: type[FrontMatter] | type[NynorskFront]
+) -> tuple[FrontMatter | NynorskFront, str, str]:
+    """(front matter, body, whole file) of one Markdown file with front matter."""
+    try:
+        source = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"{label}: not UTF-8 text; save the draft as UTF-8") from None
+    m = _FRONT.match(source)
+    if not m:
+        raise UserError(f"{label}:1: no front matter; start the file with --- , subject: … and ---")
+    data, nodes = load_yaml(Path(label), m[1])
+    if not isinstance(data, dict):
+        raise UserError(f"{label}:2: the front matter must be keys such as subject and send_at")
+    try:
+        front = model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        line = (line_of(nodes(), loc) or 0) + 1
+        key = ".".join(str(p) for p in loc)
+        msg = (
+            "required key is missing"
+            if err["type"] == "missing"
+            else err["msg"].removeprefix("Value error, ")
+        )
+        if err["type"] == "extra_forbidden":
+            keys = ", ".join(model.model_fields)
+            msg = f"unknown key (use {keys})"
+            if model is NynorskFront:
+                msg += "; when and to whom it goes is set in the bokmål draft"
+        raise UserError(f"{label}:{line}: {key}: {msg}") from None
+    return front, m[2], source
+
+
+def draft_files(drafts_dir: Path) -> list[Path]:
+    if not drafts_dir.is_dir():
+        return []
+    return sorted(
+        p
+        for p in drafts_dir.glob("*.md")
+        if not p.name.startswith((".", "_")) and not p.name.endswith(NYNORSK_SUFFIX)
+    )
