@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO, base_env, copy_example, mailer, small_project
+from conftest import base_env, copy_example, mailer, small_project
 from webapp import SECRET, start_web
 
 from mailer.delivery.tokens import Signer

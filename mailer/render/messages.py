@@ -215,7 +215,8 @@ class MessageFactory:
         self._static = ("\r\n".join(headers) + "\r\n").encode()
         if m.event:
             method = "CANCEL" if m.change == "cancel" else "REQUEST"
-            from mailer.render import ics  # icalendar takes a tenth of a second to import; only invitations need it
+            # icalendar takes a tenth of a second to import; only invitations need it
+            from mailer.render import ics
 
             self._calendar = ics.calendar_halves(
                 m.event, method, self.now, self._description(), self.organisation.tz
