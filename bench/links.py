@@ -41,8 +41,8 @@ import send as send_bench
 
 from mailer.delivery.tokens import Signer
 from mailer.project import calendar
-from mailer.project.config import InvitationConfig
 from mailer.project.folder import Project
+from mailer.project.mailing_config import InvitationConfig
 
 SECRET = "bench-links-secret-0123456789"
 NEWSLETTER = "nyhetsbrev"

@@ -7,7 +7,7 @@ import itertools
 from zoneinfo import ZoneInfo
 
 from mailer.project.calendar import occurrences
-from mailer.project.config import Meeting
+from mailer.project.meeting_config import Meeting
 
 OSLO = ZoneInfo("Europe/Oslo")
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from mailer.errors import UserError
 from mailer.project import calendar
-from mailer.project.config import Config, InvitationConfig
+from mailer.project.config import Config
+from mailer.project.mailing_config import InvitationConfig
 from mailer.state import State
 
 

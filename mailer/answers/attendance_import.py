@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from mailer.answers import attendees, teams_report
 from mailer.errors import UserError
 from mailer.project import calendar
-from mailer.project.config import InvitationConfig
+from mailer.project.mailing_config import InvitationConfig
 
 if TYPE_CHECKING:
     from mailer.delivery.runner import Runner

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from mailer.bounces import parse
 from mailer.bounces.mailbox import TooLarge
 from mailer.bounces.verp import Verp
-from mailer.project.config import Config, InvitationConfig
+from mailer.project.config import Config
+from mailer.project.mailing_config import InvitationConfig
 from mailer.state import State
 from mailer.state.bounces import Event
 

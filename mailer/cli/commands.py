@@ -16,7 +16,7 @@ from typing import Any
 from mailer.delivery.runner import Runner, run_lock
 from mailer.errors import ProblemList, UserError
 from mailer.project.addresses import check_email
-from mailer.project.config import normalise_name
+from mailer.project.config_base import normalise_name
 from mailer.project.coverage import empty_audiences, no_board
 from mailer.project.folder import Project
 from mailer.state import folder as privacy

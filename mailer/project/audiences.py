@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from mailer.errors import UserError
-from mailer.project.config import AudienceConfig, Config, Selection, normalise_name
+from mailer.project.config import AudienceConfig, Config, Selection
+from mailer.project.config_base import normalise_name
 from mailer.project.members import Member
 
 

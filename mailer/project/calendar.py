@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule
 
-from mailer.project.config import Meeting, OccurrenceChange, Recurrence, SendRule
+from mailer.project.meeting_config import Meeting, OccurrenceChange, Recurrence, SendRule
 
 _FREQ = {"weekly": (rrule.WEEKLY, 1), "every-other-week": (rrule.WEEKLY, 2), "monthly": (rrule.MONTHLY, 1)}
 

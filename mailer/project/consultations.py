@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Literal
 
 from mailer.errors import UserError
 from mailer.project import dates
-from mailer.project.config import Config, ConsultationConfig
+from mailer.project.config import Config
 from mailer.project.drafts import ID, Draft, Question, read_draft
+from mailer.project.mailing_config import ConsultationConfig
 from mailer.project.mailings import Mailing
 
 if TYPE_CHECKING:

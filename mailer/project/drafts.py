@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mailer.errors import UserError
-from mailer.project.config import one_line, parse_local_datetime
+from mailer.project.config_base import one_line, parse_local_datetime
 from mailer.project.yamlfile import line_of, load_yaml
 
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n?(.*)\Z", re.DOTALL)

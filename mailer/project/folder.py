@@ -13,18 +13,17 @@ from typing import Any
 from mailer.errors import ProblemList, UserError
 from mailer.project import calendar, consultations, look, pictures, reader_calendar, subjects
 from mailer.project.audiences import Audience, audience
-from mailer.project.config import (
-    Config,
+from mailer.project.config import Config, parse_config
+from mailer.project.config_base import Mailbox
+from mailer.project.drafts import ID, Draft, draft_files, read_draft
+from mailer.project.mailing_config import (
     ConsultationConfig,
     InvitationConfig,
-    Mailbox,
     NewsletterConfig,
-    SendRule,
     WelcomeConfig,
-    parse_config,
 )
-from mailer.project.drafts import ID, Draft, draft_files, read_draft
 from mailer.project.mailings import Event, Mailing
+from mailer.project.meeting_config import SendRule
 from mailer.project.members import Member, MemberReader, RowProblem, member_files
 from mailer.project.settings import Settings, load_settings
 

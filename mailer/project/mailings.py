@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mailer.project.audiences import Audience
-from mailer.project.config import Mailbox
+from mailer.project.config_base import Mailbox
 
 if TYPE_CHECKING:
     from mailer.project.consultations import Consultation

@@ -12,7 +12,8 @@ from types import MappingProxyType
 
 from mailer.errors import UserError
 from mailer.project.addresses import check_email
-from mailer.project.config import Config, normalise_name
+from mailer.project.config import Config
+from mailer.project.config_base import normalise_name
 from mailer.project.textclean import without_controls
 
 COLUMNS = {

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from mailer.project import calendar
 from mailer.project.audiences import Audience
-from mailer.project.config import Config, InvitationConfig
+from mailer.project.config import Config
+from mailer.project.mailing_config import InvitationConfig
 from mailer.project.members import Member
 
 RSVP_PREFIX = "rsvp_yes_url@"

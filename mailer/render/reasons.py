@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mailer.project.config import AudienceConfig, Config, InvitationConfig, normalise_name
+from mailer.project.config import AudienceConfig, Config
+from mailer.project.config_base import normalise_name
+from mailer.project.mailing_config import InvitationConfig
 from mailer.project.mailings import Mailing
 from mailer.project.members import Member
 

@@ -13,7 +13,8 @@ import datetime as dt
 from collections.abc import Iterable
 
 from mailer.project.audiences import Audience
-from mailer.project.config import Config, normalise_name
+from mailer.project.config import Config
+from mailer.project.config_base import normalise_name
 from mailer.project.members import Member
 
 ID = "eksempel"

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import groupby
 
-from mailer.project.config import normalise_name
+from mailer.project.config_base import normalise_name
 from mailer.project.members import Member
 from mailer.reports.ledgerdb import LedgerReader
 from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Report, table

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from mailer.errors import UserError
 from mailer.project import calendar
-from mailer.project.config import Config, InvitationConfig
+from mailer.project.config import Config
+from mailer.project.mailing_config import InvitationConfig
 from mailer.reports.ledgerdb import LedgerReader
 from mailer.reports.model import Cell, Column, Line, Note, Report, table
 

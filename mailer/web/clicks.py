@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from mailer.delivery.runner import Runner
 from mailer.delivery.tokens import BadToken, Signer
 from mailer.project import calendar
-from mailer.project.config import ConsultationConfig, InvitationConfig, NewsletterConfig
 from mailer.project.folder import Project
+from mailer.project.mailing_config import ConsultationConfig, InvitationConfig, NewsletterConfig
 from mailer.project.members import Member
 
 TOKEN_DAYS = 400

@@ -1,0 +1,111 @@
+"""The kinds of mailing schedules.yaml declares; each kind's settings in one model."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, PositiveInt, field_validator
+
+from mailer.project.config_base import ConfigModel, parse_date, parse_local_datetime, parse_time
+from mailer.project.meeting_config import Meeting, ReminderRule, SendRule, UpdateRule
+
+
+class NewsletterConfig(ConfigModel):
+    kind: Literal["newsletter"]
+    template: str
+    audience: str
+    subject: str = "{{ draft.subject }}"
+    approvals_required: PositiveInt | None = None
+    lifetime_hours: PositiveInt = 48
+    pictures: Literal["hosted", "inline"] | None = None
+    calendar: bool = False
+    calendar_weeks: PositiveInt = 4
+
+
+class InvitationConfig(ConfigModel):
+    kind: Literal["invitation"]
+    template: str
+    audience: str
+    subject: str
+    meeting: Meeting
+    invite: SendRule = SendRule(days_before=3, at=dt.time(9, 0))
+    reminder: ReminderRule | None = None
+    update: UpdateRule = UpdateRule()
+
+
+class FollowUpConfig(ConfigModel):
+    """The second mail to a new member, some days after the welcome."""
+
+    days_after: PositiveInt = 30
+    template: str = "follow-up"
+    subject: str = (
+        "{% if language == 'nn' %}Korleis går det, {{ member.first_name }}?"
+        "{% else %}Hvordan går det, {{ member.first_name }}?{% endif %}"
+    )
+
+
+class ChapterNoticeConfig(ConfigModel):
+    """The daily notice to a chapter's leaders naming the new members welcomed that day."""
+
+    template: str = "chapter-notice"
+    subject: str = (
+        "{% if language == 'nn' %}Nye medlemer i {{ chapter }}"
+        "{% else %}Nye medlemmer i {{ chapter }}{% endif %}"
+    )
+    leader_role: str = "lokallagsleder"
+
+
+class WelcomeConfig(ConfigModel):
+    kind: Literal["welcome"]
+    template: str
+    audience: str
+    subject: str
+    window_days: int = 30
+    at: dt.time = dt.time(10, 0)
+    follow_up: FollowUpConfig | None = None
+    chapter_notice: ChapterNoticeConfig | None = None
+
+    @field_validator("window_days")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError(f"the window must be a positive number of days, not {v}")
+        return v
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _at(cls, v: Any) -> dt.time:
+        return parse_time(v)
+
+
+class ConsultationConfig(ConfigModel):
+    """A consultation: one answer per chapter (or member) on a web form, by a deadline."""
+
+    kind: Literal["consultation"]
+    template: str = "consultation"
+    audience: str
+    subject: str = "{{ draft.subject }}"
+    answer_per: Literal["chapter", "member"] = "chapter"
+    deadline: dt.datetime | dt.date
+    reminders: list[SendRule] = Field(default_factory=list)
+    attachments: list[str] = Field(default_factory=list)
+    approvals_required: PositiveInt | None = None
+
+    @field_validator("deadline", mode="before")
+    @classmethod
+    def _deadline(cls, v: Any) -> Any:
+        text = str(v).strip()
+        return parse_local_datetime(text) if len(text) > 10 else parse_date(text)
+
+    def closes_at(self, tz: dt.tzinfo) -> dt.datetime:
+        """A date closes at the end of that day in the organisation's time zone."""
+        if isinstance(self.deadline, dt.datetime):
+            d = self.deadline
+            return d.replace(tzinfo=tz) if d.tzinfo is None else d.astimezone(tz)
+        return dt.datetime.combine(self.deadline + dt.timedelta(days=1), dt.time(0), tz)
+
+
+MailingConfig = Annotated[
+    NewsletterConfig | InvitationConfig | WelcomeConfig | ConsultationConfig, Field(discriminator="kind")
+]
