@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    from mailer.delivery.runner import Runner
-    from mailer.project.folder import Project
+from mailer.cli import answers
+from mailer.cli.context import JsonOpt, NowOpt, emit, fail, global_options, project, runner, user_errors, warn
 
 app = typer.Typer(
     add_completion=False,
@@ -24,72 +19,6 @@ app = typer.Typer(
     help="Newsletters, meeting invitations and welcomes for a county party organisation.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-_state: dict[str, Any] = {"project": Path(".")}
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-NowOpt = Annotated[
-    str | None, typer.Option("--now", help="Pretend it is this time (ISO 8601, local unless offset).")
-]
-
-
-def warn(line: str) -> None:
-    from mailer.project.textclean import escape_controls
-
-    print(f"warning: {escape_controls(line)}", file=sys.stderr)
-
-
-def fail(message: str) -> None:
-    from mailer.project.textclean import escape_controls
-
-    for line in message.splitlines() or [message]:
-        print(f"error: {escape_controls(line)}", file=sys.stderr)
-    raise typer.Exit(1)
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """A problem the user can fix becomes one clear line per problem and exit 1, no traceback."""
-    import sqlite3
-
-    from mailer.errors import UserError
-
-    try:
-        yield
-    except UserError as exc:
-        fail(str(exc))
-    except sqlite3.DatabaseError as exc:
-        from mailer.state.database import explain
-
-        fail(explain(project().state_dir / "state.db", exc))
-
-
-def project() -> Project:
-    from mailer.project.folder import Project
-
-    return Project(_state["project"].resolve(), warn=warn)
-
-
-def now_of(proj: Project, now: str | None):  # type: ignore[no-untyped-def]
-    from mailer.project.dates import parse_now
-
-    return parse_now(now, proj.tz)
-
-
-@contextmanager
-def runner(now: str | None = None, quiet: bool = False) -> Iterator[Runner]:
-    from mailer.cli import progress
-    from mailer.delivery.runner import Runner
-
-    proj = project()
-    r = Runner(proj, now_of(proj, now), progress=lambda: progress.for_stream(sys.stderr, quiet))
-    try:
-        yield r
-    finally:
-        r.close()
-
-
-def emit(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 @app.callback()
@@ -98,7 +27,7 @@ def main_options(
         Path, typer.Option("--project", "-p", help="The organisation's folder.", show_default=".")
     ] = Path("."),
 ) -> None:
-    _state["project"] = project_dir
+    global_options["project"] = project_dir
 
 
 @app.command()
@@ -234,7 +163,7 @@ def init(folder: Path) -> None:
 @app.command()
 def forget(email: str) -> None:
     """Erase one person's data from the state folder now (a member's request)."""
-    from mailer.cli.commands import forget as run
+    from mailer.cli.people import forget as run
 
     with user_errors(), runner() as r:
         run(r, email, print)
@@ -248,7 +177,7 @@ def unsubscribe(
     ] = "*",
 ) -> None:
     """Stop sending a category (default: everything) to an address."""
-    from mailer.cli.commands import unsubscribe as run
+    from mailer.cli.people import unsubscribe as run
 
     with user_errors(), runner() as r:
         run(r, email, category, print)
@@ -257,7 +186,7 @@ def unsubscribe(
 @app.command()
 def suppressions(as_json: JsonOpt = False) -> None:
     """Addresses that asked not to get mail, and from what."""
-    from mailer.cli.commands import suppressions as run
+    from mailer.cli.people import suppressions as run
 
     with user_errors(), runner() as r:
         run(r, as_json, print, emit)
@@ -272,125 +201,13 @@ def serve(
     from mailer.web.server import serve as run
 
     with user_errors():
-        run(_state["project"].resolve(), host, port, print, warn)
+        run(global_options["project"].resolve(), host, port, print, warn)
 
 
-@app.command()
-def attendance(
-    series: Annotated[str | None, typer.Argument(help="A meeting series (all when left out).")] = None,
-    meeting: Annotated[str | None, typer.Argument(help="With `import`: SERIES@YYYY-MM-DD.")] = None,
-    file: Annotated[Path | None, typer.Argument(help="With `import`: a Teams report or a CSV.")] = None,
-    last: Annotated[int, typer.Option("--last", min=1, help="How many meetings held to show.")] = 10,
-    as_json: JsonOpt = False,
-    now: NowOpt = None,
-) -> None:
-    """Per meeting: invited, yes, no, no answer and who came against the goal, and the trend.
-
-    `mailer attendance import SERIES@YYYY-MM-DD FILE` records who came from a Teams report or a CSV.
-    """
-    from mailer.cli.commands import attendance as run
-    from mailer.cli.commands import attendance_import
-
-    if series == "import":
-        if meeting is None or file is None:
-            raise typer.BadParameter("write: mailer attendance import SERIES@YYYY-MM-DD FILE")
-        with user_errors(), runner(now) as r:
-            attendance_import(r, meeting, file, print)
-        return
-    if meeting is not None:
-        raise typer.BadParameter(f"unexpected '{meeting}'; to import, write: mailer attendance import …")
-    with user_errors(), runner(now) as r:
-        run(r, series, last, as_json, print, emit)
-
-
-class ReportKind(StrEnum):
-    chapters = "chapters"
-    meetings = "meetings"
-    mailings = "mailings"
-
-
-@app.command()
-def report(
-    kind: Annotated[ReportKind, typer.Argument(help="chapters, meetings or mailings.")],
-    name: Annotated[str | None, typer.Argument(help="One meeting series or mailing.")] = None,
-    as_json: JsonOpt = False,
-    html: Annotated[Path | None, typer.Option("--html", help="Write a page with charts here.")] = None,
-    now: NowOpt = None,
-) -> None:
-    """The board's numbers: per chapter and region, per meeting series, per mailing."""
-    from mailer.reports.command import report as run
-
-    with user_errors(), runner(now) as r:
-        run(r, kind.value, name, as_json, html, print, emit)
-
-
-consultation_app = typer.Typer(help="Who answered a consultation, and what.", no_args_is_help=True)
-app.add_typer(consultation_app, name="consultation")
-
-
-@consultation_app.command("status")
-def consultation_status(consultation: str, as_json: JsonOpt = False, now: NowOpt = None) -> None:
-    """Every chapter (or member) of the audience: answered or not, by whom, when, and the answers."""
-    from mailer.answers import consultation_report as report
-
-    with user_errors(), runner(now) as r:
-        s = report.status(r, consultation)
-        emit(s.as_json()) if as_json else print("\n".join(report.lines(s)))
-
-
-@consultation_app.command("export")
-def consultation_export(
-    consultation: str,
-    out: Annotated[Path, typer.Option("--out", help="The CSV file to write.")],
-) -> None:
-    """Write the answers as CSV for Excel: one row per chapter, one column per question."""
-    from mailer.answers import consultation_report as report
-
-    with user_errors(), runner() as r:
-        s = report.status(r, consultation)
-        report.write_export(s, out)
-        print(f"{out}: {len(s.rows)} rows, {s.answered} answered")
-
-
-bounces_app = typer.Typer(help="Addresses that bounce or complained, for the register.")
-app.add_typer(bounces_app, name="bounces")
-
-
-@bounces_app.callback(invoke_without_command=True)
-def bounces(
-    ctx: typer.Context,
-    as_json: JsonOpt = False,
-    csv_file: Annotated[
-        Path | None, typer.Option("--csv", help="Also write the list to this CSV file.")
-    ] = None,
-) -> None:
-    """List the addresses that fail: member, kind, last reason with its code, date and count."""
-    if ctx.invoked_subcommand is not None:
-        return
-    from mailer.bounces.commands import listing
-
-    with user_errors(), runner() as r:
-        listing(r, as_json, csv_file, print, emit)
-
-
-@bounces_app.command("import")
-def bounces_import(
-    source: Annotated[str, typer.Argument(help="A message file, an mbox, a Maildir, or -")],
-) -> None:
-    """Read bounce and complaint messages; '-' reads one message from standard input (an MTA pipe)."""
-    from mailer.bounces.commands import import_messages
-
-    with user_errors(), runner() as r:
-        import_messages(r, source, print, warn)
-
-
-@bounces_app.command("clear")
-def bounces_clear(email: str) -> None:
-    """Mail an address again once the register has it right (unsubscribes and complaints stay)."""
-    from mailer.bounces.commands import clear
-
-    with user_errors(), runner() as r:
-        clear(r, email, print)
+app.command()(answers.attendance)
+app.command()(answers.report)
+app.add_typer(answers.consultation_app, name="consultation")
+app.add_typer(answers.bounces_app, name="bounces")
 
 
 @app.command("hash-password")

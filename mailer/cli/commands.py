@@ -15,7 +15,6 @@ from typing import Any
 
 from mailer.delivery.runner import Runner, run_lock
 from mailer.errors import ProblemList, UserError
-from mailer.project.addresses import check_email
 from mailer.project.config_base import normalise_name
 from mailer.project.coverage import empty_audiences, no_board
 from mailer.project.folder import Project
@@ -373,110 +372,6 @@ def init(folder: Path, out: Print) -> None:
         f"started {folder}: fill in schedules.yaml, put the member export in recipients/, then run "
         f"`mailer --project {folder} check`"
     )
-
-
-def forget(runner: Runner, email: str, out: Print) -> None:
-    from mailer.delivery import register
-
-    try:
-        address = check_email(email.strip()).casefold()
-    except ValueError as exc:
-        raise UserError(f"'{email}' is not an email address: {exc}") from None
-    with run_lock(runner.project.state_dir, wait=True):
-        ids = runner.state.register.member_ids_for(address)
-        removed = sum(
-            register.erase(runner.state, runner.project.state_dir, i, address) for i in ids or [None]
-        )
-    out(
-        f"erased {address}: {removed} deliveries folded into anonymous counts; "
-        "remove the person from the member export too, or they are added again"
-    )
-
-
-def unsubscribe(runner: Runner, email: str, category: str, out: Print) -> None:
-    try:
-        address = check_email(email.strip()).casefold()
-    except ValueError as exc:
-        raise UserError(f"'{email}' is not an email address: {exc}") from None
-    known = set(runner.project.config.mailings) | {"*"}
-    if category not in known:
-        raise UserError(
-            f"unknown category '{category}'; use '*' or one of: {', '.join(sorted(known - {'*'}))}"
-        )
-    new = runner.state.suppressions.add(address, category, runner.now, "secretary")
-    what = "everything" if category == "*" else category
-    out(f"{address} {'unsubscribed' if new else 'was already unsubscribed'} from {what}")
-
-
-def suppressions(runner: Runner, as_json: bool, out: Print, emit: Callable[[Any], None]) -> None:
-    rows = runner.state.suppressions.rows()
-    if as_json:
-        emit([{"email": a, "category": c, "since": t, "source": s} for a, c, t, s in rows])
-        return
-    if not rows:
-        out("nobody has unsubscribed")
-    for a, c, t, s in rows:
-        out(f"{a}  {'everything' if c == '*' else c}  since {t[:10]} ({s})")
-
-
-def attendance(
-    runner: Runner, series: str | None, last: int, as_json: bool, out: Print, emit: Callable[[Any], None]
-) -> None:
-    from mailer.answers.attendance import attendance as count
-
-    results = count(runner.state, runner.project.config, series, runner.now, last)
-    if as_json:
-        emit([s.as_json() for s in results])
-        return
-    if not results:
-        out("no meeting invitations have been sent yet")
-    for s in results:
-        out(f"{s.series}: {s.title}" + (f", goal {s.goal}" if s.goal else ", no goal set"))
-        out(
-            f"  {'meeting':<10}  {'invited':>7}  {'yes':>5}  {'no':>5}  {'no answer':>9}  {'came':>5}  "
-            f"{'came, no answer':>15}  {'guests':>6}"
-        )
-        for o in s.occasions:
-            if o.cancelled:
-                note = "cancelled"
-            elif not o.held:
-                note = "ahead"
-            elif s.goal:
-                note = "goal met" if o.measured >= s.goal else f"{s.goal - o.measured} short of the goal"
-            else:
-                note = ""
-            came = ("-", "-", "-") if o.attended is None else (o.attended, o.attended_unanswered, o.unmatched)
-            out(
-                f"  {o.day.isoformat():<10}  {o.invited:>7}  {o.yes:>5}  {o.no:>5}  {o.no_answer:>9}  "
-                f"{came[0]:>5}  {came[1]:>15}  {came[2]:>6}  {note}"
-            )
-        if s.attended_trend:
-            out("  came to the meetings with a report: " + " → ".join(str(n) for n in s.attended_trend))
-        if s.trend:
-            met = f"; goal met at {s.goal_met} of {len(s.trend)}" if s.goal else ""
-            out(
-                f"  trend over the last {len(s.trend)} meetings held: "
-                + " → ".join(str(n) for n in s.trend)
-                + f" ({s.direction}){met}"
-            )
-        else:
-            out("  no meeting of this series has been held since invitations went out")
-
-
-def attendance_import(runner: Runner, occurrence: str, path: Path, out: Print) -> None:
-    from mailer.answers.attendance_import import import_file
-
-    done = import_file(runner, occurrence, path)
-    out(
-        f"{done.occurrence}: {done.members} members came ({done.new_members} new in the ledger); "
-        f"{len(done.unmatched)} guests or names not matched to a member ({done.new_unmatched} new)"
-    )
-    for p in done.unmatched:
-        out(
-            f"  not matched: {p.name or '(no name)'}"
-            + (f" <{p.email}>" if p.email else "")
-            + f" (line {p.line})"
-        )
 
 
 def hash_password(password: str, out: Print, warn: Print) -> None:

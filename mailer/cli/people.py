@@ -1,0 +1,56 @@
+"""What the secretary does for one person: erase them, stop mail to them, list who asked to stop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mailer.delivery.runner import Runner, run_lock
+from mailer.errors import UserError
+from mailer.project.addresses import check_email
+
+Print = Callable[..., None]
+
+
+def forget(runner: Runner, email: str, out: Print) -> None:
+    from mailer.delivery import register
+
+    try:
+        address = check_email(email.strip()).casefold()
+    except ValueError as exc:
+        raise UserError(f"'{email}' is not an email address: {exc}") from None
+    with run_lock(runner.project.state_dir, wait=True):
+        ids = runner.state.register.member_ids_for(address)
+        removed = sum(
+            register.erase(runner.state, runner.project.state_dir, i, address) for i in ids or [None]
+        )
+    out(
+        f"erased {address}: {removed} deliveries folded into anonymous counts; "
+        "remove the person from the member export too, or they are added again"
+    )
+
+
+def unsubscribe(runner: Runner, email: str, category: str, out: Print) -> None:
+    try:
+        address = check_email(email.strip()).casefold()
+    except ValueError as exc:
+        raise UserError(f"'{email}' is not an email address: {exc}") from None
+    known = set(runner.project.config.mailings) | {"*"}
+    if category not in known:
+        raise UserError(
+            f"unknown category '{category}'; use '*' or one of: {', '.join(sorted(known - {'*'}))}"
+        )
+    new = runner.state.suppressions.add(address, category, runner.now, "secretary")
+    what = "everything" if category == "*" else category
+    out(f"{address} {'unsubscribed' if new else 'was already unsubscribed'} from {what}")
+
+
+def suppressions(runner: Runner, as_json: bool, out: Print, emit: Callable[[Any], None]) -> None:
+    rows = runner.state.suppressions.rows()
+    if as_json:
+        emit([{"email": a, "category": c, "since": t, "source": s} for a, c, t, s in rows])
+        return
+    if not rows:
+        out("nobody has unsubscribed")
+    for a, c, t, s in rows:
+        out(f"{a}  {'everything' if c == '*' else c}  since {t[:10]} ({s})")
