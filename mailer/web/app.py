@@ -1,4 +1,4 @@
-"""The HTTP layer: routes, forms, login and headers; what a request means lives in clicks and board.
+"""The HTTP layer: routes, forms, login and headers; what a request means lives in links, clicks and board.
 
 Unsubscribe (`/u/TOKEN`): GET shows a page with a choice and a button, so that link scanners
 unsubscribe nobody; a POST with `List-Unsubscribe=One-Click` (RFC 8058) unsubscribes from
@@ -11,16 +11,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import hashlib
 import hmac
 import logging
 import threading
 import urllib.parse
-from collections.abc import Iterator
-from contextlib import contextmanager
-from email.parser import BytesParser
-from email.policy import HTTP
 from importlib import resources
 from pathlib import Path
 
@@ -28,120 +23,25 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from mailer.delivery import approvals
 from mailer.delivery.runner import Runner
 from mailer.errors import UserError
 from mailer.project.dates import date_and_time
-from mailer.project.folder import Project
 from mailer.reports import command as reports
-from mailer.web import archive, board, clicks, consultation, pages
+from mailer.web import archive, board, consultation, pages
 from mailer.web.headers import DropTrailingSlash, SecurityHeaders
 from mailer.web.limits import RateLimit, SlidingWindow, client_of
+from mailer.web.links import MemberLinks
 from mailer.web.passwords import dummy_hash, verify_password
+from mailer.web.projects import Projects
+from mailer.web.responses import TooLarge, page, read_form
 
 log = logging.getLogger("mailer.web")
-MAX_FORM_BYTES = 16_384
 LOGIN_FAILURES = (10, 300.0)  # per client: this many wrong passwords in this many seconds, then 429
 STATIC = {"board.js": "text/javascript", "board.css": "text/css"}
-
-
-def page(html: str, status: int = 200, csp: str = pages.MEMBER_CSP, **headers: str) -> HTMLResponse:
-    frame = "SAMEORIGIN" if "frame-ancestors 'self'" in csp else "DENY"
-    return HTMLResponse(
-        html,
-        status_code=status,
-        headers={
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",
-            "X-Content-Type-Options": "nosniff",
-            "X-Frame-Options": frame,
-            "Content-Security-Policy": csp,
-            **headers,
-        },
-    )
-
-
-class TooLarge(Exception):
-    pass
-
-
-async def read_form(request: Request) -> dict[str, str]:
-    """The form fields of a POST, urlencoded or multipart (RFC 8058 allows both); first value wins."""
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise TooLarge
-    ctype = request.headers.get("content-type", "")
-    fields: dict[str, str] = {}
-    if ctype.lower().startswith("multipart/form-data"):
-        message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + body)
-        for part in message.iter_parts() if message.is_multipart() else ():
-            name = part.get_param("name", header="content-disposition")
-            if isinstance(name, str) and name not in fields:
-                payload = part.get_payload(decode=True) or b""
-                fields[name] = payload.decode("utf-8", "replace").strip()
-        return fields
-    for name, value in urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
-        fields.setdefault(name, value.strip())
-    return fields
-
-
-class Projects:
-    """The project folder, read again when schedules.yaml or .env change (no restart needed)."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self._lock = threading.Lock()
-        self._key: tuple[int, ...] | None = None
-        self._project: Project | None = None
-        self._warned: set[str] = set()
-        self._local = threading.local()
-
-    def _stamp(self) -> tuple[int, ...]:
-        out = []
-        for name in ("schedules.yaml", ".env"):
-            try:
-                stat = (self.root / name).stat()
-                out += [stat.st_mtime_ns, stat.st_size]
-            except OSError:
-                out += [0, 0]
-        return tuple(out)
-
-    def current(self) -> Project:
-        key = self._stamp()
-        with self._lock:
-            if self._project is None or key != self._key:
-                self._project = Project(self.root, warn=self._warn_once)
-                self._key = key
-            return self._project
-
-    def _warn_once(self, line: str) -> None:
-        """A bad row in the member export is logged once, not at every click."""
-        if line not in self._warned:
-            self._warned.add(line)
-            log.warning("%s", line)
-
-    @contextmanager
-    def runner(self) -> Iterator[Runner]:
-        """A runner for one request, on this thread's open state database (opened once per thread)."""
-        project = self.current()
-        local = self._local
-        if getattr(local, "project", None) is not project:
-            if getattr(local, "state", None) is not None:
-                local.state.close()
-            local.project, local.state = project, None
-        runner = Runner(
-            project, dt.datetime.now(project.tz), report_row_problems=False, shared_state=local.state
-        )
-        try:
-            yield runner
-        finally:
-            if runner.opened_state is not None:
-                local.state = runner.shared_state = runner.opened_state
 
 
 class Web:
@@ -152,89 +52,6 @@ class Web:
         self.failures = SlidingWindow(*LOGIN_FAILURES)
         self._lock = threading.Lock()
         self._verified: dict[bytes, str] = {}
-
-    # -- members' links ----------------------------------------------------------------
-
-    def unsubscribe(self, token: str, form: dict[str, str] | None) -> Response:
-        with self.projects.runner() as r:
-            org = r.project.config.organisation
-            contact = org.unsubscribe_email or (org.reply_to or org.sender).email
-            try:
-                click = clicks.verify(r.signer(), token, "u", r.now.date())
-            except clicks.BadLink as exc:
-                log.info("unsubscribe refused: %s", exc)
-                return self._bad_link(org.name, org.language, contact)
-            who = clicks.who(r, click.member_id)
-            t = pages.texts(who.language)
-            if who.address is None:
-                text = t["not_found_text"].format(contact=contact)
-                return page(pages.message(who.language, org.name, t["not_found"], text), 404)
-            options = clicks.choices(click.subject)
-            if form is None:
-                labels = [(c, _capital(clicks.category_label(r.project, c, t))) for c in options]
-                html = pages.render(
-                    "unsubscribe.html",
-                    lang=who.language,
-                    org=org.name,
-                    title=t["unsubscribe"],
-                    choices=labels,
-                    others=[],
-                )
-                return page(html)
-            if "scope" in form:
-                scope, source = form["scope"], "web"
-            elif form.get("List-Unsubscribe") == "One-Click":
-                scope, source = click.subject, "one-click"
-            else:
-                scope, source = "", ""
-            if scope not in options:
-                log.info("unsubscribe refused: a POST without a known scope")
-                return self._bad_link(org.name, who.language, contact)
-            r.state.suppressions.add(who.address, scope, r.now, source)
-            if scope == clicks.EVERYTHING:
-                done = t["no_more_at_all"].format(org=org.name)
-            else:
-                done = t["no_more"].format(what=clicks.category_label(r.project, scope, t))
-            regret = t["regret"].format(contact=(org.reply_to or org.sender).email)
-            return page(pages.message(who.language, org.name, t["unsubscribed"], done, regret))
-
-    def rsvp(self, token: str, answer: str, record: bool) -> Response:
-        with self.projects.runner() as r:
-            org = r.project.config.organisation
-            contact = (org.reply_to or org.sender).email
-            try:
-                click = clicks.verify(r.signer(), token, "r", r.now.date())
-            except clicks.BadLink as exc:
-                log.info("rsvp refused: %s", exc)
-                return self._bad_link(org.name, org.language, contact)
-            who = clicks.who(r, click.member_id)
-            t = pages.texts(who.language)
-            if who.member is None:
-                text = t["not_found_text"].format(contact=contact)
-                return page(pages.message(who.language, org.name, t["not_found"], text), 404)
-            meeting = clicks.meeting(r.project, click.subject)
-            if meeting is None or meeting.cancelled or meeting.end <= r.now:
-                title = t["meeting_over"] if meeting and not meeting.cancelled else t["meeting_cancelled"]
-                return page(pages.message(who.language, org.name, title, t["closed_text"]), 410)
-            context = {
-                "lang": who.language,
-                "org": org.name,
-                "title": meeting.title,
-                "meeting": meeting.title,
-                "when": _capital(date_and_time(meeting.start, who.language)),
-                "answer": answer,
-            }
-            if not record:
-                answered = r.state.rsvps.answer(click.subject, click.member_id)
-                return page(pages.render("rsvp.html", answered=answered, **context))
-            r.state.rsvps.record(click.subject, click.member_id, answer, r.now)
-            other = "no" if answer == "yes" else "yes"
-            return page(pages.render("rsvp_done.html", other=other, **context))
-
-    def _bad_link(self, org: str, lang: str, contact: str) -> Response:
-        t = pages.texts(lang)
-        text = t["bad_link_text"].format(contact=contact)
-        return page(pages.message(lang, org, t["bad_link"], text), 400)
 
     # -- the board ---------------------------------------------------------------------------
 
@@ -379,10 +196,6 @@ class Web:
         return page(pages.message("nb", org, "Det gikk ikke", text), status, pages.BOARD_CSP)
 
 
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def _int(text: str | None, default: int, low: int, high: int) -> int:
     try:
         return min(max(int(text or default), low), high)
@@ -414,6 +227,7 @@ def _same_origin(request: Request) -> bool:
 
 def create_app(root: Path) -> Starlette:
     web = Web(root)
+    links = MemberLinks(web.projects)
     project = web.projects.current()
 
     async def healthz(request: Request) -> Response:
@@ -431,7 +245,7 @@ def create_app(root: Path) -> Starlette:
                 form = await read_form(request)
             except TooLarge:
                 return Response("too large\n", 413, media_type="text/plain")
-        return await run_in_threadpool(web.unsubscribe, request.path_params["token"], form)
+        return await run_in_threadpool(links.unsubscribe, request.path_params["token"], form)
 
     async def rsvp(request: Request) -> Response:
         answer = request.path_params["answer"]
@@ -443,7 +257,7 @@ def create_app(root: Path) -> Starlette:
             except TooLarge:
                 return Response("too large\n", 413, media_type="text/plain")
         token = request.path_params["token"]
-        return await run_in_threadpool(web.rsvp, token, answer, request.method == "POST")
+        return await run_in_threadpool(links.rsvp, token, answer, request.method == "POST")
 
     async def board_list(request: Request) -> Response:
         return await run_in_threadpool(web.board_list, request)

@@ -32,7 +32,8 @@ from mailer.project.dates import date_and_time
 from mailer.web import clicks, pages
 
 if TYPE_CHECKING:
-    from mailer.web.app import Projects, Web
+    from mailer.web.app import Web
+    from mailer.web.projects import Projects
 
 log = logging.getLogger("mailer.web")
 MAX_BODY = 65_536

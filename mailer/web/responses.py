@@ -1,0 +1,56 @@
+"""What every handler shares: an HTML answer with the right headers, and a POST body read with a cap."""
+
+from __future__ import annotations
+
+import urllib.parse
+from email.parser import BytesParser
+from email.policy import HTTP
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from mailer.web import pages
+
+MAX_FORM_BYTES = 16_384
+
+
+def page(html: str, status: int = 200, csp: str = pages.MEMBER_CSP, **headers: str) -> HTMLResponse:
+    frame = "SAMEORIGIN" if "frame-ancestors 'self'" in csp else "DENY"
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": frame,
+            "Content-Security-Policy": csp,
+            **headers,
+        },
+    )
+
+
+class TooLarge(Exception):
+    pass
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The form fields of a POST, urlencoded or multipart (RFC 8058 allows both); first value wins."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise TooLarge
+    ctype = request.headers.get("content-type", "")
+    fields: dict[str, str] = {}
+    if ctype.lower().startswith("multipart/form-data"):
+        message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + body)
+        for part in message.iter_parts() if message.is_multipart() else ():
+            name = part.get_param("name", header="content-disposition")
+            if isinstance(name, str) and name not in fields:
+                payload = part.get_payload(decode=True) or b""
+                fields[name] = payload.decode("utf-8", "replace").strip()
+        return fields
+    for name, value in urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+        fields.setdefault(name, value.strip())
+    return fields
