@@ -11,17 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from mailer.errors import ProblemList, UserError
-from mailer.project import calendar, consultations, look, pictures, reader_calendar, subjects
+from mailer.project import calendar, consultations, look, pictures, reader_calendar, subjects, validation
 from mailer.project.audiences import Audience, audience
 from mailer.project.config import Config, parse_config
 from mailer.project.config_base import Mailbox
 from mailer.project.drafts import ID, Draft, draft_files, read_draft
-from mailer.project.mailing_config import (
-    ConsultationConfig,
-    InvitationConfig,
-    NewsletterConfig,
-    WelcomeConfig,
-)
+from mailer.project.mailing_config import InvitationConfig, NewsletterConfig, WelcomeConfig
 from mailer.project.mailings import Event, Mailing
 from mailer.project.meeting_config import SendRule
 from mailer.project.members import Member, MemberReader, RowProblem, member_files
@@ -353,49 +348,6 @@ class Project:
     def calendar_and_template_problems(self) -> list[str]:
         """Templates exist; each series fires; sends come before meetings; attachments exist."""
         where = str(self.label_path(self.config_path))
-        cfg_tz = self.parsed_config.organisation.tz
-        problems = look.problems(self.root, self.parsed_config.organisation, where)
-        for name, cfg in self.parsed_config.mailings.items():
-            key = f"mailings.{name}"
-            if not (self.templates_dir / f"{cfg.template}.mjml").is_file():
-                problems.append(
-                    f"{where}: {key}.template: template '{cfg.template}' not found "
-                    f"(templates/{cfg.template}.mjml does not exist)"
-                )
-            if isinstance(cfg, ConsultationConfig):
-                problems += consultations.config_problems(where, name, cfg, self.root, cfg_tz)
-            if not isinstance(cfg, InvitationConfig):
-                continue
-            meeting = cfg.meeting
-            if calendar.first_day(meeting) is None:
-                problems.append(
-                    f"{where}: {key}.meeting.recurrence: the recurrence never fires; "
-                    "check start, until, day and weekday"
-                )
-            for rule_name, rule in (("invite", cfg.invite), ("reminder", cfg.reminder)):
-                if rule is None:
-                    continue
-                times = [meeting.time] + [d.time() for d in meeting.dates or [] if isinstance(d, dt.datetime)]
-                if rule.days_before == 0 and any(rule.at >= t for t in times):
-                    problems.append(
-                        f"{where}: {key}.{rule_name}.at: {rule.at:%H:%M} on the day is not before "
-                        f"the meeting starts; send earlier"
-                    )
-            for day, change in meeting.changes.items():
-                if not calendar.planned_days(meeting, day, day):
-                    problems.append(
-                        f"{where}: {key}.meeting.changes.{day}: the series has no meeting on that date"
-                    )
-                for att in change.attachments:
-                    if not (self.root / att).is_file():
-                        problems.append(f"{where}: {key}.meeting.changes.{day}.attachments: {att} not found")
-            for att in meeting.attachments:
-                if not (self.root / att).is_file():
-                    problems.append(f"{where}: {key}.meeting.attachments: {att} not found")
-            if (
-                meeting.agenda
-                and meeting.agenda.endswith(".md")
-                and not (self.root / meeting.agenda).is_file()
-            ):
-                problems.append(f"{where}: {key}.meeting.agenda: {meeting.agenda} not found")
-        return problems
+        return validation.calendar_and_template_problems(
+            self.root, self.parsed_config, self.templates_dir, where
+        )
