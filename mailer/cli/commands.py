@@ -181,7 +181,7 @@ pre{{white-space:pre-wrap;background:#fff;padding:12px;max-width:640px}}</style>
 def preview(
     runner: Runner, mailing_id: str, out_dir: Path | None, member_id: str | None, to_board: bool, out: Print
 ) -> None:
-    from mailer.delivery.sending import send_test_copies
+    from mailer.delivery.test_copies import send_test_copies
     from mailer.render import sample
 
     project = runner.project
@@ -276,7 +276,7 @@ def _print_reports(reports: list[Any], out: Print) -> None:
 
 
 def send(runner: Runner, mailing_id: str, dry_run: bool, out: Print, warn: Print) -> int:
-    from mailer.delivery.sending import check_approval
+    from mailer.delivery.approvals import check_approval
 
     mailing = runner.prepare(_mailing(runner, mailing_id)).starting_now(runner.now)
     if dry_run:

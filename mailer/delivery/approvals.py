@@ -4,6 +4,9 @@
 the same person. When MAILER_BOARD_USERS names the board, an approval must name one of
 them and is stored under that spelling; otherwise (a fresh example project) any name is
 taken, tidied, and stored under the spelling first used for this mailing.
+
+A newsletter goes out only with enough approvals of exactly this content (`check_approval`):
+a change to the draft, template or subject after the vote asks the board again.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from mailer.errors import UserError
 
 if TYPE_CHECKING:
     from mailer.delivery.runner import Runner
+    from mailer.render.messages import CompiledMailing
     from mailer.state import State
 
 
@@ -65,3 +69,26 @@ def record(runner: Runner, mailing_id: str, fingerprint: str, by: str) -> bool:
     if key(name) in {key(b) for b in names(runner.state, mailing_id, fingerprint)}:
         return False
     return runner.state.approvals.approve(mailing_id, fingerprint, name, runner.now)
+
+
+def check_approval(state: State, compiled: CompiledMailing) -> None:
+    """A newsletter goes out only with enough approvals of exactly this content."""
+    mailing = compiled.mailing
+    if not mailing.needs_approval:
+        return
+    fingerprint = compiled.fingerprint
+    approvals = state.approvals.of(mailing.id)
+    matching = {key(by) for fp, by, _ in approvals if fp == fingerprint}
+    need = mailing.approvals_required
+    if len(matching) >= need:
+        return
+    if approvals and not matching:
+        raise UserError(
+            f"{mailing.id} changed since it was approved (draft, template or subject; fingerprint "
+            f"now {fingerprint}); run `mailer preview {mailing.id}` and approve it again"
+        )
+    have = f"{len(matching)} of {need} approvals" if matching else "not approved"
+    raise UserError(
+        f"{mailing.id} is {have}; the board previews it (`mailer preview {mailing.id}`) and "
+        f"approves it (`mailer approve {mailing.id} --by NAME`) before it is sent"
+    )

@@ -7,8 +7,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from mailer.delivery import announcements, newcomers, register
+from mailer.delivery.approvals import check_approval
+from mailer.delivery.report import Report
 from mailer.delivery.runner import Runner
-from mailer.delivery.sending import Report, check_approval
 from mailer.errors import TransportUnavailable, UserError
 from mailer.project.config import WelcomeConfig
 from mailer.project.mailings import Mailing

@@ -16,7 +16,8 @@ import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from mailer.delivery.sending import Recipients, Report
+from mailer.delivery.plan import Recipients
+from mailer.delivery.report import Report
 from mailer.project.audiences import Audience, Rule
 from mailer.project.config import ChapterNoticeConfig, FollowUpConfig, WelcomeConfig, normalise_name
 from mailer.project.mailings import Mailing

@@ -16,18 +16,13 @@ from typing import TYPE_CHECKING
 from mailer.answers import rsvp_rules
 from mailer.bounces import expiry, refused
 from mailer.bounces.verp import Verp
-from mailer.delivery import announcements, consultation_reminders, register
+from mailer.delivery import announcements, consultation_reminders, links, register
+from mailer.delivery.approvals import check_approval
 from mailer.delivery.observer import Progress, Silent
+from mailer.delivery.plan import Recipients, is_suppressed, plan, plan_key
 from mailer.delivery.ratelimit import Clock, RateLimiter
-from mailer.delivery.sending import (
-    Delivery,
-    Recipients,
-    Report,
-    check_approval,
-    is_suppressed,
-    plan,
-    plan_key,
-)
+from mailer.delivery.report import Report
+from mailer.delivery.sending import Delivery
 from mailer.delivery.tokens import Signer, load_secret
 from mailer.delivery.transport import OutboxTransport, Transport, make_transport
 from mailer.errors import TransportUnavailable, UserError
@@ -131,29 +126,7 @@ class Runner:
         return Verp.of(self.project.settings.bounce_address or "", self.signer().secret)
 
     def links(self) -> Links:
-        from mailer.render.messages import Links
-
-        org = self.project.config.organisation
-        mailto = org.unsubscribe_email or (org.reply_to.email if org.reply_to else org.sender.email)
-        base = org.base_url
-        if not base:
-            return Links(
-                unsubscribe=lambda m, c: f"mailto:{mailto}?subject=unsubscribe%20{c}",
-                unsubscribe_mailto=mailto,
-            )
-        signer = self.signer()
-        issued = self.now.date().toordinal()
-
-        def unsubscribe(member: Member, category: str) -> str:
-            return f"{base}/u/{signer.sign('u', member.id, category, issued)}"
-
-        def rsvp(member: Member, occurrence: str, answer: str) -> str:
-            return f"{base}/r/{signer.sign('r', member.id, occurrence, issued)}/{answer}"
-
-        def consultation(member: Member, consultation_id: str) -> str:
-            return f"{base}/h/{signer.sign('h', member.id, consultation_id, issued)}"
-
-        return Links(unsubscribe, rsvp, mailto, base.startswith("https://"), consultation)
+        return links.build(self.project.config.organisation, self.signer, self.now)
 
     def compiled(self, mailing: Mailing) -> CompiledMailing:
         key = f"{mailing.id}|{mailing.event.sequence if mailing.event else ''}"

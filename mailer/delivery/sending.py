@@ -1,11 +1,8 @@
-"""The one way a mailing is sent: plan who gets it, then deliver each copy and record it.
+"""The one way a mailing is delivered: each copy is built, recorded and handed to a connection.
 
-`send`, `run-due`, the scheduler and the board's test copy all come through here.
-1. Plan: every member of the audience without a ledger row gets a `pending` row, in one
-   transaction (the whole audience or nobody). Rows of members who left the export or the
-   audience, or who unsubscribed, are dropped.
-2. Deliver: the open rows are read back in order, each copy is built, marked `sending`,
-   handed to a connection, and marked with its outcome.
+`send`, `run-due` and the scheduler come through here once the mailing is planned (see
+`plan`): the open rows are read back in order, each copy is built, marked `sending`,
+handed to a connection, and marked with its outcome.
 
 When things go wrong, nothing is lost and nothing is sent twice: a server that cannot be
 reached (or refuses the login) before the first attempt raises TransportUnavailable with
@@ -20,28 +17,29 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mailer.delivery import retry
-from mailer.delivery.approvals import key as approver_key
+from mailer.delivery.journal import Journal
 from mailer.delivery.observer import Progress, Silent
+from mailer.delivery.plan import is_suppressed
 from mailer.delivery.ratelimit import Clock, RateLimiter
+from mailer.delivery.report import Report
 from mailer.delivery.transport import Connection, DeliveryError, Transport
 from mailer.errors import UserError
 from mailer.project.mailings import Mailing
 from mailer.project.members import Member
 from mailer.state import State
-from mailer.state.deliveries import OpenDelivery, Planned
+from mailer.state.deliveries import OpenDelivery
 from mailer.state.suppressions import SuppressionList
 
 if TYPE_CHECKING:
-    from mailer.render.messages import CompiledMailing, MessageFactory, Outgoing
+    from mailer.render.messages import MessageFactory, Outgoing
 
 
 STOP = threading.Event()
@@ -52,164 +50,8 @@ class MailingStopped(UserError):
     """The send was stopped on purpose (too many permanent failures); nothing was lost."""
 
 
-@dataclass
-class Report:
-    """What one run did for one mailing."""
-
-    mailing_id: str
-    planned: int = 0
-    sent: int = 0
-    deferred: int = 0
-    failed: int = 0
-    dropped: int = 0
-    expired: int = 0
-    still_open: int = 0
-    slowed: int = 0
-    note: str = ""
-    server_lost: bool = False
-
-    @property
-    def anything(self) -> bool:
-        return any((self.planned, self.sent, self.deferred, self.failed, self.dropped, self.expired))
-
-    def line(self) -> str:
-        parts = [f"{self.sent} sent"]
-        for name in ("deferred", "failed", "dropped", "expired"):
-            if getattr(self, name):
-                parts.append(f"{getattr(self, name)} {name}")
-        if self.still_open:
-            parts.append(f"{self.still_open} still to send")
-        text = f"{self.mailing_id}: " + ", ".join(parts)
-        notes = [self.note] if self.note else []
-        if self.slowed:
-            notes.append(f"slowed down {self.slowed} time(s) at the server's request")
-        return text + (f" ({'; '.join(notes)})" if notes else "")
-
-
-@dataclass
-class Recipients:
-    """Who a mailing may go to right now: the export's members, filtered for this mailing."""
-
-    members: Callable[[], Iterable[Member]]
-    suppressed: Callable[[], SuppressionList]
-    inputs: str
-    extra_filter: Callable[[Mailing, Member], bool] | None = None
-
-
-def inputs_key(*parts: object) -> str:
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
-
-
-def plan_key(mailing: Mailing, recipients: Recipients, now: dt.datetime) -> str:
-    """What planning depends on: the member files, the schedule, suppressions, the day."""
-    return inputs_key(recipients.inputs, mailing.is_open(now), now.date(), mailing.event)
-
-
-def is_suppressed(suppressed: SuppressionList, category: str, address: str) -> bool:
-    return suppressed.blocks(category, address)
-
-
-def plan(
-    state: State,
-    mailing: Mailing,
-    factory: MessageFactory,
-    recipients: Recipients,
-    now: dt.datetime,
-    previous: set[str] | None = None,
-) -> tuple[int, int]:
-    """Add pending rows for the audience and drop rows nobody should get any more.
-
-    Returns (planned, dropped). Skipped when nothing it depends on changed since last time.
-    """
-    key = plan_key(mailing, recipients, now)
-    if state.deliveries.inputs(mailing.id) == key:
-        return 0, 0
-    open_rows = dict(state.deliveries.open_members(mailing.id))
-    suppressed = recipients.suppressed()
-    in_export: set[str] = set()
-    keep: set[str] = set()
-    today = now.date()
-
-    def candidates() -> Iterator[Planned]:
-        for member in mailing.audience.select(_tracked(recipients.members(), in_export), today):
-            if previous is not None and member.id not in previous:
-                continue
-            if recipients.extra_filter and not recipients.extra_filter(mailing, member):
-                continue
-            if is_suppressed(suppressed, mailing.category, member.address_key):
-                continue
-            keep.add(member.id)
-            if mailing.is_open(now) or member.id in open_rows:
-                factory.check(member)
-                yield Planned(member.id, member.address_key, member.to_record())
-
-    planned = state.deliveries.plan(
-        mailing.id, mailing.kind, mailing.series, candidates(), now, key, mailing.expires_at
-    )
-    gone = [m for m in open_rows if m not in in_export]
-    left_audience = [m for m in open_rows if m in in_export and m not in keep]
-    dropped = state.deliveries.drop_open(mailing.id, gone, now, "no longer in the member list")
-    dropped += state.deliveries.drop_open(
-        mailing.id, left_audience, now, "no longer in the audience or unsubscribed"
-    )
-    return planned, dropped
-
-
-def _tracked(members: Iterable[Member], seen: set[str]) -> Iterator[Member]:
-    for m in members:
-        seen.add(m.id)
-        yield m
-
-
 DAY_LIMIT_NOTE = "today's sending limit is reached; the rest goes out tomorrow"
 WENT_AWAY_NOTE = "the SMTP server went away; the rest is sent by the next run"
-
-
-class _Journal:
-    """The hot path's ledger writes (`sending` before an attempt, `sent` after), grouped.
-
-    `sending` is committed before the message goes on the wire. `sent` is committed with the
-    connection's next write, or before it waits for anything else, so a connection never
-    starts a message while the previous one's outcome is uncommitted: a kill repeats at most
-    the messages on the wire. Writes of connections that are ready at the same moment share
-    one commit.
-    """
-
-    def __init__(self, state: State):
-        self.state = state
-        self.sending: list[tuple[int, dt.datetime]] = []
-        self.sent: list[tuple[int, dt.datetime, str, str]] = []
-        self.committed: asyncio.Future[None] | None = None
-
-    def record_sent(self, delivery_id: int, when: dt.datetime, reply: str, message_id: str) -> None:
-        self.sent.append((delivery_id, when, reply, message_id))
-
-    async def record_sending(self, delivery_id: int, when: dt.datetime) -> None:
-        self.sending.append((delivery_id, when))
-        await self.commit()
-
-    async def commit(self) -> None:
-        if self.committed is None:
-            if not (self.sending or self.sent):
-                return
-            loop = asyncio.get_running_loop()
-            self.committed = loop.create_future()
-            loop.call_soon(self.flush)
-        await self.committed
-
-    def flush(self) -> None:
-        sending, sent, committed = self.sending, self.sent, self.committed
-        self.sending, self.sent, self.committed = [], [], None
-        try:
-            if sending or sent:
-                self.state.deliveries.record_attempts(sending, sent)
-        except Exception as exc:
-            if committed is None or committed.done():
-                raise
-            committed.set_exception(exc)
-        else:
-            if committed is not None and not committed.done():
-                committed.set_result(None)
 
 
 @dataclass
@@ -246,7 +88,7 @@ class Delivery:
     report: Report = field(init=False)
     _queue: asyncio.Queue[_Item | None] = field(init=False)
     _changed: asyncio.Event = field(init=False)
-    _journal: _Journal = field(init=False)
+    _journal: Journal = field(init=False)
     _outstanding: int = 0
     _retries: dict[asyncio.Task[None], _Item] = field(default_factory=dict)
     _stop: str = ""
@@ -263,7 +105,7 @@ class Delivery:
 
     def __post_init__(self) -> None:
         self.report = Report(self.mailing.id)
-        self._journal = _Journal(self.state)
+        self._journal = Journal(self.state)
 
     async def run(self, retry_all_deferred: bool) -> Report:
         """Deliver what is due; TransportUnavailable (nothing attempted) if no connection opens."""
@@ -569,49 +411,3 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) 
             loop.remove_signal_handler(sig)
 
     return restore
-
-
-def check_approval(state: State, compiled: CompiledMailing) -> None:
-    """A newsletter goes out only with enough approvals of exactly this content."""
-    mailing = compiled.mailing
-    if not mailing.needs_approval:
-        return
-    fingerprint = compiled.fingerprint
-    approvals = state.approvals.of(mailing.id)
-    matching = {approver_key(by) for fp, by, _ in approvals if fp == fingerprint}
-    need = mailing.approvals_required
-    if len(matching) >= need:
-        return
-    if approvals and not matching:
-        raise UserError(
-            f"{mailing.id} changed since it was approved (draft, template or subject; fingerprint "
-            f"now {fingerprint}); run `mailer preview {mailing.id}` and approve it again"
-        )
-    have = f"{len(matching)} of {need} approvals" if matching else "not approved"
-    raise UserError(
-        f"{mailing.id} is {have}; the board previews it (`mailer preview {mailing.id}`) and "
-        f"approves it (`mailer approve {mailing.id} --by NAME`) before it is sent"
-    )
-
-
-def send_test_copies(
-    transport: Transport, factory: MessageFactory, mailing: Mailing, members: list[Member], sender: str
-) -> int:
-    """The board's marked test copy: the same messages, sent outside the ledger."""
-
-    async def go() -> int:
-        conn = await transport.connect(f"{mailing.id}.test-copies")
-        sent = 0
-        try:
-            for member in members:
-                out = factory.build(member)
-                try:
-                    await conn.send(sender, member.email, out.data)
-                    sent += 1
-                except DeliveryError as exc:
-                    raise UserError(f"the test copy to {member.email} was refused: {exc.reply}") from None
-        finally:
-            await conn.close()
-        return sent
-
-    return asyncio.run(go())

@@ -151,7 +151,7 @@ class Deliveries:
         """Deliveries marked `sending` (just before their attempt) and `sent` (just after), one commit.
 
         A send with several connections groups the marks that fall due at the same moment
-        instead of committing each one (see `sending._Journal`).
+        instead of committing each one (see `journal.Journal`).
         """
         with transaction(self.db):
             self.db.executemany(
