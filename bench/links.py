@@ -209,10 +209,11 @@ def next_meeting(project: Project, now: dt.datetime) -> str:
 
 
 def nothing_due(root: Path) -> None:
-    """Drop the invitations: the newsletter waits for approval, so nothing is due at any time."""
+    """Drop the invitations and the welcomes (the invented members joined lately, so welcomes
+    would be due); newsletters and consultations wait for approval: nothing is due at any time."""
     path = root / "schedules.yaml"
     config = yaml.safe_load(path.read_text("utf-8"))
-    config["mailings"] = {k: v for k, v in config["mailings"].items() if v.get("kind") != "invitation"}
+    config["mailings"] = {k: v for k, v in config["mailings"].items() if v.get("kind") not in ("invitation", "welcome")}
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
 
 
