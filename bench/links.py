@@ -213,7 +213,9 @@ def nothing_due(root: Path) -> None:
     would be due); newsletters and consultations wait for approval: nothing is due at any time."""
     path = root / "schedules.yaml"
     config = yaml.safe_load(path.read_text("utf-8"))
-    config["mailings"] = {k: v for k, v in config["mailings"].items() if v.get("kind") not in ("invitation", "welcome")}
+    config["mailings"] = {
+        k: v for k, v in config["mailings"].items() if v.get("kind") not in ("invitation", "welcome")
+    }
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
 
 
