@@ -12,7 +12,7 @@ import signal
 import threading
 from collections.abc import Callable
 
-from mailer.delivery import sending
+from mailer.delivery import stopping
 from mailer.delivery.observer import Progress
 from mailer.delivery.runner import Runner
 from mailer.errors import UserError
@@ -33,7 +33,7 @@ def tick(
     warn: Callable[[str], None],
 ) -> None:
     """One run-due at the current time, with its own runner and lock."""
-    if sending.STOP.is_set():
+    if stopping.STOP.is_set():
         return
     runner = Runner(project, parse_now(None, project.tz), progress=progress)
     try:
@@ -59,7 +59,7 @@ def run_forever(
 
     def stop(signum: int, frame: object) -> None:
         out("stopping after the message in flight…")
-        sending.STOP.set()
+        stopping.STOP.set()
         done.set()
 
     signal.signal(signal.SIGTERM, stop)

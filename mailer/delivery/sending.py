@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from mailer.delivery.observer import Progress, Silent
 from mailer.delivery.plan import is_suppressed
 from mailer.delivery.ratelimit import Clock, RateLimiter
 from mailer.delivery.report import Report
+from mailer.delivery.stopping import STOP, stop_on_signals
 from mailer.delivery.transport import Connection, DeliveryError, Transport
 from mailer.errors import UserError
 from mailer.project.mailings import Mailing
@@ -40,10 +39,6 @@ from mailer.state.suppressions import SuppressionList
 
 if TYPE_CHECKING:
     from mailer.render.messages import MessageFactory, Outgoing
-
-
-STOP = threading.Event()
-"""Set by the scheduler's signal handler: every delivery ends after the message in flight."""
 
 
 class MailingStopped(UserError):
@@ -121,7 +116,7 @@ class Delivery:
         self._queue = asyncio.Queue(maxsize=self.transport.connections * 2)
         self._changed = asyncio.Event()
         self.progress.start(self.mailing.id, total)
-        restore_signals = _stop_on_signals(asyncio.get_running_loop(), self._request_stop)
+        restore_signals = stop_on_signals(asyncio.get_running_loop(), self._request_stop)
         workers = [asyncio.create_task(self._worker(connection))]
         workers += [asyncio.create_task(self._worker(None)) for _ in range(self.transport.connections - 1)]
         self._live_workers = len(workers)
@@ -394,20 +389,3 @@ class Delivery:
             del self._retries[task]
             self._defer(item, self.clock.now())
             self._settle()
-
-
-def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> Callable[[], None]:
-    """SIGTERM/SIGINT finish the messages in flight, then end the run."""
-    installed = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop)
-            installed.append(sig)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass
-
-    def restore() -> None:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-
-    return restore
