@@ -192,4 +192,7 @@ CREATE TABLE IF NOT EXISTS bounce_messages (
 );
 """
 
+# Steps being written in parallel (keep these numbers when merging): 4 what comes back is
+# verified and what is published is meant for everyone (issue 23), 5 events with places and a
+# waiting list (issue 20), 6 members' own preferences and the consent log (issue 21).
 MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE, V3_WHAT_COMES_BACK]

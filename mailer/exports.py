@@ -1,0 +1,70 @@
+"""Every CSV file mailer writes for people to open in Excel: one writer, cells that never run.
+
+Text in an export comes from outside (a remote server's diagnostic, a member's name, a leader's
+answer, a guest's registration). A cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+return is a formula to Excel and LibreOffice (`=HYPERLINK(…)` leaks the sheet when clicked), so
+such a cell is written with a leading apostrophe and shows as the text it is. Files are UTF-8
+with a BOM and `;` between cells, as Norwegian Excel opens them, and readable by their owner only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from mailer.errors import UserError
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """The cell as text Excel shows and never evaluates; None is an empty cell."""
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def csv_text(header: Sequence[object], rows: Iterable[Sequence[object]], delimiter: str = ";") -> str:
+    """The whole file as text (header first), every cell made safe."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow([safe_cell(c) for c in header])
+    for row in rows:
+        writer.writerow([safe_cell(c) for c in row])
+    return buf.getvalue()
+
+
+def check_target(path: Path, option: str = "--out") -> Path:
+    """A file path to write an export to; a folder or a missing parent folder is one clear error."""
+    if path.is_dir():
+        raise UserError(f"{option} {path} is a folder; give a file name such as liste.csv")
+    if not path.parent.is_dir():
+        raise UserError(
+            f"{option} {path}: the folder {path.parent} does not exist; create it or write elsewhere"
+        )
+    return path
+
+
+def write_csv(
+    path: Path,
+    header: Sequence[object],
+    rows: Iterable[Sequence[object]],
+    option: str = "--out",
+    delimiter: str = ";",
+) -> int:
+    """Write an export (0600, UTF-8 with BOM); returns the number of data rows written."""
+    check_target(path, option)
+    materialised = [list(r) for r in rows]
+    data = csv_text(header, materialised, delimiter).encode("utf-8-sig")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror}; choose another {option} path") from None
+    return len(materialised)
