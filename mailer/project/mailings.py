@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from mailer.project.pictures import PictureRef
     from mailer.project.reader_calendar import SeriesDates
 
-Kind = Literal["newsletter", "invitation", "welcome", "consultation"]
+Kind = Literal["newsletter", "invitation", "welcome", "consultation", "event"]
+"""`event`: an event's invitation to its audience, with each member's registration link."""
 Change = Literal["reminder", "update", "cancel"]
 
 
