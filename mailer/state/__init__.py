@@ -21,6 +21,7 @@ from mailer.state.events import Events
 from mailer.state.members import MemberStore
 from mailer.state.meta import Meta
 from mailer.state.newcomers import Newcomers
+from mailer.state.notices import Notices
 from mailer.state.register import Register
 from mailer.state.rsvps import Rsvps
 from mailer.state.suppressions import Suppressions
@@ -92,3 +93,7 @@ class State:
     @cached_property
     def bounces(self) -> BounceStore:
         return BounceStore(self.db)
+
+    @cached_property
+    def notices(self) -> Notices:
+        return Notices(self.db)

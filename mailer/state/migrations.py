@@ -192,7 +192,25 @@ CREATE TABLE IF NOT EXISTS bounce_messages (
 );
 """
 
+V5_NOTICES = """
+-- Messages to one person, now (see state/notices.py): what each pending delivery of kind
+-- `notice` says, kept until it is sent or given up, so any process can send it after a crash.
+CREATE TABLE IF NOT EXISTS notices (
+    delivery_id INTEGER PRIMARY KEY,
+    category TEXT NOT NULL,
+    template TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    context TEXT NOT NULL,
+    calendar TEXT,
+    expires_at TEXT
+);
+"""
+
+V5_EVENTS = V5_NOTICES
+"""Step 5 (issue 20): notices, then the events' registrations, waiting list and check-ins."""
+
 # Steps being written in parallel (keep these numbers when merging): 4 what comes back is
 # verified and what is published is meant for everyone (issue 23), 5 events with places and a
 # waiting list (issue 20), 6 members' own preferences and the consent log (issue 21).
-MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE, V3_WHAT_COMES_BACK]
+# V5_EVENTS is step 5: it follows V3 here only until step 4 is merged before it.
+MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE, V3_WHAT_COMES_BACK, V5_EVENTS]
