@@ -305,6 +305,7 @@ def send(runner: Runner, mailing_id: str, dry_run: bool, out: Print, warn: Print
 def run_due(runner: Runner, out: Print, warn: Print) -> int:
     from mailer.bounces.imap import collect as collect_bounces
     from mailer.delivery.due import run_due as due
+    from mailer.events.due import run as events_due
 
     with run_lock(runner.project.state_dir, wait=False) as locked:
         if not locked:
@@ -314,6 +315,8 @@ def run_due(runner: Runner, out: Print, warn: Print) -> int:
         if bounced:
             out(bounced)
         reports, errors = due(runner)
+        more, problems = events_due(runner)  # offers that ran out, reminders, answers to erase
+        reports, errors = reports + more, errors + problems
     _print_reports(reports, out)
     if reports and runner.outbox:
         out(f"no SMTP host set (MAILER_SMTP_HOST): messages are in {runner.outbox}")

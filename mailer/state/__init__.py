@@ -14,6 +14,7 @@ from mailer.state.approvals import Approvals
 from mailer.state.archive import Archive
 from mailer.state.attendance import Attendance
 from mailer.state.bounces import BounceStore
+from mailer.state.checkins import Checkins
 from mailer.state.consultations import Answers
 from mailer.state.database import connect
 from mailer.state.deliveries import Deliveries
@@ -23,8 +24,10 @@ from mailer.state.meta import Meta
 from mailer.state.newcomers import Newcomers
 from mailer.state.notices import Notices
 from mailer.state.register import Register
+from mailer.state.registrations import Registrations
 from mailer.state.rsvps import Rsvps
 from mailer.state.suppressions import Suppressions
+from mailer.state.waitlist import Waitlist
 
 
 class State:
@@ -97,3 +100,15 @@ class State:
     @cached_property
     def notices(self) -> Notices:
         return Notices(self.db)
+
+    @cached_property
+    def registrations(self) -> Registrations:
+        return Registrations(self.db)
+
+    @cached_property
+    def waitlist(self) -> Waitlist:
+        return Waitlist(self.db)
+
+    @cached_property
+    def checkins(self) -> Checkins:
+        return Checkins(self.db)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from mailer.state import State
 from mailer.state.database import transaction
 
@@ -31,6 +33,7 @@ def erase_person(state: State, member_id: str | None, address: str | None) -> in
             (member_id,),
         )
         state.members.forget(member_id, address)
+        state.registrations.forget(member_id, address)  # standing ones are cancelled: no one to come
         if member_id:
             state.attendance.forget(member_id)
             state.newcomers.forget(member_id)
@@ -39,5 +42,20 @@ def erase_person(state: State, member_id: str | None, address: str | None) -> in
         db.execute("DELETE FROM bounce_events WHERE address = ? OR member_id = ?", (address, member_id))
         if address:
             db.execute("DELETE FROM attendance_unmatched WHERE lower(email) = ?", (address,))
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # older page versions live in the WAL
+    _checkpoint(db)
     return removed
+
+
+def erase_event(state: State, event: str) -> list[tuple[str, str]]:
+    """An event's answers and who registered, after it is over; the counts by status stay.
+
+    Returns (person, address) of its guests, whose mail the caller erases with `erase_person`.
+    """
+    with transaction(state.db):
+        guests = state.registrations.erase_event(event)
+    _checkpoint(state.db)
+    return guests
+
+
+def _checkpoint(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # older page versions live in the WAL

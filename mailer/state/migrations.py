@@ -206,7 +206,49 @@ CREATE TABLE IF NOT EXISTS notices (
 );
 """
 
-V5_EVENTS = V5_NOTICES
+V5_REGISTRATIONS = """
+-- Who signed up for an event (see state/registrations.py). `person` is a member's id or a
+-- guest's made-up one, never an address; `answers` (JSON) is emptied when they are erased.
+CREATE TABLE IF NOT EXISTS registrations (
+    id INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    person TEXT NOT NULL,
+    guest INTEGER NOT NULL DEFAULT 0,
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    language TEXT NOT NULL,
+    status TEXT NOT NULL,
+    answers TEXT,
+    created_at TEXT NOT NULL,
+    placed_at TEXT,
+    updated_at TEXT NOT NULL,
+    confirm_by TEXT
+);
+-- One standing registration per person and event: a second submit cannot add a second one.
+CREATE UNIQUE INDEX IF NOT EXISTS registrations_standing ON registrations (event, person)
+    WHERE status IN ('unconfirmed', 'placed', 'waiting', 'offered');
+CREATE INDEX IF NOT EXISTS registrations_event ON registrations (event, status);
+-- The waiting list (state/waitlist.py): the order people joined it, and the offer each had.
+CREATE TABLE IF NOT EXISTS waitlist (
+    registration_id INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    joined_at TEXT NOT NULL,
+    offered_at TEXT,
+    offer_expires_at TEXT,
+    left_at TEXT,
+    outcome TEXT
+);
+CREATE INDEX IF NOT EXISTS waitlist_order ON waitlist (event, joined_at, registration_id);
+-- Who was checked in at the door (state/checkins.py), by which board member.
+CREATE TABLE IF NOT EXISTS checkins (
+    registration_id INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    checked_in_at TEXT NOT NULL,
+    checked_in_by TEXT NOT NULL
+);
+"""
+
+V5_EVENTS = V5_NOTICES + V5_REGISTRATIONS
 """Step 5 (issue 20): notices, then the events' registrations, waiting list and check-ins."""
 
 # Steps being written in parallel (keep these numbers when merging): 4 what comes back is

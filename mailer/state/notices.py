@@ -191,6 +191,11 @@ class Notices:
             row[status] = row.get(status, 0) + n
         return out
 
+    def mailings_of(self, member_id: str) -> list[str]:
+        """Every mailing the ledger has for one person (their notices, when they are a guest)."""
+        rows = self.db.execute("SELECT DISTINCT mailing_id FROM deliveries WHERE member_id = ?", (member_id,))
+        return [r[0] for r in rows]
+
     def forget(self, delivery_ids: list[int]) -> None:
         """Inside an erasure: what the person's notices said goes with their deliveries."""
         self.db.executemany("DELETE FROM notices WHERE delivery_id = ?", ((i,) for i in delivery_ids))
