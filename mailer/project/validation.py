@@ -56,6 +56,11 @@ def calendar_and_template_problems(root: Path, config: Config, templates_dir: Pa
             problems.append(f"{where}: {key}.meeting.agenda: {meeting.agenda} not found")
     for name, event in config.events.items():
         problems += event_problems(where, name, event, templates_dir, cfg_tz)
+        if not config.organisation.base_url:
+            problems.append(
+                f"{where}: events.{name}: registration is a form in `mailer serve`; "
+                "set organisation.base_url to the address it is published at"
+            )
     return problems
 
 
