@@ -79,10 +79,13 @@ def run_due(project: Path, env: dict[str, str], *now: str) -> None:
     assert result.code == 0, result.err
 
 
-def links(received: list[Received], path: str) -> dict[str, str]:
-    """Recipient address → the first link to `path` (e.g. /p/) in their message's HTML."""
+def links(received: list[Received], path: str, mailing: str | None = None) -> dict[str, str]:
+    """Recipient address → the first link to `path` (e.g. /p/) in their message's HTML
+    (only in messages of `mailing`, when given)."""
     out: dict[str, str] = {}
     for got in received:
+        if mailing is not None and got.message["X-Mailer-Mailing"] != mailing:
+            continue
         html = got.message.get_body(("html",)).get_content()
         match = re.search(rf'href="(https://[^"]+{re.escape(path)}[^"]+)"', html)
         if match:
