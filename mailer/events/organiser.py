@@ -181,3 +181,16 @@ def cancel(runner: Runner, name: str, email: str) -> list[str]:
         )
     )
     return out
+
+
+def check_in(runner: Runner, name: str, registration_id: int, by: str, undo: bool = False) -> bool:
+    """Tick someone off at the door (or take the tick back); only those with a place can be.
+
+    Returns whether anything changed (a second tick changes nothing)."""
+    event_config(runner.project, name)
+    reg = runner.state.registrations.get(registration_id)
+    if reg is None or reg.event != name or reg.status != "placed":
+        raise UserError(f"registration {registration_id} has no place at {name}")
+    if undo:
+        return runner.state.checkins.undo(registration_id)
+    return runner.state.checkins.check_in(registration_id, name, by, runner.now)

@@ -93,6 +93,45 @@ def attended(reader: LedgerReader) -> dict[str, int] | None:
     return dict(reader.rows("SELECT occurrence, count(DISTINCT member_id) FROM attendance GROUP BY 1"))
 
 
+def event_series(config: Config, reader: LedgerReader, now: dt.datetime) -> list[Series]:
+    """Each event with places as a series of one meeting: invited, yes (a place), no (cancelled),
+    and attended (checked in at the door, once anyone was)."""
+    if not reader.has("registrations", "event", "status"):
+        return []
+    invited = dict(
+        reader.rows(
+            "SELECT substr(mailing_id, 1, length(mailing_id) - 11), count(DISTINCT member_id) "
+            "FROM deliveries WHERE status = 'sent' AND mailing_id LIKE '%/invitation' GROUP BY 1"
+        )
+    )
+    answers: dict[str, dict[str, int]] = defaultdict(dict)
+    for event, status, n in reader.rows("SELECT event, status, count(*) FROM registrations GROUP BY 1, 2"):
+        answers[event][status] = n
+    came = (
+        dict(reader.rows("SELECT event, count(*) FROM checkins GROUP BY 1")) if reader.has("checkins") else {}
+    )
+    out = []
+    tz = config.organisation.tz
+    for name, cfg in config.events.items():
+        if name not in invited and name not in answers:
+            continue
+        a = answers.get(name, {})
+        state = "held" if cfg.ends(tz) <= now else "ahead"
+        yes = a.get("placed", 0)
+        meeting = Meeting(
+            name,
+            cfg.start.date(),
+            state,
+            invited.get(name, 0),
+            yes,
+            a.get("cancelled", 0),
+            None,
+            came.get(name),
+        )
+        out.append(Series(name, cfg.title, None, [meeting]))
+    return out
+
+
 def series_of(config: Config, reader: LedgerReader, now: dt.datetime) -> list[Series]:
     """Every meeting series with at least one invitation sent, its meetings oldest first."""
     counts = _counts(reader)
@@ -118,7 +157,7 @@ def series_of(config: Config, reader: LedgerReader, now: dt.datetime) -> list[Se
             meetings.append(Meeting(name, day, state, c["invited"], c["yes"], c["no"], goal, who))
         if meetings:
             out.append(Series(name, cfg.meeting.title, goal, sorted(meetings, key=lambda m: m.day)))
-    return out
+    return out + event_series(config, reader, now)
 
 
 def trend(s: Series) -> Cell:
@@ -167,11 +206,18 @@ def meetings_report(
     config: Config, reader: LedgerReader, now: dt.datetime, only: str | None = None
 ) -> Report:
     """Every series (or `only` that one) with a chart of turnout against the goal per series."""
-    if only is not None and not isinstance(config.mailings.get(only), InvitationConfig):
+    if (
+        only is not None
+        and not isinstance(config.mailings.get(only), InvitationConfig)
+        and only not in config.events
+    ):
         names = sorted(k for k, m in config.mailings.items() if isinstance(m, InvitationConfig))
+        names += sorted(config.events)
         raise UserError(f"no meeting series '{only}' in schedules.yaml; use one of: {', '.join(names)}")
     series = [s for s in series_of(config, reader, now) if only is None or s.name == only]
-    stands_in = attended(reader) is None
+    stands_in = attended(reader) is None and not any(
+        m.attended is not None for s in series for m in s.meetings
+    )
     measure = "ja-svar" if stands_in else "møtte"
     charts = [
         Line(

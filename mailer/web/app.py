@@ -31,7 +31,7 @@ from mailer.delivery.runner import Runner
 from mailer.errors import UserError
 from mailer.project.dates import date_and_time
 from mailer.reports import command as reports
-from mailer.web import archive, board, consultation, pages, registration
+from mailer.web import archive, board, consultation, event_board, pages, registration
 from mailer.web.headers import DropTrailingSlash, SecurityHeaders
 from mailer.web.limits import RateLimit, SlidingWindow, client_of
 from mailer.web.links import MemberLinks
@@ -300,6 +300,7 @@ def create_app(root: Path) -> Starlette:
         *consultation.routes(web.projects, page),
         *registration.routes(web.projects, page),
         *consultation.board_routes(web, page),
+        *event_board.routes(web, page),
         *archive.routes(web.projects.current),
     ]
 
