@@ -50,14 +50,25 @@ def _unsubscribed(reader: LedgerReader) -> dict[str, int]:
 
 
 def mailings_of(reader: LedgerReader) -> list[Sent]:
+    """Every mailing; the notices to one person each (confirmations, offers, …) as one row per
+    what they are about, `EVENT (notices)`."""
     statuses = _statuses(reader)
     gone = _unsubscribed(reader)
-    return [
-        Sent(mid, kind, series, planned, dict(statuses.get(mid, {})), gone.get(mid, 0))
-        for mid, kind, series, planned in reader.rows(
-            "SELECT id, kind, series, first_planned_at FROM mailings ORDER BY first_planned_at, id"
-        )
-    ]
+    out: list[Sent] = []
+    notices: dict[str, Sent] = {}
+    for mid, kind, series, planned in reader.rows(
+        "SELECT id, kind, series, first_planned_at FROM mailings ORDER BY first_planned_at, id"
+    ):
+        if kind != "notice":
+            out.append(Sent(mid, kind, series, planned, dict(statuses.get(mid, {})), gone.get(mid, 0)))
+            continue
+        group = notices.get(series)
+        if group is None:
+            group = notices[series] = Sent(f"{series} (notices)", kind, series, planned, defaultdict(int), 0)
+            out.append(group)
+        for status, n in statuses.get(mid, {}).items():
+            group.statuses[status] += n
+    return out
 
 
 def _day(text: str) -> Cell:
