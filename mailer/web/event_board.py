@@ -86,7 +86,7 @@ def routes(web: Web, page: Callable[..., Response]) -> list[Route]:
                     )
             except UserError as exc:
                 return page(pages.message("nb", org, "Det gikk ikke", str(exc)), 404, pages.BOARD_CSP)
-            return page(html, csp=pages.BOARD_CSP)
+            return page(html, csp=pages.BOARD_CSP, **{"Referrer-Policy": "same-origin"})  # see registration
 
     def check_in(request: Request, name: str, form: dict[str, str]) -> Response:
         user = web.login(request)

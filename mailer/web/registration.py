@@ -396,7 +396,9 @@ def routes(projects: Projects, page: Callable[..., Response]) -> list[Route]:
                 return page(pages.message(lang, org, org, texts(lang)["too_large"]), 413)
         key = request.path_params["key"]
         answer = await run_in_threadpool(handle, key, form, _same_origin(request))
-        response = page(answer.html, answer.status)
+        # With the default no-referrer, browsers send `Origin: null` with a form's POST, which the
+        # same-origin check must refuse; same-origin keeps the token out of other sites' logs.
+        response = page(answer.html, answer.status, **{"Referrer-Policy": "same-origin"})
         if answer.delivery_ids:
             response.background = BackgroundTask(send_now, answer.delivery_ids)
         return response
