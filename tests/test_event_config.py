@@ -141,3 +141,14 @@ def test_the_invitation_is_in_the_schedule_until_registration_closes(tmp_path):
     assert rows[f"{EVENT}/invitation"]["recipients"] == 10
     later = mailer(project, "schedule", "--json", "--now", local(START))
     assert f"{EVENT}/invitation" not in {r["id"] for r in json.loads(later.out)}
+
+
+def test_check_renders_every_mail_about_an_event_and_names_a_broken_template(tmp_path):
+    project = make_project(tmp_path / "fylke")
+    offer = project / "templates" / "event-offer.nn.mjml"
+    offer.write_text(offer.read_text("utf-8").replace("{{ event.title }}", "{{ event.tittel }}", 1), "utf-8")
+
+    result = mailer(project, "check")
+
+    assert result.code == 1
+    assert f"events.{EVENT}: templates/event-offer.nn.mjml" in result.err and "tittel" in result.err

@@ -233,6 +233,24 @@ class _Sender:
             self.report.deferred += 1
 
 
+def preview(runner: Runner, notice: Notice) -> Outgoing:
+    """The message a notice would be, without recording anything (`mailer check` renders each kind)."""
+    content = encode(notice.context), _encode_event(notice.calendar)
+    stored = Stored(
+        0,
+        notice.key,
+        notice.category,
+        notice.to.to_record(),
+        notice.template,
+        notice.subject,
+        *content,
+        None,
+        0,
+        None,
+    )
+    return build(runner, stored)
+
+
 def build(runner: Runner, stored: Stored) -> Outgoing:
     """The message from what the ledger kept: the template compiled for this one person."""
     project = runner.project

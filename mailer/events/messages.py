@@ -93,3 +93,18 @@ def notice(runner: Runner, name: str, cfg: EventConfig, change: Change) -> Notic
         calendar=calendar,
         expires_at=expires,
     )
+
+
+def samples(runner: Runner, name: str, cfg: EventConfig) -> list[Notice]:
+    """One notice of every kind, in both languages, for an invented registrant (`mailer check`)."""
+    now = runner.now
+    out = []
+    for language in ("nb", "nn"):
+        reg = Registration(
+            0, name, "eksempel", True, "Ola Nordmann", "ola.nordmann@example.org", language,
+            "placed", {}, now, now, now, now + dt.timedelta(hours=24),
+        )  # fmt: skip
+        for kind in PURPOSE:
+            change = Change(kind, reg, position=3, offer_expires=now + dt.timedelta(hours=48), had_place=True)
+            out.append(notice(runner, name, cfg, change))
+    return out
