@@ -208,12 +208,13 @@ def test_an_offer_left_unanswered_passes_to_the_next_when_its_hours_are_over(tmp
         wait_for(smtp, 14)
         submit(server, invitations["ase@example.org"], action="cancel")
         wait_for(smtp, 16)
-        run_due(project, env, local(NOW + dt.timedelta(hours=1)))
+        cancelled_at = dt.datetime.now(NOW.tzinfo)
+        run_due(project, env, local(cancelled_at + dt.timedelta(hours=1)))
         assert not to(smtp, "olav@example.org", 16)
         with server.client() as client:
             shown = hidden(client.get(server.local(invitations["per@example.org"])).text)
 
-        run_due(project, env, local(NOW + dt.timedelta(hours=2, minutes=5)))
+        run_due(project, env, local(cancelled_at + dt.timedelta(hours=2, minutes=5)))
 
         [offer] = to(smtp, "olav@example.org", 16)
         assert subject_of(offer) == "En plass er ledig: Medlemstreff på Stortinget"
@@ -222,6 +223,9 @@ def test_an_offer_left_unanswered_passes_to_the_next_when_its_hours_are_over(tmp
                 server.local(invitations["per@example.org"]), data={**shown, "action": "accept"}
             )
         assert late.status_code == 409 and "Tilbudet har gått ut" in late.text
+        with server.client() as client:
+            again = client.get(server.local(invitations["per@example.org"])).text
+        assert "Tilbudet har gått ut" in again and "Meld meg på" in again  # back in line if they like
         counts = status(project, env)
         assert (counts["offered"], counts["expired"]) == (1, 1)
     finally:
@@ -354,7 +358,7 @@ def test_a_guest_who_never_confirms_expires_after_a_day_and_is_forgotten(public,
     wait_for(smtp, 11)
     [mail] = to(smtp, "aldri@example.net")
 
-    run_due(project, env, local(NOW + dt.timedelta(hours=25)))
+    run_due(project, env, local(dt.datetime.now(NOW.tzinfo) + dt.timedelta(hours=25)))
 
     counts = status(project, env)
     assert (counts["unconfirmed"], counts["expired"], counts["placed"]) == (0, 1, 0)

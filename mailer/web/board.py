@@ -25,6 +25,7 @@ KINDS = {
     "invitation": "invitasjon",
     "welcome": "velkomst",
     "consultation": "høring",
+    "event": "arrangement",
 }
 
 

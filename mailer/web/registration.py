@@ -189,6 +189,8 @@ def view(
     first_name = visit.who.name.split(" ")[0]
     if reg is not None and reg.status == "cancelled" and not notice:
         notice = c["cancelled"].format(title=cfg.title)
+    elif reg is not None and reg.status == "expired" and not notice:
+        notice = f"{c['expired_title']}. {c['expired']}"
     html = render(
         "event_form.html", visit.lang, public=False, first_name=first_name, csrf=csrf, values=values or {},
         errors=errors or {}, notice=notice, questions=cfg.questions, **common,
@@ -249,7 +251,9 @@ def _ended(visit: Visit, reg: Registration | None, outcome: str) -> tuple[str, s
             return c["full_title"], c["full_text"]
         return None
     if reg.status == "expired":
-        return (c["lapsed_title"], c["lapsed"]) if reg.guest else (c["expired_title"], c["expired"])
+        if reg.guest:
+            return c["lapsed_title"], c["lapsed"]
+        return (c["expired_title"], c["expired"]) if outcome else None  # then the form: join the list again
     if reg.status == "cancelled" and (visit.who.guest or outcome in ("cancelled", "not_standing")):
         return c["cancelled_title"], c["cancelled"].format(title=visit.cfg.title) + " " + c["again"]
     return None
