@@ -23,26 +23,6 @@ from mailer.state import folder as privacy
 Print = Callable[..., None]
 
 
-def _event_problems(project: Project, runner: Runner) -> list[str]:
-    """Each event's invitation and every kind of mail to a registrant, rendered for an invented one."""
-    from mailer.delivery import notices
-    from mailer.events.messages import samples
-    from mailer.project import event_mailings
-    from mailer.render.messages import compile_mailing
-
-    out = []
-    for name, cfg in project.config.events.items():
-        try:
-            invitation = event_mailings.invitation(project, name, cfg)
-            if invitation is not None:
-                compile_mailing(runner.renderer, invitation)
-            for sample in samples(runner, name, cfg):
-                notices.preview(runner, sample)
-        except UserError as exc:
-            out.append(f"events.{name}: {exc}")
-    return out
-
-
 def _counts_table(title: str, counts: Counter[str], out: Print) -> None:
     out(f"{title}:")
     width = max((len(k) for k in counts), default=0)
@@ -96,7 +76,10 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
                 f"warning: {label}: {nynorsk} readers prefer nynorsk and "
                 f"{label.with_name(draft.id + '.nn.md')} does not exist; they get the bokmål text"
             )
-    problems += [] if config_problems else _event_problems(project, runner)
+    if not config_problems:
+        from mailer.events.check import problems as event_problems
+
+        problems += event_problems(project, runner)
     addresses = Counter(m.address_key for m in members)
     shared = sum(1 for n in addresses.values() if n > 1)
     roles = {normalise_name(r): r for r in cfg.roles}
