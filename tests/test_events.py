@@ -377,3 +377,24 @@ def test_a_guest_is_never_added_to_an_audience(public, env, smtp):
 
     assert "gry@example.net" not in result.out
     assert len(json.loads(result.out)) == 10
+
+
+def test_a_confirmation_the_web_part_could_not_send_is_sent_by_the_next_run(tmp_path, env, smtp):
+    project = make_project(tmp_path / "fylke")
+    run_due(project, env)
+    invitations = links(smtp.received, "/p/")
+    down = {**env, "MAILER_SMTP_PORT": "1"}  # nothing listens there: the server is down for the web part
+    server = start_web(project, down)
+    try:
+        answer = sign_up(server, invitations["ase@example.org"])
+    finally:
+        server.stop()
+    assert answer.status_code == 200 and "Du har plass" in answer.text
+    assert not to(smtp, "ase@example.org", 10)
+
+    run_due(project, env)
+
+    [confirmation] = to(smtp, "ase@example.org", 10)
+    assert subject_of(confirmation) == "Du har plass: Medlemstreff på Stortinget"
+    run_due(project, env)
+    assert len(to(smtp, "ase@example.org", 10)) == 1
