@@ -231,3 +231,32 @@ def test_what_a_notice_said_is_not_kept_once_it_is_over(tmp_path, smtp, state):
     runner.close()
     data = b"".join(p.read_bytes() for p in (project / ".mailer").glob("state.db*"))
     assert b"hemmelig-innhold" not in data
+
+
+def test_a_later_notice_to_the_same_person_never_overtakes_an_earlier_one(tmp_path, smtp):
+    runner = runner_for(project_at(tmp_path / "fylke", smtp.port))
+    with transaction(runner.state.db):
+        first = notices.record(runner.state, notice("kurs/bekreftelse-1"), runner.now)
+        second = notices.record(runner.state, notice("kurs/avmelding-1"), runner.now)
+
+    early = notices.send(runner, [second])  # the cancellation's request finished first
+    later = notices.send(runner, [first])
+
+    assert (early.sent, later.sent) == (0, 2)
+    assert [r.message["X-Mailer-Mailing"] for r in smtp.received] == [
+        "kurs/bekreftelse-1",
+        "kurs/avmelding-1",
+    ]
+
+
+def test_notices_about_other_things_do_not_wait_for_each_other(tmp_path, smtp):
+    runner = runner_for(project_at(tmp_path / "fylke", smtp.port))
+    with transaction(runner.state.db):
+        notices.record(runner.state, notice("kurs/bekreftelse-1"), runner.now)
+        other = notices.record(
+            runner.state, notice("styrekurs/bekreftelse-1", category="styrekurs"), runner.now
+        )
+
+    report = notices.send(runner, [other])
+
+    assert report.sent == 1
