@@ -347,6 +347,15 @@ def test_a_public_form_sent_without_having_been_shown_is_refused(sent, env):
     assert counts(project, env, "temamote")["unconfirmed"] == 0
 
 
+def test_one_client_may_send_ten_public_forms_an_hour_and_no_more(sent, env, smtp):
+    project, server, _ = sent
+
+    answers = [guest(server, email=f"gjest{i}@example.net").status_code for i in range(11)]
+
+    assert answers == [200] * 10 + [429]
+    assert counts(project, env, "temamote")["unconfirmed"] == 10
+
+
 def test_a_members_only_event_has_no_public_form(sent, env):
     _, server, _ = sent
 
@@ -394,7 +403,10 @@ def test_no_path_or_form_under_p_makes_the_server_fail_or_record_anything(sent, 
         path = "/p/" + urllib.parse.quote(key, safe="")
         with server.client() as client:
             answer = client.request(method, path, data=fields if method == "POST" else None)
-        assert answer.status_code in (200, 308, 400, 403, 404, 405, 409, 410, 413), (path, answer.status_code)
+        assert answer.status_code in (200, 308, 400, 403, 404, 405, 409, 410, 413, 429), (
+            path,
+            answer.status_code,
+        )
         assert "Traceback" not in answer.text
         assert answer.headers.get("content-security-policy")
 

@@ -13,6 +13,7 @@ is decided in `mailer.events`; this module only reads the form and picks the pag
 
 from __future__ import annotations
 
+import threading
 import urllib.parse
 from collections.abc import Callable
 
@@ -24,6 +25,7 @@ from starlette.routing import Route
 
 from mailer.project.event_config import ID
 from mailer.web import pages
+from mailer.web.limits import SlidingWindow, client_of
 from mailer.web.projects import Projects
 from mailer.web.registration_member import csrf_value, personal
 from mailer.web.registration_pages import texts
@@ -32,6 +34,8 @@ from mailer.web.registration_view import Answer
 from mailer.web.responses import TooLarge, read_form
 
 __all__ = ["csrf_value", "routes"]
+PUBLIC_SENDS_PER_HOUR = 10
+"""Public forms one client may send an hour: each can mail a stranger, so a robot gets few."""
 
 
 def _same_origin(request: Request) -> bool:
@@ -43,6 +47,8 @@ def _same_origin(request: Request) -> bool:
 
 def routes(projects: Projects, page: Callable[..., Response]) -> list[Route]:
     """`/p/{key}`: GET shows, POST acts; the messages a POST decided go out after the answer."""
+    public_sends = SlidingWindow(PUBLIC_SENDS_PER_HOUR, 3600.0)
+    lock = threading.Lock()
 
     def handle(key: str, form: dict[str, str] | None, same_origin: bool) -> Answer:
         with projects.runner() as runner:
@@ -66,6 +72,12 @@ def routes(projects: Projects, page: Callable[..., Response]) -> list[Route]:
                 org = projects.current().config.organisation.name
                 return page(pages.message(lang, org, org, texts(lang)["too_large"]), 413)
         key = request.path_params["key"]
+        if form is not None and ID.fullmatch(key):
+            with lock:
+                wait = public_sends.hit(client_of(request.scope))
+            if wait:
+                org = projects.current().config.organisation.name
+                return page(pages.too_many(org), 429, **{"Retry-After": str(int(wait) + 1)})
         answer = await run_in_threadpool(handle, key, form, _same_origin(request))
         # With the default no-referrer, browsers send `Origin: null` with a form's POST, which the
         # same-origin check must refuse; same-origin keeps the token out of other sites' logs.
