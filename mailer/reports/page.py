@@ -19,7 +19,7 @@ table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.9rem}
 th,td{border-bottom:1px solid #d8dee4;padding:.3rem .6rem;text-align:left;vertical-align:top}
 td.n{text-align:right;font-variant-numeric:tabular-nums}td.none{color:#7b8794;font-style:italic}
 .charts{display:flex;flex-wrap:wrap;gap:1.5rem}.charts svg{max-width:100%;height:auto}
-p.note{color:#52606d}
+p.note{color:#52606d}table.total td{font-weight:bold}
 """
 NOT_RECORDED_NB = "ikke registrert"
 NORSK = {
@@ -45,7 +45,10 @@ def _cell(value: Cell) -> str:
 def _table(t: Table) -> str:
     head = "".join(f"<th>{escape(label)}</th>" for _, _, label in t.columns)
     rows = "".join("<tr>" + "".join(_cell(r[k]) for k, _, _ in t.columns) + "</tr>" for r in t.rows)
-    return f"<h2>{escape(t.label)}</h2><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    cls = ' class="total"' if t.total else ""
+    return (
+        f"<h2>{escape(t.label)}</h2><table{cls}><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    )
 
 
 def section(report: Report) -> str:
@@ -55,7 +58,7 @@ def section(report: Report) -> str:
         parts.append(f'<p class="empty">Ingenting å vise ennå ({escape(report.empty)}).</p>')
     if report.charts:
         parts.append('<div class="charts">' + "".join(svg.render(c) for c in report.charts) + "</div>")
-    parts.extend(_table(t) for t in report.tables.values() if t.rows)
+    parts.extend(_table(t) for t in report.tables.values() if t.rows and not (t.total and report.empty))
     parts.extend(f'<p class="note">{escape(n.norsk)}</p>' for n in report.notes)
     return "".join(parts) + "</section>"
 

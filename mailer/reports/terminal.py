@@ -20,7 +20,7 @@ def show(report: Report, console: Console) -> None:
     for t in report.tables.values():
         if not t.rows:
             continue
-        out = RichTable(title=t.title, title_justify="left")
+        out = RichTable(title=t.title, title_justify="left", style="bold" if t.total else None)
         for key, title, _ in t.columns:
             numeric = any(isinstance(r[key], int | float) for r in t.rows)
             out.add_column(title, justify="right" if numeric else "left")
