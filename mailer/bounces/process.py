@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from mailer.bounces import parse
 from mailer.bounces.mailbox import Skipped
-from mailer.bounces.verp import Verp
+from mailer.delivery.verp import Verp
 from mailer.project.config import Config
 from mailer.project.mailing_config import InvitationConfig
 from mailer.state import State

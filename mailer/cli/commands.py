@@ -260,7 +260,8 @@ def approve(runner: Runner, mailing_id: str, by: str, out: Print) -> None:
             f"{mailing.id} has changed since it was last previewed (or was never previewed); "
             f"run `mailer preview {mailing.id}`, look at it, then approve"
         )
-    new = approvals.record(runner, mailing.id, fingerprint, by)
+    board = runner.project.settings.board_users
+    new = approvals.record(runner.state, board, mailing.id, fingerprint, by, runner.now)
     have = approvals.names(runner.state, mailing.id, fingerprint)
     need = mailing.approvals_required
     verb = "approved" if new else "already approved"

@@ -298,7 +298,7 @@ def create_app(root: Path) -> Starlette:
         Route("/board/rapporter", board_reports),
         Route("/static/{name}", static),
         *consultation.routes(web.projects, page),
-        *consultation.board_routes(web, page),
+        *consultation.board_routes(web.login, web.projects, page),
         *archive.routes(web.projects.current),
     ]
 

@@ -82,7 +82,8 @@ def approve(runner: Runner, mailing_id: str, fingerprint: str, by: str) -> bool:
             "Se på det igjen før du godkjenner."
         )
     runner.state.approvals.record_preview(found.id, fingerprint, runner.now)
-    return approvals.record(runner, found.id, fingerprint, by)
+    board = runner.project.settings.board_users
+    return approvals.record(runner.state, board, found.id, fingerprint, by, runner.now)
 
 
 @dataclass(frozen=True)
