@@ -22,6 +22,13 @@ if TYPE_CHECKING:
     from mailer.project.reader_calendar import SeriesDates
 
 Kind = Literal["newsletter", "invitation", "welcome", "consultation"]
+KIND_NAMES: dict[str, str] = {
+    "newsletter": "nyhetsbrev",
+    "invitation": "invitasjon",
+    "welcome": "velkomst",
+    "consultation": "høring",
+}
+"""Each kind as the board's pages and reports name it."""
 Change = Literal["reminder", "update", "cancel"]
 
 

@@ -13,9 +13,10 @@ from itertools import groupby
 from mailer.project.config_base import normalise_name
 from mailer.project.members import Member
 from mailer.reports.ledgerdb import LedgerReader
-from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Report, county_total, table
+from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Note, Report, county_total, table
 
 LEADER = normalise_name("lokallagsleder")
+NO_MEMBERS = Note("no members in the member export", "Medlemslista har ingen medlemmer.")
 
 
 @dataclass(frozen=True)
@@ -140,5 +141,5 @@ def chapters_report(
         },
         charts=[chart],
         notes=[NO_OPENS],
-        empty=None if everyone else "no members in the member export",
+        empty=None if everyone else NO_MEMBERS,
     )

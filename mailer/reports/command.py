@@ -80,4 +80,4 @@ def board_page(runner: Runner) -> str:
     project, now = runner.project, runner.now
     with closing(LedgerReader(project.state_dir / "state.db")) as reader:
         reports = [build(project, kind, None, now, reader, runner.members) for kind in KINDS]
-    return page.page(project.config.organisation.name, reports)
+    return page.page(project.config.organisation.name, reports, board=True)

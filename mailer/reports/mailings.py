@@ -8,9 +8,12 @@ from dataclasses import dataclass
 
 from mailer.errors import UserError
 from mailer.reports.ledgerdb import LedgerReader
-from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Report, county_total, summed, table
+from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Note, Report, county_total, summed, table
 
 OPEN = ("pending", "sending")
+NOTHING_SENT = Note(
+    "nothing sent yet: the ledger holds no mailing", "Ingenting er sendt ennå: loggen har ingen utsendinger."
+)
 
 
 @dataclass(frozen=True)
@@ -115,5 +118,5 @@ def mailings_report(reader: LedgerReader, now: dt.datetime, county: str, only: s
         },
         charts=[chart] if sent else [],
         notes=[NO_OPENS],
-        empty=None if sent else "nothing sent yet: the ledger holds no mailing",
+        empty=None if sent else NOTHING_SENT,
     )

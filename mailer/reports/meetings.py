@@ -22,6 +22,11 @@ YES_STANDS_IN = Note(
     "Hvem som møtte er ikke registrert ennå: målet og grafene teller ja-svar.",
 )
 
+NO_INVITATIONS = Note(
+    "nothing sent yet: no meeting invitation is in the ledger",
+    "Ingenting er sendt ennå: loggen har ingen møteinvitasjoner.",
+)
+
 OCCURRENCE = (
     "CASE WHEN instr(mailing_id, '/') > 0 THEN substr(mailing_id, 1, instr(mailing_id, '/') - 1) "
     "ELSE mailing_id END"
@@ -230,5 +235,5 @@ def meetings_report(
         },
         charts=charts,
         notes=notes,
-        empty=None if series else "nothing sent yet: no meeting invitation is in the ledger",
+        empty=None if series else NO_INVITATIONS,
     )

@@ -125,13 +125,13 @@ class Report:
     tables: dict[str, Table]
     charts: list[Chart] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
-    empty: str | None = None
+    empty: Note | None = None  # why there is nothing to show yet
 
     def as_json(self) -> dict[str, object]:
         return {
             "report": self.kind,
             "generated_at": self.generated_at.isoformat(timespec="seconds"),
-            "empty": self.empty,
+            "empty": self.empty.text if self.empty else None,
             "notes": [n.text for n in self.notes],
             **{name: t.as_json() for name, t in self.tables.items()},
         }

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from mailer.project.mailings import KIND_NAMES
 from mailer.reports import svg
-from mailer.reports.model import NOT_RECORDED, Cell, Report, Table
+from mailer.reports.model import Cell, Report, Table
 
 STYLE = """
 body{font-family:"DejaVu Sans",system-ui,sans-serif;color:#1f2933;margin:2rem auto;
@@ -31,12 +32,13 @@ NORSK = {
     "flat": "jevn",
     "too few meetings": "for få møter",
     "missing": "mangler",
+    **KIND_NAMES,
 }
 
 
 def _cell(value: Cell) -> str:
     if value is None:
-        return f'<td class="none" title="{NOT_RECORDED}">{NOT_RECORDED_NB}</td>'
+        return f'<td class="none">{NOT_RECORDED_NB}</td>'
     cls = ' class="n"' if isinstance(value, int | float) else ""
     text = NORSK.get(str(value), str(value).replace(" of ", " av "))
     return f"<td{cls}>{escape(text)}</td>"
@@ -55,7 +57,7 @@ def section(report: Report) -> str:
     """One report's heading, charts and tables, for this page or the board's web page."""
     parts = [f'<section class="report" id="{report.kind}"><h1>{escape(report.label)}</h1>']
     if report.empty:
-        parts.append(f'<p class="empty">Ingenting å vise ennå ({escape(report.empty)}).</p>')
+        parts.append(f'<p class="empty">{escape(report.empty.norsk)}</p>')
     if report.charts:
         parts.append('<div class="charts">' + "".join(svg.render(c) for c in report.charts) + "</div>")
     parts.extend(_table(t) for t in report.tables.values() if t.rows and not (t.total and report.empty))
@@ -63,14 +65,22 @@ def section(report: Report) -> str:
     return "".join(parts) + "</section>"
 
 
-def page(organisation: str, reports: Sequence[Report]) -> str:
+BACK = (
+    '<nav><a href="/board">&larr; Tilbake til utsendingene</a> &middot; <a href="/board/h">Høringer</a></nav>'
+)
+"""On the board's page in `mailer serve`: the way back to the rest of the board's pages."""
+
+
+def page(organisation: str, reports: Sequence[Report], board: bool = False) -> str:
+    """The whole page; `board`: served at /board/rapporter, with links back to the board's pages."""
     when = reports[0].generated_at.strftime("%d.%m.%Y kl. %H.%M") if reports else ""
     title = f"{organisation}: " + ", ".join(r.label.lower() for r in reports)
     return (
         '<!doctype html><html lang="nb"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
-        f'<p class="note">{escape(organisation)}, laget {escape(when)}</p>'
+        + (BACK if board else "")
+        + f'<p class="note">{escape(organisation)}, laget {escape(when)}</p>'
         + "".join(section(r) for r in reports)
         + "</body></html>"
     )

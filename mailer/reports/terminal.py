@@ -15,7 +15,7 @@ def _text(value: Cell) -> str:
 def show(report: Report, console: Console) -> None:
     console.print(f"[bold]{report.title}[/bold] ({report.generated_at:%Y-%m-%d %H:%M})")
     if report.empty:
-        console.print(report.empty)
+        console.print(report.empty.text)
         return
     for t in report.tables.values():
         if not t.rows:
