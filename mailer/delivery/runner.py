@@ -13,10 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailer.answers import rsvp_rules
-from mailer.bounces import expiry, refused
-from mailer.bounces.verp import Verp
-from mailer.delivery import announcements, consultation_reminders, links, register
+from mailer.delivery import announcements, consultation_reminders, links, register, rsvp_rules
 from mailer.delivery.approvals import check_approval
 from mailer.delivery.observer import Progress, Silent
 from mailer.delivery.plan import Recipients, is_suppressed, plan, plan_key
@@ -25,12 +22,13 @@ from mailer.delivery.report import Report
 from mailer.delivery.sending import Delivery
 from mailer.delivery.tokens import Signer, load_secret
 from mailer.delivery.transport import OutboxTransport, Transport, make_transport
+from mailer.delivery.verp import Verp
 from mailer.errors import TransportUnavailable, UserError
 from mailer.project.folder import Project
 from mailer.project.mailings import Mailing
 from mailer.project.members import Member
 from mailer.render import reasons
-from mailer.state import State
+from mailer.state import State, expiry, refusals
 from mailer.state.folder import secure
 from mailer.state.members import MemberStore
 
@@ -322,7 +320,7 @@ class Runner:
             org = self.project.config.organisation
             archiving.record(self.state.db, compiled, org, self.clock.now(), self.project.state_dir)
         report.expired += expired
-        refused.record_refusals(self.state, mailing.id, self.clock.now())
+        refusals.record_refusals(self.state, mailing.id, self.clock.now())
         return report
 
     def would_send(self, mailing: Mailing) -> tuple[int, int, int]:

@@ -37,10 +37,11 @@ def build(
     if kind == "chapters":
         if name is not None:
             raise UserError("`mailer report chapters` takes no name: it covers every chapter and region")
-        return chapters_report(members(), list(project.config.regions), reader, now)
+        county = project.config.organisation.name
+        return chapters_report(members(), list(project.config.regions), reader, now, county)
     if kind == "meetings":
         return meetings_report(project.config, reader, now, name)
-    return mailings_report(reader, now, name)
+    return mailings_report(reader, now, project.config.organisation.name, name)
 
 
 def _html_target(path: Path) -> Path:
@@ -79,4 +80,4 @@ def board_page(runner: Runner) -> str:
     project, now = runner.project, runner.now
     with closing(LedgerReader(project.state_dir / "state.db")) as reader:
         reports = [build(project, kind, None, now, reader, runner.members) for kind in KINDS]
-    return page.page(project.config.organisation.name, reports)
+    return page.page(project.config.organisation.name, reports, board=True)
