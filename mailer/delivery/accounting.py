@@ -63,8 +63,8 @@ class Accounting:
             (self.too_late, f"not sent: {self.too_late_why}"),
             (
                 self.skipped_rows,
-                "rows of the member export skipped, no usable address or another problem "
-                "(`mailer check` names them)",
+                f"{'row' if self.skipped_rows == 1 else 'rows'} of the member export skipped: no usable "
+                "address or another problem (`mailer check` names them)",
             ),
         ]
         if self.audience:
