@@ -41,8 +41,18 @@ def shifted(days: int | None, **extra: str) -> dict[str, str]:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # `mailer` of this venv
     if days is not None:
         assert LIBFAKETIME is not None
-        env.update(LD_PRELOAD=str(LIBFAKETIME), FAKETIME=f"+{days}d")
+        env.update(LD_PRELOAD=str(LIBFAKETIME), FAKETIME=f"+{days + suite_shift()}d")
     return env
+
+
+def suite_shift() -> int:
+    """Days the suite itself runs ahead (the whole suite may run under libfaketime too)."""
+    found = (
+        re.fullmatch(r"\+(\d+)d", os.environ.get("FAKETIME", ""))
+        if "faketime" in os.environ.get("LD_PRELOAD", "")
+        else None
+    )
+    return int(found[1]) if found else 0
 
 
 def run_shell(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
