@@ -113,3 +113,12 @@ def test_the_scheduler_runs_as_of_another_time(tmp_path):
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert len(list(folder.glob("*.eml"))) == 2  # both officers, invited three days ahead
+
+
+def test_schedule_lists_meetings_and_names_a_newsletter_past_its_lifetime_below_them(tmp_path):
+    root = copy_example(tmp_path / "akershus")
+    result = mailer(root, "--now", "2026-12-10T12:00", "schedule", "--days", "7")
+    assert result.code == 0, result.err
+    last = result.out.splitlines()[-1]
+    assert last.startswith("not listed: nyhetsbrev-2026-12 was planned for 2026-12-03 18:00 (6 days ago")
+    assert "`mailer send nyhetsbrev-2026-12` sends it now" in last

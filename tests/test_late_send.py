@@ -185,3 +185,13 @@ def test_run_due_says_once_a_day_that_a_consultation_past_its_deadline_was_never
     assert re.search(
         r"warning: horing-lokalvalg: its deadline, 2027-02-01 \(end of day\), passed before", result.err
     )
+
+
+def test_schedule_names_a_newsletter_past_its_lifetime_that_it_no_longer_lists(tmp_path, smtp):
+    root, env = newsletter_project(tmp_path), base_env(**smtp.env())
+    result = mailer(root, "schedule", "--now", LATE, env=env)
+    assert result.code == 0, result.err
+    assert result.out.startswith("nothing to send in the next 30 days")
+    assert "of 1 drafts, 1 past their lifetime, never sent (`mailer send ID` still sends one)" in result.out
+    listed = mailer(root, "schedule", "--now", ON_TIME, env=env)
+    assert listed.out.startswith("2026-12-03 18:00  nyhetsbrev-2026-12") and "not listed" not in listed.out

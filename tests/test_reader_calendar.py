@@ -110,7 +110,7 @@ def test_the_jeg_kommer_link_records_the_answer_for_that_meeting(root, smtp):
     text = send(root, smtp)["ase@example.org"]
     link = re.search(r"Jeg kommer \((https://\S+/yes)\)", text)
     assert link
-    server = start_web(root, base_env(MAILER_SECRET=SECRET))
+    server = start_web(root, base_env(MAILER_SECRET=SECRET), now="2026-12-03T18:30")  # the send's clock
     try:
         asked = httpx.get(server.local(link[1]), timeout=10)
         answered = httpx.post(server.local(link[1]), timeout=10)

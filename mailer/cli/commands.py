@@ -144,7 +144,8 @@ def recipients(
 
 
 def schedule(runner: Runner, days: int, as_json: bool, out: Print, emit: Callable[[Any], None]) -> None:
-    from mailer.delivery.ahead import nothing_ahead
+    from mailer.delivery import timing
+    from mailer.delivery.ahead import nothing_ahead, stale_drafts
     from mailer.delivery.ahead import schedule as planned
 
     rows = planned(runner, days)
@@ -163,6 +164,8 @@ def schedule(runner: Runner, days: int, as_json: bool, out: Print, emit: Callabl
             f"{m.send_at:%Y-%m-%d %H:%M}  {m.id:<{width}}  {m.kind:<10}  {m.audience.name} "
             f"({r.recipients}){meeting}  [{r.state}]{flag}"
         )
+    for m in stale_drafts(runner):
+        out(f"not listed: {timing.stale(m, runner.now)}")
 
 
 def _mailing(runner: Runner, mailing_id: str):  # type: ignore[no-untyped-def]

@@ -103,6 +103,8 @@ def nothing_ahead(runner: Runner, days: int) -> str:
             continue
         drafts[_draft_state(runner, mailing, until)] += 1
     parts = [f"of {series} meeting series, {ended} have every date in the past (`mailer check` names them)"]
+    if not series:
+        parts = ["schedules.yaml has no meeting series"]
     if nexts:
         parts[0] += f" and {len(nexts)} meet later (the next on {min(nexts):%Y-%m-%d})"
     if drafts:
@@ -124,3 +126,19 @@ def _draft_state(runner: Runner, mailing: Mailing, until: dt.datetime) -> str:
     if mailing.send_at > until:
         return "planned later"
     return "waiting"
+
+
+def stale_drafts(runner: Runner) -> list[Mailing]:
+    """Drafts whose time ran out before they were ever sent: run-due will never send them."""
+    out = []
+    for draft in runner.project.drafts():
+        if draft.front.send_at is None:
+            continue
+        try:
+            mailing = runner.project.draft_mailings(draft, runner.now)[0]
+        except UserError:
+            continue  # `due_mailings` and `mailer check` name what is wrong with it
+        gone = mailing.past_lifetime(runner.now) or mailing.too_late(runner.now)
+        if gone and runner.state.deliveries.first_planned_at(mailing.id) is None:
+            out.append(mailing)
+    return out

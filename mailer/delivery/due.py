@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mailer.delivery import announcements, gaps, newcomers, register, timing
+from mailer.delivery import ahead, announcements, gaps, newcomers, register, timing
 from mailer.delivery.accounting import Accounting, account
 from mailer.delivery.approvals import check_approval
 from mailer.delivery.report import Report
@@ -81,26 +81,10 @@ def run_due(runner: Runner) -> DueRun:
         run.reports.extend(r for r in newcomers.run(runner) if r.anything or r.server_lost)
     except UserError as exc:
         run.errors.append(f"new members' follow-up: {exc}")
-    for mailing in stale_drafts(runner):
+    for mailing in ahead.stale_drafts(runner):
         _warn_once_a_day(runner, f"stale:{mailing.id}", timing.stale(mailing, runner.now))
     gaps.record_run(runner)
     return run
-
-
-def stale_drafts(runner: Runner) -> list[Mailing]:
-    """Drafts whose time ran out before they were ever sent: run-due will never send them."""
-    out = []
-    for draft in runner.project.drafts():
-        if draft.front.send_at is None:
-            continue
-        try:
-            mailing = runner.project.draft_mailings(draft, runner.now)[0]
-        except UserError:
-            continue  # `due_mailings` and `mailer check` name what is wrong with it
-        gone = mailing.past_lifetime(runner.now) or mailing.too_late(runner.now)
-        if gone and runner.state.deliveries.first_planned_at(mailing.id) is None:
-            out.append(mailing)
-    return out
 
 
 def _news(runner: Runner, report: Report) -> bool:
