@@ -17,6 +17,8 @@ import time
 
 from mailer.errors import UserError
 
+FIRST_YEAR, LAST_YEAR = 1970, 9000
+
 _set: tuple[str | dt.datetime, float] | None = None
 """What `--now` said (text until a time zone is known, or a time) and when it was said."""
 
@@ -27,6 +29,10 @@ def parse(text: str, tz: dt.tzinfo) -> dt.datetime:
         value = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         raise UserError(f"--now '{text}' is not ISO 8601; write e.g. 2026-11-24T07:00") from None
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:  # the calendar looks a year and more around it
+        raise UserError(
+            f"--now '{text}' lies outside the years {FIRST_YEAR}–{LAST_YEAR}; write e.g. 2026-11-24T07:00"
+        )
     return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
 
 

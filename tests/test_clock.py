@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from bounce_helpers import MEMBERS
 from conftest import DRAFT, base_env, copy_example, mailer, small_project
 from meeting_project import meeting_project
@@ -44,6 +45,18 @@ def test_a_global_now_that_is_no_time_is_one_line_and_exit_1(tmp_path):
     result = mailer(copy_example(tmp_path / "akershus"), "--now", "i morgen", "schedule")
     assert result.code == 1
     assert result.err == "error: --now 'i morgen' is not ISO 8601; write e.g. 2026-11-24T07:00\n"
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T00:00", "0001-01-01T00:00"])
+def test_a_now_beyond_any_calendar_is_one_line_and_exit_1(tmp_path, when):
+    root = copy_example(tmp_path / "akershus")
+    for args in (("--now", when, "schedule"), ("schedule", "--now", when)):
+        result = mailer(root, *args)
+        assert result.code == 1 and "Traceback" not in result.err
+        assert (
+            result.err
+            == f"error: --now '{when}' lies outside the years 1970–9000; write e.g. 2026-11-24T07:00\n"
+        )
 
 
 def test_check_runs_as_of_another_time_and_names_a_dated_series_with_no_dates_left(tmp_path):

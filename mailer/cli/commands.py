@@ -168,7 +168,8 @@ def schedule(runner: Runner, days: int, as_json: bool, out: Print, emit: Callabl
         out(f"not listed: {timing.stale(m, runner.now)}")
 
 
-def _mailing(runner: Runner, mailing_id: str):  # type: ignore[no-untyped-def]
+def find_mailing(runner: Runner, mailing_id: str):  # type: ignore[no-untyped-def]
+    """Any mailing by its id as the ledger knows it now (a moved meeting's update included)."""
     from mailer.delivery import announcements
 
     return announcements.revision_by_id(
@@ -193,7 +194,7 @@ def preview(
     from mailer.render import sample
 
     project = runner.project
-    mailing = runner.prepare(_mailing(runner, mailing_id))
+    mailing = runner.prepare(find_mailing(runner, mailing_id))
     compiled = runner.compiled(mailing)
     today = runner.now.date()
     if member_id is None:
@@ -258,7 +259,7 @@ def approve(runner: Runner, mailing_id: str, by: str, out: Print) -> None:
 
     if "\n" in by or "\r" in by:
         raise UserError("--by needs the approver's name on one line")
-    mailing = runner.prepare(_mailing(runner, mailing_id))
+    mailing = runner.prepare(find_mailing(runner, mailing_id))
     if not mailing.needs_approval:
         raise UserError(f"{mailing.id} is a {mailing.kind}; only newsletters are approved")
     compiled = runner.compiled(mailing)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mailer.cli.commands import _mailing
+from mailer.cli.commands import find_mailing
 from mailer.delivery.runner import Runner, run_lock
 from mailer.errors import UserError
 
@@ -34,7 +34,7 @@ def send(
     from mailer.delivery.approvals import check_approval
 
     now = runner.now
-    planned = runner.prepare(_mailing(runner, mailing_id))
+    planned = runner.prepare(find_mailing(runner, mailing_id))
     statuses = runner.state.deliveries.member_statuses(planned.id)
     refusal = timing.too_late(planned, now, sum(1 for s in statuses.values() if s == "sent"))
     late = timing.late_by_hand(planned, now) if planned.past_lifetime(now) else None
