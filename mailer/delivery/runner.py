@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from mailer.delivery import announcements, consultation_reminders, links, register, rsvp_rules
 from mailer.delivery.approvals import check_approval
 from mailer.delivery.observer import Progress, Silent
-from mailer.delivery.plan import Recipients, is_suppressed, plan, plan_key
+from mailer.delivery.plan import Recipients, plan, plan_key
 from mailer.delivery.ratelimit import Clock, RateLimiter
 from mailer.delivery.report import Report
 from mailer.delivery.sending import Delivery
@@ -253,8 +253,18 @@ class Runner:
     # -- sending -----------------------------------------------------------------------------
 
     def prepare(self, mailing: Mailing) -> Mailing:
-        """The mailing as the ledger knows it (calendar sequence numbers)."""
-        return announcements.with_sequence(self.state, mailing)
+        """The mailing as the ledger knows it (calendar sequence numbers, a late issue's calendar)."""
+        return self._calendar_of_first_send(announcements.with_sequence(self.state, mailing))
+
+    def _calendar_of_first_send(self, mailing: Mailing) -> Mailing:
+        """A newsletter sent by hand past its lifetime lists the meetings from the day it was first
+        sent, not from the day of each later run, so its retries keep the approved fingerprint."""
+        if not mailing.calendar or not mailing.past_lifetime(self.now):
+            return mailing
+        first = self.state.deliveries.first_planned_at(mailing.id)
+        if first is None or first.astimezone(self.project.tz).date() == self.now.date():
+            return mailing
+        return self.project.with_calendar_from(mailing, first.astimezone(self.project.tz))
 
     def send(
         self, mailing: Mailing, retry_all_deferred: bool = False, recipients: Recipients | None = None
@@ -322,28 +332,6 @@ class Runner:
         report.expired += expired
         refusals.record_refusals(self.state, mailing.id, self.clock.now())
         return report
-
-    def would_send(self, mailing: Mailing) -> tuple[int, int, int]:
-        """(new recipients, already in the ledger, unsubscribed) without writing anything."""
-        today = self.now.date()
-        recipients = self.recipients()
-        suppressed = recipients.suppressed()
-        known = {m for m, _ in self.state.deliveries.open_members(mailing.id)}
-        known |= set(self.state.deliveries.member_ids(mailing.id))
-        previous = announcements.previous_recipients(self.state, mailing)
-        new = already = unsubscribed = 0
-        for member in mailing.audience.select(recipients.members(), today):
-            if previous is not None and member.id not in previous:
-                continue
-            if recipients.extra_filter and not recipients.extra_filter(mailing, member):
-                continue
-            if member.id in known:
-                already += 1
-            elif is_suppressed(suppressed, mailing.category, member.address_key):
-                unsubscribed += 1
-            else:
-                new += 1
-        return new, already, unsubscribed
 
     def _warn_missing_nynorsk(self, compiled: CompiledMailing) -> None:
         mailing = compiled.mailing

@@ -121,7 +121,9 @@ class Mailing:
     pictures_inline: bool = False
     logo: PictureRef | None = None
     calendar: tuple[SeriesDates, ...] = ()
-    """The reader's own calendar (newsletters with `calendar: true`)."""
+    """The reader's own calendar (newsletters with `calendar: true`): the meetings the board approves."""
+    calendar_shown_from: dt.datetime | None = None
+    """Meetings of `calendar` that start before this are left out of the copies (held by then)."""
 
     @property
     def category(self) -> str:
@@ -136,9 +138,15 @@ class Mailing:
         """New recipients are still added (the send time has come and the window is open)."""
         return self.send_at <= now < self.closes_at
 
+    def past_lifetime(self, now: dt.datetime) -> bool:
+        """A newsletter whose lifetime ended before it went out: run-due no longer sends it."""
+        return self.kind == "newsletter" and self.expires_at is None and now >= self.closes_at
+
     def starting_now(self, now: dt.datetime) -> Mailing:
-        """The mailing as sent by hand now, ahead of its planned time."""
-        if self.send_at <= now:
+        """The mailing as sent by hand now: ahead of its planned time, or, for a newsletter past
+        its lifetime, as if planned now. The lifetime protects against a stale cron catch-up,
+        not against a person typing `mailer send`; the new deliveries' lifetime counts from now."""
+        if self.send_at <= now and not self.past_lifetime(now):
             return self
         closes = self.closes_at if self.expires_at else now + (self.closes_at - self.send_at)
         return dataclasses.replace(self, send_at=now, closes_at=closes)

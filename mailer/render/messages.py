@@ -113,7 +113,7 @@ def compile_mailing(renderer: Renderer, mailing: Mailing) -> CompiledMailing:
         context = {**mailing.context, **looks, **extra}
         keys: tuple[str, ...] = personal
         if group:
-            entries = reader_calendar.entries_for(mailing.calendar, group)
+            entries = reader_calendar.entries_for(mailing.calendar, group, mailing.calendar_shown_from)
             context["reader_calendar"] = entries
             keys = (*personal, *(e.rsvp_key for e in entries))
         return renderer.compile(mailing.template, mailing.subject, context, lang, keys, body, blocks)

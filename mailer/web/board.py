@@ -109,7 +109,7 @@ class Row:
 
 def upcoming(runner: Runner, days: int) -> list[Row]:
     """`mailer schedule`, plus drafts without a planned time that are not sent yet."""
-    from mailer.delivery.due import schedule
+    from mailer.delivery.ahead import schedule
 
     rows = []
     listed: set[str] = set()
