@@ -6,7 +6,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from mailer.delivery import announcements, newcomers, register
+from mailer.delivery import announcements, archiving, consultation_receipts, newcomers, register
 from mailer.delivery.approvals import check_approval
 from mailer.delivery.report import Report
 from mailer.delivery.runner import Runner
@@ -49,7 +49,11 @@ def due_mailings(runner: Runner) -> list[Mailing]:
         if isinstance(cfg, WelcomeConfig) and now.time() >= cfg.at:
             due.setdefault(name, project.welcome(name, cfg, now))
     for mailing_id in state.deliveries.mailings_with_work(now):
-        if mailing_id not in due and not newcomers.owns(mailing_id):
+        if (
+            mailing_id not in due
+            and not newcomers.owns(mailing_id)
+            and not consultation_receipts.owns(mailing_id)
+        ):
             try:
                 due[mailing_id] = announcements.revision_by_id(
                     project, state, mailing_id, now
@@ -65,6 +69,8 @@ def run_due(runner: Runner) -> tuple[list[Report], list[str]]:
     project, state = runner.project, runner.state
     runner.sync_register()
     register.forget_gone(state, project.state_dir, project.config.organisation.retention_days, runner.now)
+    for line in archiving.review(state.archive, project, runner.now):
+        runner.warn(line)
     reports, errors = [], []
     for mailing in due_mailings(runner):
         try:
@@ -86,6 +92,10 @@ def run_due(runner: Runner) -> tuple[list[Report], list[str]]:
         reports.extend(r for r in newcomers.run(runner) if r.anything or r.server_lost)
     except UserError as exc:
         errors.append(f"new members' follow-up: {exc}")
+    try:
+        reports.extend(r for r in consultation_receipts.run(runner) if r.anything or r.server_lost)
+    except UserError as exc:
+        errors.append(f"consultation receipts: {exc}")
     return reports, errors
 
 

@@ -83,6 +83,15 @@ class Mailing:
     logo: PictureRef | None = None
     calendar: tuple[SeriesDates, ...] = ()
     """The reader's own calendar (newsletters with `calendar: true`)."""
+    archive: bool | None = None
+    """`archive:` as the draft or schedules.yaml set it (None: decided by the audience)."""
+
+    @property
+    def published(self) -> bool:
+        """A newsletter goes to the public archive only when it is meant for everyone."""
+        if self.kind != "newsletter":
+            return False
+        return self.archive if self.archive is not None else self.audience.everyone
 
     @property
     def category(self) -> str:
