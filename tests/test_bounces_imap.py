@@ -42,6 +42,21 @@ def test_run_due_reads_bounces_from_imap_and_moves_what_it_processed(tmp_path, s
     assert "ase@example.org" not in next_newsletter_recipients(root, env, smtp)
 
 
+def test_a_forged_report_in_the_imap_folder_suppresses_nobody_and_is_listed_as_unverified(
+    tmp_path, smtp, imap
+):
+    root, env = first_newsletter_sent(tmp_path, smtp, **imap.env())
+    forged = (FIXTURES / "postfix-user-unknown.eml").read_bytes()  # no token, no Message-ID of ours
+    imap.deliver(forged.replace(b"ase@example.org", b"kari@example.com"))
+    result = mailer(root, "run-due", env=env)
+    assert result.code == 0, result.err
+    assert "1 messages read, 1 unverified" in result.out
+    assert json.loads(mailer(root, "suppressions", "--json", env=env).out) == []
+    [row] = json.loads(mailer(root, "bounces", "--json", env=env).out)
+    assert (row["email"], row["verified"]) == ("kari@example.com", False)
+    assert "kari@example.com" in next_newsletter_recipients(root, env, smtp)
+
+
 def test_a_message_fetched_again_is_not_counted_twice(tmp_path, smtp, imap):
     root, env = first_newsletter_sent(tmp_path, smtp, **imap.env())
     bounce = returned("exim-failed.eml", copy_to(smtp, "kari@example.com"))

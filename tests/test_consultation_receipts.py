@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -100,3 +102,16 @@ def test_the_form_shows_who_answered_last(sent, env):
     with server.client() as client:
         page = client.get(server.local(links["bjorn@example.org"])).text
     assert "Sist svart av Åse Ødegård" in page
+
+
+@pytest.mark.skipif(shutil.which("spamassassin") is None, reason="Debian's spamassassin is not installed")
+def test_spamassassin_scores_the_receipt_at_zero_or_below(sent, env, smtp):
+    project, server, links = sent
+    answer(server, links["ase@example.org"])
+    run_due(project, env)
+    [receipt] = smtp.received
+    report = subprocess.run(
+        ["spamassassin", "-L", "-t"], input=receipt.data, capture_output=True, timeout=120, check=True
+    ).stdout.decode("utf-8", "replace")
+    score = re.search(r"X-Spam-Status: \w+, score=(-?[\d.]+)", report)
+    assert score and float(score[1]) <= 0, report[report.find("Content analysis") :]
