@@ -245,3 +245,9 @@ def test_a_message_that_takes_too_long_to_read_is_unreadable():
     slow = b"Subject: x\n\n" + b"A" * 5_000_000
     with pytest.raises(parse.Unreadable, match="took more than"):
         parse.read(slow, max_seconds=0.0)
+
+
+def test_a_message_of_thousands_of_nested_messages_without_boundaries_is_refused_too():
+    nested = b"".join(b"Content-Type: message/rfc822\n\n" for _ in range(5000)) + b"Subject: x\n\nbody\n"
+    with pytest.raises(parse.Unreadable, match="more than 200 MIME parts"):
+        parse.read(b"From: x@attacker.example\nMIME-Version: 1.0\n" + nested)

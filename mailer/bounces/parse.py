@@ -41,6 +41,7 @@ REASON_LIMIT = 500
 
 STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _BOUNDARY = re.compile(rb"""boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))""", re.IGNORECASE)
+_CONTENT_TYPE = re.compile(rb"^content-type[ \t]*:", re.IGNORECASE | re.MULTILINE)
 _DELIMITER = re.compile(rb"^--([^\r\n]{1,202}?)[ \t]*\r?$", re.MULTILINE)
 _REFERENCE_FIELD = re.compile(
     r"^(?:[a-z-]*message-id|in-reply-to|references)[ \t]*:((?:[^\r\n]*)(?:\r?\n[ \t][^\r\n]*)*)",
@@ -95,7 +96,14 @@ def digest_key(data: bytes) -> str:
 
 
 def mime_parts(data: bytes, limit: int = MAX_PARTS) -> int:
-    """How many MIME parts the raw bytes delimit, counted without parsing (stops past `limit`)."""
+    """How many MIME parts the raw bytes hold, counted without parsing (stops past `limit`):
+    the lines that delimit a declared boundary, or the Content-Type fields (nested messages
+    need no boundary), whichever is more."""
+    typed = 0
+    for _ in _CONTENT_TYPE.finditer(data):
+        typed += 1
+        if typed > limit:
+            return typed
     boundaries = {m[1] or m[2] for m in _BOUNDARY.finditer(data)}
     if len(boundaries) > limit:
         return len(boundaries)
@@ -106,7 +114,7 @@ def mime_parts(data: bytes, limit: int = MAX_PARTS) -> int:
             count += 1
             if count > limit:
                 break
-    return count
+    return max(count, typed)
 
 
 def _parse(data: bytes, deadline: float) -> Message:
