@@ -61,10 +61,12 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
     except UserError as exc:
         problems.append(str(exc))
         drafts = []
+    checked = []
     for draft in drafts if not config_problems else []:
         try:
             mailing = project.newsletter(draft, runner.now)
             compile_mailing(runner.renderer, mailing)
+            checked.append(mailing)
         except UserError as exc:
             label = str(project.label_path(draft.path))
             problems.append(str(exc) if str(exc).startswith(label) else f"{label}: {exc}")
@@ -94,11 +96,23 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
     where = str(project.label_path(project.config_path))
     for ended in exhausted_series(cfg, where, runner.now) if project.warn and not config_problems else []:
         project.warn(ended)
+    for line in _archive_lines(runner, checked):
+        out(line)
     if problems:
         out(f"{len(problems)} problems:")
     else:
         out("everything is in order")
     return problems
+
+
+def _archive_lines(checked: Runner, mailings: list[Any]) -> list[str]:
+    from mailer.delivery import archiving
+
+    runner = Runner(checked.project, checked.now)  # the check's own run closed its state
+    try:
+        return archiving.publishing_lines(runner.project, runner.state.archive, mailings, runner.now)
+    finally:
+        runner.close()
 
 
 def recipients(

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mailer.delivery import ahead, announcements, gaps, newcomers, register, timing
+from mailer.delivery import (
+    ahead,
+    announcements,
+    archiving,
+    consultation_receipts,
+    gaps,
+    newcomers,
+    register,
+    timing,
+)
 from mailer.delivery.accounting import Accounting, account
 from mailer.delivery.approvals import check_approval
 from mailer.delivery.report import Report
@@ -24,7 +33,11 @@ def due_mailings(runner: Runner) -> list[Mailing]:
         if isinstance(cfg, WelcomeConfig) and now.time() >= cfg.at:
             due.setdefault(name, project.welcome(name, cfg, now))
     for mailing_id in state.deliveries.mailings_with_work(now):
-        if mailing_id not in due and not newcomers.owns(mailing_id):
+        if (
+            mailing_id not in due
+            and not newcomers.owns(mailing_id)
+            and not consultation_receipts.owns(mailing_id)
+        ):
             try:
                 due[mailing_id] = announcements.revision_by_id(
                     project, state, mailing_id, now
@@ -51,6 +64,8 @@ def run_due(runner: Runner) -> DueRun:
     runner.sync_register()
     register.forget_gone(state, project.state_dir, project.config.organisation.retention_days, runner.now)
     run = DueRun(gap=gaps.since_last_run(runner))
+    for line in archiving.review(state.archive, project, runner.now):
+        runner.warn(line)
     for mailing_id, kind, closed, n in state.deliveries.expire_closed(runner.now):
         why = "the meeting started" if kind == "invitation" else "the deadline passed"
         run.reports.append(
@@ -81,6 +96,10 @@ def run_due(runner: Runner) -> DueRun:
         run.reports.extend(r for r in newcomers.run(runner) if r.anything or r.server_lost)
     except UserError as exc:
         run.errors.append(f"new members' follow-up: {exc}")
+    try:
+        run.reports.extend(r for r in consultation_receipts.run(runner) if r.anything or r.server_lost)
+    except UserError as exc:
+        run.errors.append(f"consultation receipts: {exc}")
     for mailing in ahead.stale_drafts(runner):
         _warn_once_a_day(runner, f"stale:{mailing.id}", timing.stale(mailing, runner.now))
     gaps.record_run(runner)

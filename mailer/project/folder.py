@@ -153,18 +153,23 @@ class Project:
             versions["nn"] = (nn.body, {"draft": draft.front.model_copy(update=nn.front.model_dump())})
         inline = (cfg.pictures or ("hosted" if self._hosted else "inline")) == "inline"
         lifetime = dt.timedelta(hours=cfg.lifetime_hours)
+        audience = self.audience(draft.front.audience or cfg.audience)
+        archive = cfg.archive if draft.front.archive is None else draft.front.archive
+        public = audience.everyone if archive is None else archive
         return Mailing(
             id=draft.id,
             kind="newsletter",
             series=series,
-            audience=self.audience(draft.front.audience or cfg.audience),
+            audience=audience,
             template=cfg.template,
             subject=cfg.subject,
             send_at=send_at,
             closes_at=send_at + lifetime,
             expires_at=None,
             retry_lifetime=lifetime,
-            context=self._context(draft=draft.front, draft_id=draft.id, web_url=self._web_url(draft.id)),
+            context=self._context(
+                draft=draft.front, draft_id=draft.id, web_url=self._web_url(draft.id) if public else None
+            ),
             markdown_body=draft.body,
             approvals_required=cfg.approvals_required or self.config.organisation.approvals_required,
             pictures=tuple(refs),
@@ -173,6 +178,7 @@ class Project:
             logo=self.logo,
             calendar=self._reader_calendar(cfg, draft, reader_calendar.planned_from(send_at, lifetime, now)),
             calendar_shown_from=max(send_at, now),
+            archive=archive,
         )
 
     def _reader_calendar(

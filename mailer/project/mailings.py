@@ -124,6 +124,15 @@ class Mailing:
     """The reader's own calendar (newsletters with `calendar: true`): the meetings the board approves."""
     calendar_shown_from: dt.datetime | None = None
     """Meetings of `calendar` that start before this are left out of the copies (held by then)."""
+    archive: bool | None = None
+    """`archive:` as the draft or schedules.yaml set it (None: decided by the audience)."""
+
+    @property
+    def published(self) -> bool:
+        """A newsletter goes to the public archive only when it is meant for everyone."""
+        if self.kind != "newsletter":
+            return False
+        return self.archive if self.archive is not None else self.audience.everyone
 
     @property
     def category(self) -> str:

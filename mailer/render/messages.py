@@ -82,6 +82,8 @@ class CompiledMailing:
             h.update(self.variants[lang].digest().encode())
         if m.calendar:
             h.update(reader_calendar.digest(m.calendar).encode())
+        if m.archive is not None:  # publishing is part of what the board approves
+            h.update(f"archive:{m.archive}".encode())
         for name, ctype, data in self.attachments:
             h.update(f"{name}\x00{ctype}\x00".encode() + hashlib.sha256(data).digest())
         return h.hexdigest()[:16]

@@ -24,6 +24,7 @@ from mailer.state.newcomers import Newcomers
 from mailer.state.register import Register
 from mailer.state.rsvps import Rsvps
 from mailer.state.suppressions import Suppressions
+from mailer.state.unverified import Unverified
 
 
 class State:
@@ -92,3 +93,7 @@ class State:
     @cached_property
     def bounces(self) -> BounceStore:
         return BounceStore(self.db)
+
+    @cached_property
+    def unverified(self) -> Unverified:
+        return Unverified(self.db)

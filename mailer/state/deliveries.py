@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from mailer.state.database import stamp, transaction, unstamp
+from mailer.state.database import like_containing, stamp, transaction, unstamp
 
 OPEN_STATES = ("pending", "sending", "deferred")
 FINAL_STATES = ("sent", "failed", "dropped", "expired")
@@ -316,3 +316,52 @@ class Deliveries:
             (except_mailing, occurrence_id, occurrence_id.replace("_", "\\_") + "/%"),
         ).fetchall()
         return {r[0] for r in rows}
+
+    # -- what comes back --------------------------------------------------------------------
+
+    def sent_row(self, delivery_id: int) -> tuple[int, str, str, str] | None:
+        """(id, member id, address, mailing id) of a delivery that has an address."""
+        return self.db.execute(
+            "SELECT id, member_id, address, mailing_id FROM deliveries WHERE id = ? AND address IS NOT NULL",
+            (delivery_id,),
+        ).fetchone()
+
+    def by_message_ids(self, message_ids: Sequence[str]) -> list[tuple[int, str, str, str]]:
+        """(id, member id, address, mailing id) of the sent deliveries whose Message-ID is listed."""
+        if not message_ids:
+            return []
+        marks = ", ".join("?" for _ in message_ids)
+        return self.db.execute(
+            "SELECT id, member_id, address, mailing_id FROM deliveries WHERE message_id IS NOT NULL "
+            f"AND message_id IN ({marks}) AND address IS NOT NULL AND status IN ('sent', 'bounced') "
+            "ORDER BY id",
+            tuple(message_ids),
+        ).fetchall()
+
+    def mark_bounced(self, delivery_id: int, reply: str) -> None:
+        self.db.execute(
+            "UPDATE deliveries SET status = 'bounced', last_reply = ? WHERE id = ? AND status = 'sent'",
+            (reply[:500], delivery_id),
+        )
+
+    def refused(self, mailing_id: str) -> list[tuple[int, str, str, str | None]]:
+        """(id, member id, address, SMTP reply) of the deliveries of a mailing that failed."""
+        return self.db.execute(
+            "SELECT id, member_id, address, last_reply FROM deliveries WHERE mailing_id = ? "
+            "AND status = 'failed' AND address IS NOT NULL",
+            (mailing_id,),
+        ).fetchall()
+
+    def member_records(self, member_id: str | None, address: str | None) -> list[str]:
+        """The member snapshots the ledger keeps of one person (for erasure to know their name)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT member FROM deliveries WHERE member_id = ? OR address = ?", (member_id, address)
+        )
+        return [r[0] for r in rows if r[0]]
+
+    def forget_in_plans(self, member_id: str) -> None:
+        """Planning keys may list member ids (notices, follow-ups): they go; the next run plans again."""
+        self.db.execute(
+            "UPDATE mailings SET planned_inputs = NULL WHERE planned_inputs LIKE ? ESCAPE '\\'",
+            (like_containing(repr(member_id)),),
+        )

@@ -174,7 +174,9 @@ class Web:
             org = r.project.config.organisation.name
             fingerprint = form.get("fingerprint", "")
             expected = self.csrf(r, user, mailing_id, fingerprint)
-            if not hmac.compare_digest(expected, form.get("csrf", "")) or not _same_origin(request):
+            if not hmac.compare_digest(expected.encode(), form.get("csrf", "").encode()) or not _same_origin(
+                request
+            ):
                 text = "Skjemaet kom ikke fra denne siden. Last siden på nytt og prøv igjen."
                 return self._board_error(org, user, text, 403)
             try:

@@ -232,7 +232,7 @@ def answer(v: Visit, token: str, form: dict[str, str], same_origin: bool) -> tup
     if not v.consultation.is_open(v.runner.now):
         return 410, form_page(v, token)
     expected = csrf_value(v.runner.signer().secret, token)
-    if not same_origin or not hmac.compare_digest(expected, form.get("csrf", "")):
+    if not same_origin or not hmac.compare_digest(expected.encode(), form.get("csrf", "").encode()):
         return 403, pages.message(v.lang, v.org, v.title, c["forged"])
     values, errors = check_answers(v.consultation.questions, form, v.lang)
     if errors:
