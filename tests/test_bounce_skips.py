@@ -105,8 +105,16 @@ def test_a_bounce_without_from_is_still_read_by_the_detectors_after_the_one_that
     assert mailer(root, "approve", "nyhetsbrev-2026-12", "--by", "Kari Styre", *now, env=env).code == 0
     sent = mailer(root, "send", "nyhetsbrev-2026-12", *now, env=env)
     assert sent.code == 0 and "9 sent" in sent.out, sent.out + sent.err
+    # the copy of the message below qmail's line carries our Message-ID: the proof that the
+    # bounce answers a message we sent (a bounce without proof suppresses nobody)
+    [copy] = [
+        p for p in (root / ".mailer" / "outbox").rglob("*.eml") if b"kari@example.com" in p.read_bytes()
+    ]
+    message_id = next(
+        line for line in copy.read_bytes().splitlines() if line.lower().startswith(b"message-id:")
+    )
     bounce = tmp_path / "qmail.eml"
-    bounce.write_bytes(QMAIL_WITHOUT_FROM)
+    bounce.write_bytes(QMAIL_WITHOUT_FROM + b"\n" + message_id + b"\nTo: kari@example.com\n")
     result = mailer(root, "bounces", "import", str(bounce), env=env)
     assert (result.code, result.err) == (0, "")
     assert "1 hard bounces" in result.out
