@@ -1,19 +1,16 @@
 """Bad input and abuse of the registration pages (`/p/`): each is refused with a page that says
-why, records nothing and sends nothing; and no input at all makes the server fail.
+why, records nothing and sends nothing (the fuzzing of /p/ is in test_event_fuzzing.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import urllib.parse
 
 import httpx
 import pytest
 from conftest import base_env
 from event_project import EVENT, NOW, event_block, hidden, links, local, make_project, run_due, status
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from webapp import SECRET, start_web
 
 from mailer.delivery.tokens import Signer
@@ -378,40 +375,3 @@ def test_the_public_form_never_shows_the_join_link(tmp_path, env):
         assert page.status_code == 200 and join not in page.text
     finally:
         server.stop()
-
-
-# -- anything at all --------------------------------------------------------------------------------
-
-KEYS = st.one_of(
-    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80),
-    st.from_regex(r"[A-Za-z0-9_-]{0,60}\.[A-Za-z0-9_-]{0,30}", fullmatch=True),
-    st.sampled_from([EVENT, "temamote", "..", "%2e%2e", "temamote/..", "a" * 300]),
-)
-FIELDS = st.dictionaries(
-    st.sampled_from(["csrf", "action", "name", "email", "website", "q.fodselsdato", "q.hensyn", "x"]),
-    st.text(max_size=200),
-    max_size=6,
-)
-
-
-def test_no_path_or_form_under_p_makes_the_server_fail_or_record_anything(sent, env):
-    project, server, _ = sent
-
-    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(key=KEYS, fields=FIELDS, method=st.sampled_from(["GET", "POST"]))
-    def fuzz(key: str, fields: dict[str, str], method: str) -> None:
-        path = "/p/" + urllib.parse.quote(key, safe="")
-        with server.client() as client:
-            answer = client.request(method, path, data=fields if method == "POST" else None)
-        assert answer.status_code in (200, 308, 400, 403, 404, 405, 409, 410, 413, 429), (
-            path,
-            answer.status_code,
-        )
-        assert "Traceback" not in answer.text
-        assert answer.headers.get("content-security-policy")
-
-    fuzz()
-
-    for name in (EVENT, "temamote"):
-        c = counts(project, env, name)
-        assert (c["registered"], c["unconfirmed"]) == (0, 0)

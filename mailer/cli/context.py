@@ -62,9 +62,10 @@ def project() -> Project:
 
 
 def now_of(proj: Project, now: str | None):  # type: ignore[no-untyped-def]
-    from mailer.project.dates import parse_now
+    """The time a command runs at: its own `--now` (which sets the clock), else the clock."""
+    from mailer import clock
 
-    return parse_now(now, proj.tz)
+    return clock.start(now, proj.tz)
 
 
 @contextmanager

@@ -109,6 +109,7 @@ def post(runner: Runner, notice: Notice) -> Report:
 
 def send_due(runner: Runner) -> Report:
     """Every notice still waiting: new ones, deferred ones due again, and any a dead process left."""
+    runner.state.notices.sweep()
     return send(runner, runner.state.notices.due(runner.clock.now()), quota_wait=None)
 
 

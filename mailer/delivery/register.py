@@ -17,7 +17,7 @@ from mailer.project.addresses import ascii_domain
 from mailer.project.members import Member
 from mailer.state import State
 from mailer.state.database import stamp
-from mailer.state.erasure import erase_person
+from mailer.state.erasure import anonymous, erase_person
 from mailer.state.folder import erase_files
 
 
@@ -46,11 +46,16 @@ def is_new(state: State, member: Member, window_days: int, today: dt.date) -> bo
 
 
 def forget_gone(state: State, state_dir: Path, retention_days: int, now: dt.datetime) -> int:
-    """Erase members who left the export more than `retention_days` ago; returns how many."""
+    """Erase members who left the export more than `retention_days` ago; returns how many.
+
+    Guests and names an attendance report listed apart (never members, or not recognised) are
+    kept as long: after `retention_days` only their count stays.
+    """
     cutoff = now - dt.timedelta(days=retention_days)
     gone = state.register.gone_before(cutoff)
     for member_id, address in gone:
         erase(state, state_dir, member_id, address)
+    state.attendance.anonymise_guests(cutoff, anonymous)
     return len(gone)
 
 

@@ -13,24 +13,22 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailer.answers import rsvp_rules
-from mailer.bounces import expiry, refused
-from mailer.bounces.verp import Verp
-from mailer.delivery import announcements, consultation_reminders, links, register
+from mailer.delivery import announcements, consultation_reminders, links, register, rsvp_rules
 from mailer.delivery.approvals import check_approval
 from mailer.delivery.observer import Progress, Silent
-from mailer.delivery.plan import Recipients, is_suppressed, plan, plan_key
+from mailer.delivery.plan import Recipients, plan, plan_key
 from mailer.delivery.ratelimit import Clock, RateLimiter
 from mailer.delivery.report import Report
 from mailer.delivery.sending import Delivery
 from mailer.delivery.tokens import Signer, load_secret
 from mailer.delivery.transport import OutboxTransport, Transport, make_transport
+from mailer.delivery.verp import Verp
 from mailer.errors import TransportUnavailable, UserError
 from mailer.project.folder import Project
 from mailer.project.mailings import Mailing
 from mailer.project.members import Member
 from mailer.render import reasons
-from mailer.state import State
+from mailer.state import State, expiry, refusals
 from mailer.state.folder import secure
 from mailer.state.members import MemberStore
 
@@ -255,8 +253,18 @@ class Runner:
     # -- sending -----------------------------------------------------------------------------
 
     def prepare(self, mailing: Mailing) -> Mailing:
-        """The mailing as the ledger knows it (calendar sequence numbers)."""
-        return announcements.with_sequence(self.state, mailing)
+        """The mailing as the ledger knows it (calendar sequence numbers, a late issue's calendar)."""
+        return self._calendar_of_first_send(announcements.with_sequence(self.state, mailing))
+
+    def _calendar_of_first_send(self, mailing: Mailing) -> Mailing:
+        """A newsletter sent by hand past its lifetime lists the meetings from the day it was first
+        sent, not from the day of each later run, so its retries keep the approved fingerprint."""
+        if not mailing.calendar or not mailing.past_lifetime(self.now):
+            return mailing
+        first = self.state.deliveries.first_planned_at(mailing.id)
+        if first is None or first.astimezone(self.project.tz).date() == self.now.date():
+            return mailing
+        return self.project.with_calendar_from(mailing, first.astimezone(self.project.tz))
 
     def send(
         self, mailing: Mailing, retry_all_deferred: bool = False, recipients: Recipients | None = None
@@ -322,30 +330,8 @@ class Runner:
             org = self.project.config.organisation
             archiving.record(self.state.db, compiled, org, self.clock.now(), self.project.state_dir)
         report.expired += expired
-        refused.record_refusals(self.state, mailing.id, self.clock.now())
+        refusals.record_refusals(self.state, mailing.id, self.clock.now())
         return report
-
-    def would_send(self, mailing: Mailing) -> tuple[int, int, int]:
-        """(new recipients, already in the ledger, unsubscribed) without writing anything."""
-        today = self.now.date()
-        recipients = self.recipients()
-        suppressed = recipients.suppressed()
-        known = {m for m, _ in self.state.deliveries.open_members(mailing.id)}
-        known |= set(self.state.deliveries.member_ids(mailing.id))
-        previous = announcements.previous_recipients(self.state, mailing)
-        new = already = unsubscribed = 0
-        for member in mailing.audience.select(recipients.members(), today):
-            if previous is not None and member.id not in previous:
-                continue
-            if recipients.extra_filter and not recipients.extra_filter(mailing, member):
-                continue
-            if member.id in known:
-                already += 1
-            elif is_suppressed(suppressed, mailing.category, member.address_key):
-                unsubscribed += 1
-            else:
-                new += 1
-        return new, already, unsubscribed
 
     def _warn_missing_nynorsk(self, compiled: CompiledMailing) -> None:
         mailing = compiled.mailing

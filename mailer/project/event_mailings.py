@@ -10,15 +10,39 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from mailer.errors import UserError
+from mailer.project.audiences import Audience
+from mailer.project.config import Config
 from mailer.project.config_base import Mailbox
 from mailer.project.event_config import EventConfig
 from mailer.project.mailings import Event, Mailing
+from mailer.project.pictures import PictureRef
+from mailer.project.settings import Settings
 
-if TYPE_CHECKING:
-    from mailer.project.folder import Project
+
+class Project(Protocol):
+    """What an event's mailings need of the project folder (`folder.Project` has it all).
+
+    Named here rather than imported, so the folder, which builds every mailing, can call this
+    module without the two importing each other.
+    """
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def tz(self) -> dt.tzinfo: ...
+
+    @property
+    def logo(self) -> PictureRef | None: ...
+
+    def audience(self, name: str) -> Audience: ...
+
 
 INVITATION = "invitation"
 MAILING_ID = re.compile(r"(?P<event>[a-z0-9][a-z0-9_-]*)/invitation")

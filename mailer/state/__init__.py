@@ -27,6 +27,7 @@ from mailer.state.register import Register
 from mailer.state.registrations import Registrations
 from mailer.state.rsvps import Rsvps
 from mailer.state.suppressions import Suppressions
+from mailer.state.unverified import Unverified
 from mailer.state.waitlist import Waitlist
 
 
@@ -112,3 +113,7 @@ class State:
     @cached_property
     def checkins(self) -> Checkins:
         return Checkins(self.db)
+
+    @cached_property
+    def unverified(self) -> Unverified:
+        return Unverified(self.db)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Callable, Iterable
 
 from mailer.state.database import stamp
 
@@ -38,3 +39,12 @@ class Approvals:
             "SELECT fingerprint, approved_by, approved_at FROM approvals WHERE mailing_id = ? ORDER BY id",
             (mailing_id,),
         ).fetchall()
+
+    def forget(self, names: Iterable[str], anonymous: Callable[[], str]) -> None:
+        """An erased person's approvals stay counted under a name that is nobody's."""
+        keys = {" ".join(n.casefold().split()) for n in names if n.strip()}
+        rows = self.db.execute("SELECT id, approved_by FROM approvals").fetchall()
+        self.db.executemany(
+            "UPDATE approvals SET approved_by = ? WHERE id = ?",
+            [(anonymous(), i) for i, by in rows if " ".join(by.casefold().split()) in keys],
+        )

@@ -7,8 +7,9 @@ the same file twice changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 
 class Attendance:
@@ -69,14 +70,52 @@ class Attendance:
             out[occurrence]["unmatched"] = n
         return out
 
-    def forget(self, member_id: str) -> None:
+    def forget(self, member_id: str, anonymous: Callable[[], str]) -> None:
         """A member erased from the ledger: who came stays counted, no longer whom."""
-        self.db.execute(
-            "UPDATE attendance SET member_id = 'erased:' || lower(hex(randomblob(8))) WHERE member_id = ?",
-            (member_id,),
+        rows = self.db.execute(
+            "SELECT occurrence FROM attendance WHERE member_id = ?", (member_id,)
+        ).fetchall()
+        self.db.executemany(
+            "UPDATE attendance SET member_id = ? WHERE occurrence = ? AND member_id = ?",
+            [(anonymous(), occurrence, member_id) for (occurrence,) in rows],
+        )
+
+    def forget_guest(self, address: str | None, names: Iterable[str], anonymous: Callable[[], str]) -> None:
+        """An erased person listed apart by their address, or by every word of their name in any
+        order ('Fjellheim, Gudrun (Guest)' is Gudrun Fjellheim): a namesake is anonymised too."""
+        wanted = [_words(n) for n in names if _words(n)]
+        rows = self.db.execute("SELECT occurrence, name, email FROM attendance_unmatched").fetchall()
+        self._anonymise(
+            [
+                r
+                for r in rows
+                if (address and r[2].casefold() == address) or any(w <= _words(r[1]) for w in wanted)
+            ],
+            anonymous,
+        )
+
+    def anonymise_guests(self, before: dt.datetime, anonymous: Callable[[], str]) -> int:
+        """Retention: guests' names and addresses of meetings recorded before `before` go; the count stays."""
+        rows = self.db.execute(
+            "SELECT occurrence, name, email FROM attendance_unmatched WHERE recorded_at < ? "
+            "AND name NOT LIKE 'erased:%'",
+            (before.isoformat(),),
+        ).fetchall()
+        self._anonymise(rows, anonymous)
+        return len(rows)
+
+    def _anonymise(self, rows: list[tuple[str, str, str]], anonymous: Callable[[], str]) -> None:
+        self.db.executemany(
+            "UPDATE attendance_unmatched SET name = ?, email = '' WHERE occurrence = ? AND name = ? "
+            "AND email = ?",
+            [(anonymous(), *row) for row in rows],
         )
 
     def unmatched(self, occurrence: str) -> list[tuple[str, str]]:
         return self.db.execute(
             "SELECT name, email FROM attendance_unmatched WHERE occurrence = ? ORDER BY name", (occurrence,)
         ).fetchall()
+
+
+def _words(name: str) -> frozenset[str]:
+    return frozenset(re.findall(r"\w+", name.casefold()))

@@ -14,6 +14,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Literal
 
+from mailer.state.database import like_containing
+
 Kind = Literal["hard", "soft", "complaint"]
 
 
@@ -63,14 +65,17 @@ class BounceStore:
 
     def mark_read(self, message_key: str, outcome: str, now: dt.datetime) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO bounce_messages VALUES (?, ?, ?)", (message_key, outcome, _stamp(now))
+            "INSERT INTO bounce_messages (message_key, outcome, read_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (message_key) DO NOTHING",
+            (message_key, outcome, _stamp(now)),
         )
 
     def add(self, event: Event, now: dt.datetime) -> bool:
         """Record an event; False when it was recorded before (a refusal seen by an earlier run)."""
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO bounce_events (address, member_id, mailing_id, delivery_id, kind, "
-            "status, reason, source, message_key, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO bounce_events (address, member_id, mailing_id, delivery_id, kind, status, "
+            "reason, source, message_key, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             (
                 event.address.casefold(),
                 event.member_id,
@@ -141,3 +146,12 @@ class BounceStore:
         ):
             out.setdefault(mailing_id, {})[kind] = n
         return out
+
+    def forget(self, member_id: str | None, address: str | None) -> None:
+        """Erasure: every event for the person, or quoting their address in its reason."""
+        self.db.execute("DELETE FROM bounce_events WHERE member_id = ?", (member_id,))
+        if address:
+            self.db.execute(
+                "DELETE FROM bounce_events WHERE address = ? OR lower(reason) LIKE ? ESCAPE '\\'",
+                (address.casefold(), like_containing(address.casefold())),
+            )

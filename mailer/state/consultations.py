@@ -122,12 +122,14 @@ class Answers:
         return {a.unit: a for a in map(_answer, rows)}
 
     def forget_member(self, member_id: str) -> int:
-        """An erased person's name leaves the answers; the chapter's answer itself stays."""
+        """Erasure: answers given for the person (per member) go; on a chapter's answer only the
+        name of who gave it goes, and the chapter's answer stays."""
+        removed = self.db.execute("DELETE FROM consultation_answers WHERE unit = ?", (member_id,)).rowcount
         cur = self.db.execute(
             "UPDATE consultation_answers SET member_id = '', member_name = ? WHERE member_id = ?",
             (ERASED, member_id),
         )
-        return cur.rowcount
+        return removed + cur.rowcount
 
     def versions(self, consultation: str, unit: str) -> list[Answer]:
         rows = self.db.execute(
@@ -135,3 +137,25 @@ class Answers:
             (consultation, unit),
         )
         return [_answer(r) for r in rows]
+
+    # -- receipts: the leader whose link saved an answer hears of it ---------------------------
+
+    def awaiting_receipt(self) -> list[tuple[str, Answer]]:
+        """(consultation, version) of every saved version whose receipt is not yet decided."""
+        rows = self.db.execute(
+            f"SELECT consultation, {_COLUMNS} FROM consultation_answers WHERE receipt IS NULL ORDER BY id"
+        ).fetchall()
+        return [(str(r[0]), _answer(r[1:])) for r in rows]
+
+    def decide_receipt(self, answer_ids: list[int], receipt: str) -> None:
+        """`receipt` is the receipt's mailing id, or '-' when none is due."""
+        self.db.executemany(
+            "UPDATE consultation_answers SET receipt = ? WHERE id = ? AND receipt IS NULL",
+            [(receipt, i) for i in answer_ids],
+        )
+
+    def by_id(self, answer_id: int) -> tuple[str, Answer] | None:
+        row = self.db.execute(
+            f"SELECT consultation, {_COLUMNS} FROM consultation_answers WHERE id = ?", (answer_id,)
+        ).fetchone()
+        return (str(row[0]), _answer(row[1:])) if row else None

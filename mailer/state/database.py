@@ -29,6 +29,11 @@ def unstamp(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
 
 
+def like_containing(text: str) -> str:
+    """A LIKE pattern (with ESCAPE '\\') that matches any text containing `text` as it is."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def private_folder(folder: Path) -> Path:
     """The state folder is the owner's alone (0700), whatever the umask."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -117,6 +122,11 @@ def _statements(sql: str) -> Iterator[str]:
             buffer = ""
     if buffer.strip():
         yield buffer.strip()
+
+
+def forget_old_pages(db: sqlite3.Connection) -> None:
+    """After an erasure: older versions of the pages live in the WAL until it is checkpointed."""
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 @contextmanager

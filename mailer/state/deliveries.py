@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from mailer.state.database import stamp, transaction
+from mailer.state.database import like_containing, stamp, transaction, unstamp
 
 OPEN_STATES = ("pending", "sending", "deferred")
 FINAL_STATES = ("sent", "failed", "dropped", "expired")
@@ -250,6 +250,64 @@ class Deliveries:
         keys = ("mailing", "member_id", "email", "status", "attempts", "next_attempt_at", "reply")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    def member_statuses(self, mailing_id: str) -> dict[str, str]:
+        """Member id → status of every delivery of a mailing (to explain a run's numbers)."""
+        rows = self.db.execute("SELECT member_id, status FROM deliveries WHERE mailing_id = ?", (mailing_id,))
+        return {r[0]: r[1] for r in rows.fetchall()}
+
+    def first_expired_at(self, mailing_id: str) -> dt.datetime | None:
+        row = self.db.execute(
+            "SELECT min(updated_at) FROM deliveries WHERE mailing_id = ? AND status = 'expired'",
+            (mailing_id,),
+        ).fetchone()
+        return unstamp(row[0]) if row else None
+
+    def first_planned_at(self, mailing_id: str) -> dt.datetime | None:
+        """When the ledger first planned a mailing (a late newsletter's calendar starts that day)."""
+        row = self.db.execute("SELECT first_planned_at FROM mailings WHERE id = ?", (mailing_id,)).fetchone()
+        return unstamp(row[0]) if row else None
+
+    def planned_mailings(self, ids: Sequence[str]) -> set[str]:
+        """Which of these mailings the ledger has planned (sent, or at least begun)."""
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self.db.execute(
+                f"SELECT id FROM mailings WHERE id IN ({', '.join('?' * len(chunk))})", tuple(chunk)
+            )
+            found |= {r[0] for r in rows.fetchall()}
+        return found
+
+    def last_activity(self) -> dt.datetime | None:
+        """The last time any delivery changed: when the ledger was last at work."""
+        row = self.db.execute("SELECT max(updated_at) FROM deliveries").fetchone()
+        return unstamp(row[0]) if row else None
+
+    def expire_closed(self, now: dt.datetime) -> list[tuple[str, str, dt.datetime, int]]:
+        """End open deliveries of mailings closed for good (the meeting started, the deadline
+        passed), from the ledger alone, so that even a mailing no longer in the schedule (a
+        year-old backup) stops waiting. Returns (mailing, kind, closed at, how many) per mailing."""
+        ts = stamp(now)
+        closed = self.db.execute(
+            "SELECT m.id, m.kind, m.expires_at, count(*) FROM mailings m JOIN deliveries d "
+            "ON d.mailing_id = m.id WHERE m.expires_at IS NOT NULL AND m.expires_at <= ? "
+            "AND d.status IN ('pending', 'sending', 'deferred') GROUP BY m.id, m.kind, m.expires_at "
+            "ORDER BY m.expires_at, m.id",
+            (ts,),
+        ).fetchall()
+        out = []
+        with transaction(self.db):
+            for mailing_id, kind, expires_at, _ in closed:
+                why = "the meeting started" if kind == "invitation" else "its deadline passed"
+                cursor = self.db.execute(
+                    "UPDATE deliveries SET status = 'expired', updated_at = ?, next_attempt_at = NULL, "
+                    "last_reply = ? || coalesce(' (last: ' || last_reply || ')', '') "
+                    "WHERE mailing_id = ? AND status IN ('pending', 'sending', 'deferred')",
+                    (ts, f"expired: {why} before it could be sent", mailing_id),
+                )
+                out.append((mailing_id, kind, unstamp(expires_at), cursor.rowcount))
+        return out  # type: ignore[return-value]
+
     def recipients_of_occurrence(self, occurrence_id: str, except_mailing: str) -> set[str]:
         """Members sent any mailing of one meeting occurrence (invitation, reminder, updates)."""
         rows = self.db.execute(
@@ -258,3 +316,52 @@ class Deliveries:
             (except_mailing, occurrence_id, occurrence_id.replace("_", "\\_") + "/%"),
         ).fetchall()
         return {r[0] for r in rows}
+
+    # -- what comes back --------------------------------------------------------------------
+
+    def sent_row(self, delivery_id: int) -> tuple[int, str, str, str] | None:
+        """(id, member id, address, mailing id) of a delivery that has an address."""
+        return self.db.execute(
+            "SELECT id, member_id, address, mailing_id FROM deliveries WHERE id = ? AND address IS NOT NULL",
+            (delivery_id,),
+        ).fetchone()
+
+    def by_message_ids(self, message_ids: Sequence[str]) -> list[tuple[int, str, str, str]]:
+        """(id, member id, address, mailing id) of the sent deliveries whose Message-ID is listed."""
+        if not message_ids:
+            return []
+        marks = ", ".join("?" for _ in message_ids)
+        return self.db.execute(
+            "SELECT id, member_id, address, mailing_id FROM deliveries WHERE message_id IS NOT NULL "
+            f"AND message_id IN ({marks}) AND address IS NOT NULL AND status IN ('sent', 'bounced') "
+            "ORDER BY id",
+            tuple(message_ids),
+        ).fetchall()
+
+    def mark_bounced(self, delivery_id: int, reply: str) -> None:
+        self.db.execute(
+            "UPDATE deliveries SET status = 'bounced', last_reply = ? WHERE id = ? AND status = 'sent'",
+            (reply[:500], delivery_id),
+        )
+
+    def refused(self, mailing_id: str) -> list[tuple[int, str, str, str | None]]:
+        """(id, member id, address, SMTP reply) of the deliveries of a mailing that failed."""
+        return self.db.execute(
+            "SELECT id, member_id, address, last_reply FROM deliveries WHERE mailing_id = ? "
+            "AND status = 'failed' AND address IS NOT NULL",
+            (mailing_id,),
+        ).fetchall()
+
+    def member_records(self, member_id: str | None, address: str | None) -> list[str]:
+        """The member snapshots the ledger keeps of one person (for erasure to know their name)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT member FROM deliveries WHERE member_id = ? OR address = ?", (member_id, address)
+        )
+        return [r[0] for r in rows if r[0]]
+
+    def forget_in_plans(self, member_id: str) -> None:
+        """Planning keys may list member ids (notices, follow-ups): they go; the next run plans again."""
+        self.db.execute(
+            "UPDATE mailings SET planned_inputs = NULL WHERE planned_inputs LIKE ? ESCAPE '\\'",
+            (like_containing(repr(member_id)),),
+        )

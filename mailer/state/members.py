@@ -124,6 +124,10 @@ class MemberStore:
             found.append((pos - 0.5, RowProblem(source, message, skipped=False)))
         return [p for _, p in sorted(found, key=lambda item: item[0])]
 
+    def records(self, member_id: str | None, address: str | None) -> list[str]:
+        rows = self.db.execute("SELECT record FROM members WHERE id = ? OR address = ?", (member_id, address))
+        return [r[0] for r in rows]
+
     def forget(self, member_id: str | None, address: str | None) -> None:
         """Remove one person (erasure); the next command imports the export again."""
         self.db.execute("DELETE FROM members WHERE id = ? OR address = ?", (member_id, address))

@@ -192,6 +192,37 @@ CREATE TABLE IF NOT EXISTS bounce_messages (
 );
 """
 
+V4_VERIFIED_AND_PUBLIC = """
+-- A bounce without a valid VERP token proves itself by a Message-ID of ours: found by this index.
+CREATE INDEX deliveries_message_id ON deliveries (message_id) WHERE message_id IS NOT NULL;
+-- Bounces and complaints that prove nothing (no token of ours, no Message-ID of ours for the
+-- address they name): kept for the secretary to look at, never suppressing anyone.
+CREATE TABLE unverified_bounces (
+    id INTEGER PRIMARY KEY,
+    address TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT,
+    reason TEXT NOT NULL,
+    why TEXT NOT NULL,
+    source TEXT NOT NULL,
+    message_key TEXT,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX unverified_bounces_address ON unverified_bounces (address);
+-- Whether an archived issue is published: 1 meant for everyone, 0 withdrawn. Issues archived
+-- before this step are NULL, hidden until their draft is judged again (state/archive.py).
+ALTER TABLE archive ADD COLUMN public INTEGER;
+-- The receipt a leader gets when an answer is saved through their link (one per version).
+-- NULL: not yet handled; then the receipt's mailing id, or '-' when none is due. Answers saved
+-- before this step get none.
+ALTER TABLE consultation_answers ADD COLUMN receipt TEXT;
+UPDATE consultation_answers SET receipt = '-';
+"""
+
+# Steps being written in parallel (keep these numbers when merging): 4 what comes back is
+# verified and what is published is meant for everyone (issue 23), 5 events with places and a
+# waiting list (issue 20), 6 members' own preferences and the consent log (issue 21).
+STEP_4 = V4_VERIFIED_AND_PUBLIC  # issue 23; 5 and 6 are appended after it when they merge
 V5_NOTICES = """
 -- Messages to one person, now (see state/notices.py): what each pending delivery of kind
 -- `notice` says, kept until it is sent or given up, so any process can send it after a crash.
@@ -251,8 +282,5 @@ CREATE TABLE IF NOT EXISTS checkins (
 V5_EVENTS = V5_NOTICES + V5_REGISTRATIONS
 """Step 5 (issue 20): notices, then the events' registrations, waiting list and check-ins."""
 
-# Steps being written in parallel (keep these numbers when merging): 4 what comes back is
-# verified and what is published is meant for everyone (issue 23), 5 events with places and a
-# waiting list (issue 20), 6 members' own preferences and the consent log (issue 21).
-# V5_EVENTS is step 5: it follows V3 here only until step 4 is merged before it.
-MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE, V3_WHAT_COMES_BACK, V5_EVENTS]
+# (see above) step 5, issue 20
+MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE, V3_WHAT_COMES_BACK, STEP_4, V5_EVENTS]

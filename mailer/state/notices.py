@@ -23,7 +23,7 @@ STALE_SENDING = dt.timedelta(minutes=10)
 _EARLIER = (
     "SELECT 1 FROM deliveries e JOIN notices n ON n.delivery_id = e.id JOIN deliveries mine ON mine.id = ? "
     "JOIN mailings m ON m.id = mine.mailing_id WHERE e.member_id = mine.member_id AND n.category = m.series "
-    "AND e.id < mine.id"
+    "AND e.id < mine.id AND e.status IN ('pending', 'sending', 'deferred')"
 )
 """An earlier notice to the same person about the same thing, still to go (notices rows exist only
 while their delivery is open)."""
@@ -118,7 +118,7 @@ class Notices:
             "SELECT d.id FROM deliveries d JOIN notices n ON n.delivery_id = d.id "
             "JOIN deliveries mine ON mine.id = ? JOIN mailings m ON m.id = mine.mailing_id "
             "WHERE d.member_id = mine.member_id AND n.category = m.series AND d.id > mine.id "
-            "ORDER BY d.id LIMIT 1",
+            "AND d.status IN ('pending', 'sending', 'deferred') ORDER BY d.id LIMIT 1",
             (delivery_id,),
         ).fetchone()
         return int(row[0]) if row else None
@@ -213,6 +213,13 @@ class Notices:
             row = out.setdefault(category, {})
             row[status] = row.get(status, 0) + n
         return out
+
+    def sweep(self) -> int:
+        """What notices said whose deliveries ended elsewhere (a mailing's lifetime closed them)."""
+        return self.db.execute(
+            "DELETE FROM notices WHERE delivery_id NOT IN (SELECT id FROM deliveries WHERE status IN "
+            "('pending', 'sending', 'deferred'))"
+        ).rowcount
 
     def mailings_of(self, member_id: str) -> list[str]:
         """Every mailing the ledger has for one person (their notices, when they are a guest)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Callable
 
 from mailer.state.database import stamp, transaction
 
@@ -63,3 +64,11 @@ class Rsvps:
             if answer in ANSWERS:
                 row(occurrence)[answer] += n
         return out
+
+    def forget(self, member_id: str, anonymous: Callable[[], str]) -> None:
+        """An erased member's answers stay counted under a key that names nobody."""
+        rows = self.db.execute("SELECT occurrence FROM rsvps WHERE member_id = ?", (member_id,)).fetchall()
+        self.db.executemany(
+            "UPDATE rsvps SET member_id = ? WHERE occurrence = ? AND member_id = ?",
+            [(anonymous(), occurrence, member_id) for (occurrence,) in rows],
+        )

@@ -86,3 +86,9 @@ class Suppressions:
             (digest, address),
         )
         self.db.execute("DELETE FROM suppressions WHERE address = ?", (address,))
+
+    def lift_bounce(self, address: str) -> int:
+        """`bounces clear`: the bounce suppression goes; an unsubscribe or a complaint stays."""
+        return self.db.execute(
+            "DELETE FROM suppressions WHERE address = ? AND source = 'bounce'", (address.casefold(),)
+        ).rowcount

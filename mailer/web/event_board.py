@@ -12,7 +12,6 @@ import hmac
 import urllib.parse
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING
 
 import jinja2
 from starlette.concurrency import run_in_threadpool
@@ -24,10 +23,8 @@ from mailer.errors import UserError
 from mailer.events import organiser
 from mailer.project.dates import date_and_time
 from mailer.web import pages
+from mailer.web.projects import Projects
 from mailer.web.responses import TooLarge, read_form
-
-if TYPE_CHECKING:
-    from mailer.web.app import Web
 
 LIST = """{% extends "board_base.html" %}{% block main %}<h1>Arrangementer med påmelding</h1>
 <table><thead><tr><th>Arrangement</th><th>Når</th><th>Plasser</th><th>Venteliste</th><th>Møtt</th></tr></thead>
@@ -64,12 +61,17 @@ def csrf_value(secret: bytes, user: str, event: str) -> str:
     return hmac.new(secret, f"checkin\0{user}\0{event}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def routes(web: Web, page: Callable[..., Response]) -> list[Route]:
+def routes(
+    login: Callable[[Request], str | Response], projects: Projects, page: Callable[..., Response]
+) -> list[Route]:
+    """`/board/p`, `/board/p/{event}` and the check-in, behind the board's login (`login` gives the
+    board member's name, or the 401/429 to answer with)."""
+
     def show(request: Request, name: str | None, message: str = "") -> Response:
-        user = web.login(request)
+        user = login(request)
         if isinstance(user, Response):
             return user
-        with web.projects.runner() as runner:
+        with projects.runner() as runner:
             org = runner.project.config.organisation.name
             context = {"org": org, "user": user, "title": "Påmeldinger", "when": date_and_time}
             try:
@@ -89,10 +91,10 @@ def routes(web: Web, page: Callable[..., Response]) -> list[Route]:
             return page(html, csp=pages.BOARD_CSP, **{"Referrer-Policy": "same-origin"})  # see registration
 
     def check_in(request: Request, name: str, form: dict[str, str]) -> Response:
-        user = web.login(request)
+        user = login(request)
         if isinstance(user, Response):
             return user
-        with web.projects.runner() as runner:
+        with projects.runner() as runner:
             org = runner.project.config.organisation.name
             expected = csrf_value(runner.signer().secret, user, name)
             if not hmac.compare_digest(expected, form.get("csrf", "")) or not _same_origin(request):

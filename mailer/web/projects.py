@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mailer import clock
 from mailer.delivery.runner import Runner
 from mailer.project.folder import Project
 
@@ -59,9 +59,7 @@ class Projects:
             if getattr(local, "state", None) is not None:
                 local.state.close()
             local.project, local.state = project, None
-        runner = Runner(
-            project, dt.datetime.now(project.tz), report_row_problems=False, shared_state=local.state
-        )
+        runner = Runner(project, clock.now(project.tz), report_row_problems=False, shared_state=local.state)
         try:
             yield runner
         finally:
