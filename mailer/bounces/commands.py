@@ -10,10 +10,10 @@ from typing import Any
 
 from mailer.bounces import mailbox
 from mailer.bounces.process import ImportReport, Policy, Processor, complaint_categories
-from mailer.delivery.runner import Runner, run_lock
+from mailer.delivery.runner import Runner
 from mailer.errors import UserError
 from mailer.project.addresses import check_email
-from mailer.state.bounces import BounceStore
+from mailer.state.database import transaction
 
 Print = Callable[..., None]
 COLUMNS = ("member_id", "name", "email", "kind", "status", "reason", "last", "count")
@@ -33,7 +33,7 @@ def processor(runner: Runner, source: str) -> Processor:
 def import_messages(runner: Runner, source: str, out: Print, warn: Print) -> ImportReport:
     """Read every message of a file, mbox, Maildir or stdin; one broken message skips only itself."""
     proc = processor(runner, "import")
-    with run_lock(runner.project.state_dir, wait=True):
+    with runner.lock(wait=True):
         for label, data in mailbox.messages(source):
             proc.handle(label, data)
             for line in proc.report.warnings:
@@ -98,19 +98,11 @@ def clear(runner: Runner, email: str, out: Print) -> None:
         address = check_email(email.strip()).casefold()
     except ValueError as exc:
         raise UserError(f"'{email}' is not an email address: {exc}") from None
-    with run_lock(runner.project.state_dir, wait=True):
-        db = runner.state.db
-        store = BounceStore(db)  # creating the tables commits, so before the transaction
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            cleared = store.clear(address, runner.now)
-            lifted = db.execute(
-                "DELETE FROM suppressions WHERE address = ? AND source = 'bounce'", (address,)
-            ).rowcount
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    with runner.lock(wait=True):
+        state = runner.state
+        with transaction(state.db):
+            cleared = state.bounces.clear(address, runner.now)
+            lifted = state.suppressions.lift_bounce(address)
     if not cleared and not lifted:
         raise UserError(f"{address} has no bounces to clear; `mailer bounces` lists those that have")
     kept = [c for a, c, _, _ in runner.state.suppressions.rows() if a == address]

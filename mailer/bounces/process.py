@@ -20,6 +20,7 @@ from mailer.project.config import Config
 from mailer.project.mailing_config import InvitationConfig
 from mailer.state import State
 from mailer.state.bounces import Event
+from mailer.state.database import transaction
 
 
 @dataclass
@@ -104,9 +105,8 @@ class Processor:
             self.report.broken += 1
             self.report.warnings.append(f"{label}: not a readable message ({type(exc).__name__}); skipped")
             return "broken"
-        db = self.state.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.state.db):
+            self.state.db.lock("bounces")  # two readers of one mailbox count a message once
             before = self.store.outcome(finding.key)
             if before is not None:
                 self.report.already_read += 1
@@ -114,10 +114,6 @@ class Processor:
             else:
                 outcome = self._apply(finding)
                 self.store.mark_read(finding.key, outcome, self.now)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         return outcome
 
     def _apply(self, finding: parse.Finding) -> str:
@@ -133,7 +129,7 @@ class Processor:
             if not valid:
                 self.report.forged += 1
                 return "forged"
-            row = _delivery(self.state, valid[0])
+            row = self.state.deliveries.find(valid[0])
             if row is None:
                 self.report.unknown += 1
                 return "unknown"
@@ -145,7 +141,7 @@ class Processor:
             return kind
         matched = 0
         for failure in finding.failures:
-            row = _last_delivery_to(self.state, failure.address)
+            row = self.state.deliveries.last_sent_to(failure.address)
             if row is None:
                 continue
             matched += 1
@@ -170,26 +166,7 @@ class Processor:
             self.report.suppressed += any(new)
             return
         setattr(self.report, kind, getattr(self.report, kind) + 1)
-        self.state.db.execute(
-            "UPDATE deliveries SET status = 'bounced', last_reply = ? WHERE id = ? AND status = 'sent'",
-            (f"bounced: {status + ' ' if status else ''}{reason}"[:500], delivery_id),
-        )
+        self.state.deliveries.mark_bounced(delivery_id, f"bounced: {status + ' ' if status else ''}{reason}")
         since = self.now - dt.timedelta(days=self.policy.soft_days)
         if kind == "hard" or self.store.soft_score(address, since) >= self.policy.soft_limit:
             self.report.suppressed += self.state.suppressions.add(address, "*", self.now, "bounce")
-
-
-def _delivery(state: State, delivery_id: int) -> tuple[int, str, str, str] | None:
-    return state.db.execute(
-        "SELECT id, member_id, address, mailing_id FROM deliveries WHERE id = ? AND address IS NOT NULL",
-        (delivery_id,),
-    ).fetchone()
-
-
-def _last_delivery_to(state: State, address: str) -> tuple[int, str, str, str] | None:
-    """The latest message that went to an address (a bounce for one we never mailed is ignored)."""
-    return state.db.execute(
-        "SELECT id, member_id, address, mailing_id FROM deliveries WHERE address = ? "
-        "AND status IN ('sent', 'bounced') ORDER BY id DESC LIMIT 1",
-        (address.casefold(),),
-    ).fetchone()

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from mailer.delivery.runner import Runner, run_lock
+from mailer.delivery.runner import Runner
 from mailer.errors import ProblemList, UserError
 from mailer.project.config_base import normalise_name
 from mailer.project.coverage import empty_audiences, no_board
@@ -292,7 +292,7 @@ def send(runner: Runner, mailing_id: str, dry_run: bool, out: Print, warn: Print
             f"state, {suppressed} unsubscribed; {approval}"
         )
         return 0
-    with run_lock(runner.project.state_dir, wait=True):
+    with runner.lock(wait=True):
         runner.sync_register()
         transport = runner.get_transport()
         report = runner.send(mailing, retry_all_deferred=True)
@@ -306,7 +306,7 @@ def run_due(runner: Runner, out: Print, warn: Print) -> int:
     from mailer.bounces.imap import collect as collect_bounces
     from mailer.delivery.due import run_due as due
 
-    with run_lock(runner.project.state_dir, wait=False) as locked:
+    with runner.lock(wait=False) as locked:
         if not locked:
             warn("another mailer run is in progress; this one does nothing")
             return 0

@@ -8,13 +8,12 @@ their hosted copies: nothing in it identifies a member, so anyone may read it.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 
 from mailer.project.config import Organisation
 from mailer.render.messages import CompiledMailing
-from mailer.state.archive import Issue
+from mailer.state.archive import Archive, Issue
 
 NEUTRAL = {
     "nb": {"member.first_name": "medlem", "member.name": "medlem"},
@@ -47,13 +46,11 @@ def _escape(value: str) -> str:
 
 
 def record(
-    db: sqlite3.Connection, compiled: CompiledMailing, org: Organisation, now: dt.datetime, state_dir: Path
+    archive: Archive, compiled: CompiledMailing, org: Organisation, now: dt.datetime, state_dir: Path
 ) -> None:
     """Keep the issue's public copy, and its pictures where `mailer serve` finds them."""
     from mailer.project import pictures
-    from mailer.state.archive import Archive
 
     pictures.publish(state_dir / "pictures", compiled.pictures)
-    archive = Archive(db)
     for issue in public_issues(compiled, org, now):
         archive.record(issue)

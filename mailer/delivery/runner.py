@@ -31,6 +31,7 @@ from mailer.project.mailings import Mailing
 from mailer.project.members import Member
 from mailer.render import reasons
 from mailer.state import State
+from mailer.state.database import Location
 from mailer.state.folder import secure
 from mailer.state.members import MemberStore
 
@@ -43,8 +44,15 @@ KEEP_MEMBERS = 20_000
 
 
 @contextmanager
-def run_lock(state_dir: Path, wait: bool) -> Iterator[bool]:
-    """One sending process per project at a time; a killed process releases it at once."""
+def run_lock(state_dir: Path, wait: bool, shared: bool = False) -> Iterator[bool]:
+    """One sending process per project at a time; a killed process releases it at once.
+
+    A `shared` state (PostgreSQL) lets several senders work at once, on one machine or
+    several: they claim deliveries from each other instead, so nothing is locked here.
+    """
+    if shared:
+        yield True
+        return
     state_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -77,15 +85,32 @@ class Runner:
     def __post_init__(self) -> None:
         self.clock = Clock(self.now)
 
+    def location(self) -> Location:
+        """Where the state is: MAILER_DATABASE_URL (one schema per organisation), else state.db."""
+        settings = self.project.settings
+        if settings.database_url is not None:
+            schema = self.project.config.organisation.schema
+            return Location(
+                url=settings.database_url.get_secret_value(), schema=schema, wait=settings.state_wait
+            )
+        return Location(path=self.project.state_dir / "state.db", wait=settings.state_wait)
+
     @property
     def state(self) -> State:
         if self._state is None and self.shared_state is not None:
             self._state = self.shared_state
         if self._state is None:
             secure(self.project.state_dir)
-            settings = self.project.settings
-            self._state = State(self.project.state_dir / "state.db", self.secret(), settings.state_wait)
+            location = self.location()
+            kept_in_database = location.url is not None and self.project.settings.secret is None
+            self._state = State(location, None if kept_in_database else self.secret())
         return self._state
+
+    @contextmanager
+    def lock(self, wait: bool) -> Iterator[bool]:
+        """The run lock (see `run_lock`), open to several senders when the state is shared."""
+        with run_lock(self.project.state_dir, wait, self.state.db.shared) as locked:
+            yield locked
 
     @property
     def opened_state(self) -> State | None:
@@ -115,7 +140,10 @@ class Runner:
     # -- links and messages --------------------------------------------------------------
 
     def secret(self) -> bytes:
+        """MAILER_SECRET; else the state folder's file (SQLite) or the database's (PostgreSQL)."""
         configured = self.project.settings.secret
+        if configured is None and self.project.settings.database_url is not None:
+            return self.state.secret
         return load_secret(configured.get_secret_value() if configured else None, self.project.state_dir)
 
     def signer(self) -> Signer:
@@ -320,7 +348,7 @@ class Runner:
             from mailer.delivery import archiving
 
             org = self.project.config.organisation
-            archiving.record(self.state.db, compiled, org, self.clock.now(), self.project.state_dir)
+            archiving.record(self.state.archive, compiled, org, self.clock.now(), self.project.state_dir)
         report.expired += expired
         refused.record_refusals(self.state, mailing.id, self.clock.now())
         return report

@@ -1,29 +1,32 @@
-"""`mailer report chapters|meetings|mailings` and the board's web page: build, then print or write."""
+"""`mailer report chapters|meetings|mailings` and the board's web page: build, then print or write.
+
+A report reads the state through `mailer.state` (its `figures`) and the members the caller
+hands in; it never sends and never builds a delivery run.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
 from collections.abc import Callable, Iterable
-from contextlib import closing
 from pathlib import Path
 from typing import Any, Literal
 
 from rich.console import Console
 
-from mailer.delivery.runner import Runner
 from mailer.errors import UserError
 from mailer.project.folder import Project
 from mailer.project.members import Member
 from mailer.reports import page, terminal
 from mailer.reports.chapters import chapters_report
-from mailer.reports.ledgerdb import LedgerReader
 from mailer.reports.mailings import mailings_report
 from mailer.reports.meetings import meetings_report
 from mailer.reports.model import Report
+from mailer.state.figures import Figures
 
 Kind = Literal["chapters", "meetings", "mailings"]
 KINDS: tuple[Kind, ...] = ("chapters", "meetings", "mailings")
+Members = Callable[[], Iterable[Member]]
 
 
 def build(
@@ -31,16 +34,16 @@ def build(
     kind: Kind,
     name: str | None,
     now: dt.datetime,
-    reader: LedgerReader,
-    members: Callable[[], Iterable[Member]],
+    figures: Figures,
+    members: Members,
 ) -> Report:
     if kind == "chapters":
         if name is not None:
             raise UserError("`mailer report chapters` takes no name: it covers every chapter and region")
-        return chapters_report(members(), list(project.config.regions), reader, now)
+        return chapters_report(members(), list(project.config.regions), figures, now)
     if kind == "meetings":
-        return meetings_report(project.config, reader, now, name)
-    return mailings_report(reader, now, name)
+        return meetings_report(project.config, figures, now, name)
+    return mailings_report(figures, now, name)
 
 
 def _html_target(path: Path) -> Path:
@@ -51,7 +54,10 @@ def _html_target(path: Path) -> Path:
 
 
 def report(
-    runner: Runner,
+    project: Project,
+    figures: Figures,
+    members: Members,
+    now: dt.datetime,
     kind: Kind,
     name: str | None,
     as_json: bool,
@@ -61,9 +67,7 @@ def report(
 ) -> None:
     """Check the arguments first, so a bad one costs nothing; then print and write."""
     target = _html_target(html) if html is not None else None
-    project, now = runner.project, runner.now
-    with closing(LedgerReader(project.state_dir / "state.db")) as reader:
-        result = build(project, kind, name, now, reader, runner.members)
+    result = build(project, kind, name, now, figures, members)
     if target is not None:
         target.write_text(page.page(project.config.organisation.name, [result]), encoding="utf-8")
     if as_json:
@@ -74,9 +78,7 @@ def report(
         out(f"wrote {target} ({len(result.charts)} charts)")
 
 
-def board_page(runner: Runner) -> str:
+def board_page(project: Project, figures: Figures, members: Members, now: dt.datetime) -> str:
     """All three reports on one page, for `/board/rapporter` in `mailer serve`."""
-    project, now = runner.project, runner.now
-    with closing(LedgerReader(project.state_dir / "state.db")) as reader:
-        reports = [build(project, kind, None, now, reader, runner.members) for kind in KINDS]
+    reports = [build(project, kind, None, now, figures, members) for kind in KINDS]
     return page.page(project.config.organisation.name, reports)

@@ -7,8 +7,9 @@ published as it is and kept after members leave.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
+
+from mailer.state.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -23,17 +24,8 @@ class Issue:
 class Archive:
     """Issues sent; the first send fixes the date, a later run of the same issue keeps it."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
-
-    @classmethod
-    def reading(cls, db: sqlite3.Connection) -> Archive:
-        """For a read-only connection (the web part): an archive without the table reads as empty."""
-        archive = cls.__new__(cls)
-        archive.db = db
-        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'archive'").fetchone():
-            db.execute("CREATE TEMP TABLE archive (mailing_id, language, sent_at, subject, html)")
-        return archive
 
     def record(self, issue: Issue) -> None:
         self.db.execute(
