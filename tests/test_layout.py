@@ -104,7 +104,7 @@ def test_record_modules_write_sql_both_engines_read():
         f"{path.name}: {word}"
         for path in STATE.glob("*.py")
         if path.name not in engines
-        for word in NOT_PORTABLE + ("PRAGMA", "sqlite_master", "AUTOINCREMENT")
+        for word in (*NOT_PORTABLE, "PRAGMA", "sqlite_master", "AUTOINCREMENT")
         if word in path.read_text("utf-8")
     ]
     assert wrong == []
