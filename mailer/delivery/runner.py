@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import fcntl
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from mailer.delivery.observer import Progress, Silent
 from mailer.delivery.plan import Recipients, is_suppressed, plan, plan_key
 from mailer.delivery.ratelimit import Clock, RateLimiter
 from mailer.delivery.report import Report
+from mailer.delivery.runlock import run_lock
 from mailer.delivery.sending import Delivery
 from mailer.delivery.tokens import Signer, load_secret
 from mailer.delivery.transport import OutboxTransport, Transport, make_transport
@@ -31,6 +30,7 @@ from mailer.project.mailings import Mailing
 from mailer.project.members import Member
 from mailer.render import reasons
 from mailer.state import State
+from mailer.state.claims import Claims
 from mailer.state.database import Location
 from mailer.state.folder import secure
 from mailer.state.members import MemberStore
@@ -41,29 +41,6 @@ if TYPE_CHECKING:
 
 
 KEEP_MEMBERS = 20_000
-
-
-@contextmanager
-def run_lock(state_dir: Path, wait: bool, shared: bool = False) -> Iterator[bool]:
-    """One sending process per project at a time; a killed process releases it at once.
-
-    A `shared` state (PostgreSQL) lets several senders work at once, on one machine or
-    several: they claim deliveries from each other instead, so nothing is locked here.
-    """
-    if shared:
-        yield True
-        return
-    state_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
 
 
 @dataclass
@@ -335,6 +312,7 @@ class Runner:
             suppressed=self.state.suppressions.current,
             progress=self.progress(),
             envelope=self.verp().sender if self.project.settings.bounce_address else None,
+            claims=Claims(self.state.db, settings.claim_seconds) if self.state.db.shared else None,
         )
         try:
             report = asyncio.run(delivery.run(retry_all_deferred))

@@ -41,6 +41,9 @@ class Connection(Protocol):
     """Where the state is, for messages: the file, or the server, database and schema."""
     depth: int
     """How many `transaction` blocks are open (an inner one joins the outer)."""
+    skip_locked: str
+    """What ends a SELECT that claims rows: ' FOR UPDATE SKIP LOCKED' where several senders
+    may claim at once (PostgreSQL), '' where one writer at a time is all there is (SQLite)."""
 
     def execute(self, sql: str, params: Params = ()) -> Cursor: ...
 

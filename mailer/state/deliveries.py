@@ -17,7 +17,7 @@ from mailer.state.database import stamp, transaction
 
 OPEN_STATES = ("pending", "sending", "deferred")
 FINAL_STATES = ("sent", "failed", "dropped", "expired")
-_DUE = "status IN ('pending', 'sending', 'deferred') AND (status != 'deferred' OR ? OR next_attempt_at <= ?)"
+DUE = "status IN ('pending', 'sending', 'deferred') AND (status != 'deferred' OR ? OR next_attempt_at <= ?)"
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class Deliveries:
         while True:
             rows = self.db.execute(
                 "SELECT id, member_id, address, member, status, attempts, first_attempt_at "
-                f"FROM deliveries WHERE mailing_id = ? AND id > ? AND {_DUE} ORDER BY id LIMIT 500",
+                f"FROM deliveries WHERE mailing_id = ? AND id > ? AND {DUE} ORDER BY id LIMIT 500",
                 (mailing_id, last, retry_all_deferred, ts),
             ).fetchall()
             if not rows:
@@ -102,7 +102,7 @@ class Deliveries:
         return [r[0] for r in rows]
 
     def has_work(self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool) -> bool:
-        sql = f"SELECT 1 FROM deliveries WHERE mailing_id = ? AND {_DUE} LIMIT 1"
+        sql = f"SELECT 1 FROM deliveries WHERE mailing_id = ? AND {DUE} LIMIT 1"
         return self.db.execute(sql, (mailing_id, retry_all_deferred, stamp(now))).fetchone() is not None
 
     def open_count_in_language(self, mailing_id: str, language: str) -> int:
@@ -122,7 +122,7 @@ class Deliveries:
 
     def count_due(self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool) -> int:
         """How many deliveries `open` would return now (the size of a run)."""
-        sql = f"SELECT count(*) FROM deliveries WHERE mailing_id = ? AND {_DUE}"
+        sql = f"SELECT count(*) FROM deliveries WHERE mailing_id = ? AND {DUE}"
         return self.db.execute(sql, (mailing_id, retry_all_deferred, stamp(now))).fetchone()[0]
 
     def mailings_with_work(self, now: dt.datetime) -> list[str]:

@@ -192,7 +192,21 @@ CREATE TABLE IF NOT EXISTS bounce_messages (
 );
 """
 
+V7_CLAIMS = """
+-- Several senders on one database (PostgreSQL): which sender holds an open delivery, and until
+-- when (a wall-clock UTC stamp). A sender that dies lets its claims run out; see state/claims.py.
+ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+ALTER TABLE deliveries ADD COLUMN claimed_until TEXT;
+"""
+
 # Steps being written in parallel (keep these numbers when merging): 4 what comes back is
 # verified and what is published is meant for everyone (issue 23), 5 events with places and a
-# waiting list (issue 20), 6 members' own preferences and the consent log (issue 21).
-MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE, V3_WHAT_COMES_BACK]
+# waiting list (issue 20), 6 members' own preferences and the consent log (issue 21), 7 the
+# senders' claims (issue 22). On this branch 7 sits fourth; the lead puts it after 4, 5 and 6.
+#
+# Every step is one SQL text that runs on SQLite and on PostgreSQL, in one transaction with the
+# others a database lacks (see the README, "New migration steps"): CREATE TABLE / CREATE INDEX
+# (IF NOT EXISTS), ALTER TABLE … ADD COLUMN, columns TEXT, INTEGER (booleans 0/1) and REAL;
+# an auto-numbered key is `id INTEGER PRIMARY KEY` (PostgreSQL: an identity column). Never
+# AUTOINCREMENT, PRAGMA, WITHOUT ROWID, functions or triggers; never edit a step that shipped.
+MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE, V3_WHAT_COMES_BACK, V7_CLAIMS]

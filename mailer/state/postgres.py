@@ -74,6 +74,7 @@ class PostgresDatabase:
 
     engine = "postgresql"
     shared = True
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, raw: psycopg.Connection[Any], schema: str, where: str, release: Any = None):
         self.raw = raw
@@ -127,13 +128,14 @@ class PostgresDatabase:
         return ddl(statement)
 
     def after_erasure(self, tables: Iterable[str]) -> None:
-        """VACUUM the tables an erasure touched, so the deleted rows leave no dead tuples behind.
+        """VACUUM FULL the tables an erasure touched: their files are written anew without the
+        deleted rows (a plain VACUUM frees the space but leaves the bytes until reused).
 
         What remains is in the server's WAL and backups (see the README on erasure).
         """
         names = sorted({t for t in tables if SCHEMA_NAME.fullmatch(t)})
-        if names and not self.depth:
-            self.raw.execute("VACUUM " + ", ".join(f'"{self.schema}"."{t}"' for t in names))
+        if names and not self.depth:  # FULL: a plain VACUUM leaves the old bytes in the pages
+            self.raw.execute("VACUUM FULL " + ", ".join(f'"{self.schema}"."{t}"' for t in names))
 
     def tables(self) -> list[str]:
         rows = self.raw.execute(

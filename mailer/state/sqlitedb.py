@@ -20,6 +20,7 @@ class SqliteDatabase:
 
     engine = "sqlite"
     shared = False
+    skip_locked = ""  # one writer at a time: nothing to skip
 
     def __init__(self, raw: sqlite3.Connection, path: Path):
         self.raw = raw
