@@ -95,7 +95,11 @@ class PgServer:
 
 
 def start_cluster(port: int) -> PgServer:
-    """initdb, a pg_hba.conf that wants a password over TCP, start, and the `mailer` role."""
+    """initdb, a pg_hba.conf that wants a password over TCP, start, and the `mailer` role.
+
+    fsync is off (the machine does not crash in a test; a killed server loses nothing the OS
+    has), but commits stay synchronous: a test that stops the server must see what a real one
+    keeps."""
     root = Path(tempfile.mkdtemp(prefix="mailer-pg-"))
     root.chmod(0o755)  # the postgres user walks into it
     (root / "sock").mkdir()
@@ -121,7 +125,7 @@ def start_cluster(port: int) -> PgServer:
     conf = root / "data" / "postgresql.conf"
     settings = (
         f"\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{root / 'sock'}'\n"
-        "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 60\n"
+        "fsync = off\nfull_page_writes = off\nmax_connections = 60\n"
         "shared_buffers = 32MB\n"
     )
     server.run("sh", "-c", f"cat >> {conf} <<'EOF'\n{settings}EOF")

@@ -14,17 +14,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import secrets
 from collections.abc import Iterator
 from contextlib import suppress
 
-from mailer.state.connection import Connection
+from mailer.state.connection import SENDER, Connection
 from mailer.state.database import stamp
 from mailer.state.deliveries import DUE, OpenDelivery
 
 PAGE = 100
-SENDER = f"{secrets.token_hex(6)}"
-"""This process as a claimant (each process is one sender)."""
 
 
 def wall_clock() -> dt.datetime:
@@ -50,13 +47,15 @@ class Claims:
     def claim(
         self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool, limit: int
     ) -> list[OpenDelivery]:
-        """Claim up to `limit` due deliveries nobody holds (or whose holder's claim ran out)."""
+        """Claim up to `limit` due deliveries nobody holds: never claimed, or claimed by a sender
+        that is gone (no longer connected) or whose claim ran out (a machine that vanished)."""
         wall = wall_clock()
+        live = self.db.live_senders()
         rows = self.db.execute(
             "UPDATE deliveries SET claimed_by = ?, claimed_until = ? WHERE id IN ("
-            f"SELECT id FROM deliveries WHERE mailing_id = ? AND {DUE} "
-            "AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?"
-            f"{self.db.skip_locked}) "
+            f"SELECT id FROM deliveries WHERE mailing_id = ? AND {DUE} AND (claimed_until IS NULL "
+            f"OR claimed_until < ? OR claimed_by NOT IN ({', '.join('?' * len(live))})) "
+            f"ORDER BY id LIMIT ?{self.db.skip_locked}) "
             "RETURNING id, member_id, address, member, status, attempts, first_attempt_at",
             (
                 self.sender,
@@ -65,6 +64,7 @@ class Claims:
                 retry_all_deferred,
                 stamp(now),
                 stamp(wall),
+                *live,
                 limit,
             ),
         ).fetchall()

@@ -17,10 +17,13 @@ new SQL). The few things that do differ live on the connection:
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 Params = Sequence[Any]
+SENDER = secrets.token_hex(6)
+"""This process as a sender that claims deliveries (each process is one sender)."""
 
 
 class Cursor(Protocol):
@@ -58,6 +61,10 @@ class Connection(Protocol):
     def lock(self, name: str) -> None: ...
 
     def after_erasure(self, tables: Iterable[str]) -> None: ...
+
+    def live_senders(self) -> list[str]:
+        """The senders connected now (their claims hold even past their time), this one included."""
+        ...
 
     def tables(self) -> list[str]: ...
 

@@ -19,6 +19,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from mailer.errors import UserError
+from mailer.state.connection import SENDER
 
 VERSION_TABLE = "schema_version"
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -137,6 +138,14 @@ class PostgresDatabase:
         if names and not self.depth:  # FULL: a plain VACUUM leaves the old bytes in the pages
             self.raw.execute("VACUUM FULL " + ", ".join(f'"{self.schema}"."{t}"' for t in names))
 
+    def live_senders(self) -> list[str]:
+        """Senders with a connection to this database now: a killed one's went with it."""
+        rows = self.raw.execute(
+            "SELECT DISTINCT substr(application_name, 8) FROM pg_catalog.pg_stat_activity "
+            "WHERE datname = current_database() AND application_name LIKE 'mailer %'"
+        )
+        return sorted({SENDER, *(r[0] for r in rows)})
+
     def tables(self) -> list[str]:
         rows = self.raw.execute(
             "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename != %s "
@@ -168,7 +177,7 @@ def connect_raw(url: str, schema: str, wait: float) -> psycopg.Connection[Any]:
         autocommit=True,
         connect_timeout=max(1, int(wait)),
         options=f"-c search_path={schema} -c lock_timeout={int(wait * 1000)}",
-        application_name="mailer",
+        application_name=f"mailer {SENDER}",
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mailer.errors import UserError
+from mailer.state.connection import SENDER
 
 
 class SqliteDatabase:
@@ -58,6 +59,9 @@ class SqliteDatabase:
     def after_erasure(self, tables: Iterable[str]) -> None:
         """secure_delete zeroes freed pages; older page versions live on in the WAL until now."""
         self.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def live_senders(self) -> list[str]:
+        return [SENDER]
 
     def tables(self) -> list[str]:
         rows = self.raw.execute(
