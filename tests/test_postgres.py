@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -290,4 +291,68 @@ def test_the_server_going_away_mid_send_loses_nothing_and_the_next_run_finishes(
             "SELECT count(*) FROM testfylket_senterparti.deliveries WHERE status = 'sent'", database
         )
         == "300"
+    )
+
+
+# -- moving a county -----------------------------------------------------------------------------
+
+
+def ledger(root: Path, env: dict[str, str]) -> dict[str, object]:
+    """What a county's state says, through the program: its ledger, unsubscribes, members."""
+    status = mailer(root, "status", "--json", env=env)
+    assert status.code == 0, status.err
+    return {
+        "status": json.loads(status.out),
+        "suppressions": json.loads(mailer(root, "suppressions", "--json", env=env).out),
+        "members": json.loads(mailer(root, "recipients", "--json", env=env).out),
+    }
+
+
+def test_copy_moves_a_county_to_postgresql_and_back_with_every_row_and_the_secret(tmp_path, smtp, pg_url):
+    root = newsletter_project(tmp_path / "p", members(25))
+    on_sqlite = base_env(**smtp.env())
+    on_server = base_env(MAILER_DATABASE_URL=pg_url, **smtp.env())
+    approve(root, on_sqlite)
+    assert mailer(root, "send", NEWSLETTER, env=on_sqlite).code == 0
+    assert mailer(root, "unsubscribe", "m3@example.org", env=on_sqlite).code == 0
+    export = root / "recipients" / "members.csv"
+    export.write_text(
+        export.read_text("utf-8").replace(
+            "4,Medlem4,Etternavn,m4@example.org,Asker,,medlem,2020-01-01,nb\n", ""
+        )
+    )
+    assert mailer(root, "forget", "m4@example.org", env=on_sqlite).code == 0  # a keyed hash stays
+    before = ledger(root, on_sqlite)
+    secret = (root / ".mailer" / "secret").read_bytes()
+
+    there = mailer(root, "state", "copy", "--to", pg_url, env=on_sqlite)
+    assert there.code == 0, there.err
+    assert "row counts checked" in there.out and "hemmelig" not in there.out
+    assert ledger(root, on_server) == before
+    assert mailer(root, "send", NEWSLETTER, env=on_server).code == 0
+    assert len(smtp.received) == 25, "nothing is sent again from the copy"
+
+    (root / ".mailer" / "state.db").rename(tmp_path / "old.db")
+    (root / ".mailer" / "secret").unlink()
+    back = mailer(root, "state", "copy", "--to", "sqlite", env=on_server)
+    assert back.code == 0, back.err
+    assert (root / ".mailer" / "secret").read_bytes() == secret, "links in mail already sent still work"
+    assert ledger(root, on_sqlite) == before
+    with sqlite3.connect(root / ".mailer" / "state.db") as db:
+        assert db.execute("SELECT count(*) FROM meta WHERE key = 'secret'").fetchone() == (0,)
+
+
+def test_copy_refuses_a_target_that_holds_a_state_and_changes_nothing(tmp_path, smtp, pg_url):
+    env = base_env(**smtp.env())
+    root = newsletter_project(tmp_path / "p", members(5))
+    other = newsletter_project(tmp_path / "other", members(3))
+    assert mailer(other, "recipients", env=base_env(MAILER_DATABASE_URL=pg_url)).code == 0
+    assert mailer(root, "recipients", env=env).code == 0
+    result = mailer(root, "state", "copy", "--to", pg_url, env=env)
+    assert result.code == 1
+    line = one_line(result.err)
+    assert "already holds a state" in line and "members (3 rows)" in line and "nothing was copied" in line
+    assert (
+        len(json.loads(mailer(other, "recipients", "--json", env=base_env(MAILER_DATABASE_URL=pg_url)).out))
+        == 3
     )

@@ -97,6 +97,7 @@ class Runner:
     def close(self) -> None:
         if self._state is not None and self._state is not self.shared_state:
             self._state.close()
+        self._state = None
 
     @cached_property
     def renderer(self) -> Renderer:

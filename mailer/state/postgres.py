@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -70,6 +71,27 @@ def describe(url: str, schema: str) -> str:
     return f"PostgreSQL {where}, database {info.get('dbname') or info.get('user') or '?'}, schema {schema}"
 
 
+BATCH = 1000
+
+
+@dataclass
+class Done:
+    """What `executemany` returns: how many rows it changed, like a cursor."""
+
+    rowcount: int = 0
+
+
+def _batched(rows: Iterable[Any]) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 class PostgresDatabase:
     """A `Connection` over one psycopg connection in autocommit mode, inside one schema."""
 
@@ -87,10 +109,14 @@ class PostgresDatabase:
     def execute(self, sql: str, params: Any = ()) -> psycopg.Cursor[Any]:
         return self.raw.execute(translate(sql), params)
 
-    def executemany(self, sql: str, rows: Iterable[Any]) -> psycopg.Cursor[Any]:
-        cur = self.raw.cursor()
-        cur.executemany(translate(sql), rows)
-        return cur
+    def executemany(self, sql: str, rows: Iterable[Any]) -> Done:
+        """In batches: psycopg pipelines a batch, and the rows may come from a query on this
+        same connection (members streamed from the member store), which must not run inside it."""
+        query, done, cur = translate(sql), Done(), self.raw.cursor()
+        for batch in _batched(rows):
+            cur.executemany(query, batch)
+            done.rowcount += max(cur.rowcount, 0)
+        return done
 
     def begin(self) -> None:
         self.raw.execute("BEGIN")
@@ -137,6 +163,22 @@ class PostgresDatabase:
         names = sorted({t for t in tables if SCHEMA_NAME.fullmatch(t)})
         if names and not self.depth:  # FULL: a plain VACUUM leaves the old bytes in the pages
             self.raw.execute("VACUUM FULL " + ", ".join(f'"{self.schema}"."{t}"' for t in names))
+
+    def renumber(self, tables: Iterable[str]) -> None:
+        """After rows came in with their own ids: each identity column goes on from the largest."""
+        for table in tables:
+            found = self.raw.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
+                "AND table_name = %s AND is_identity = 'YES'",
+                (self.schema, table),
+            ).fetchone()
+            if found:
+                column = found[0]
+                self.raw.execute(
+                    f'SELECT setval(pg_get_serial_sequence(\'"{self.schema}"."{table}"\', %s), '
+                    f'coalesce(max("{column}"), 0) + 1, false) FROM "{self.schema}"."{table}"',
+                    (column,),
+                )
 
     def live_senders(self) -> list[str]:
         """Senders with a connection to this database now: a killed one's went with it."""

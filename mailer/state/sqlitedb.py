@@ -60,6 +60,9 @@ class SqliteDatabase:
         """secure_delete zeroes freed pages; older page versions live on in the WAL until now."""
         self.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def renumber(self, tables: Iterable[str]) -> None:
+        """An INTEGER PRIMARY KEY goes on from the largest one by itself."""
+
     def live_senders(self) -> list[str]:
         return [SENDER]
 
