@@ -75,9 +75,10 @@ class PgServer:
         self.psql(f"CREATE DATABASE {name} OWNER {ROLE}")
         return name
 
-    def data_files(self) -> list[Path]:
-        """Every file of the cluster's databases (not the WAL)."""
-        return [p for p in (self.root / "data" / "base").rglob("*") if p.is_file()]
+    def data_files(self, database: str) -> list[Path]:
+        """Every file of one database (its tables, indexes, TOAST; not the WAL)."""
+        oid = self.psql(f"SELECT oid FROM pg_database WHERE datname = '{database}'")
+        return [p for p in (self.root / "data" / "base" / oid).rglob("*") if p.is_file()]
 
     def stop(self, mode: str = "fast") -> None:
         self.run(str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", mode, "stop", check=False)

@@ -181,7 +181,7 @@ def test_forget_leaves_no_trace_of_the_person_in_the_database_files(tmp_path, sm
     assert mailer(root, "send", NEWSLETTER, env=env).code == 0
     assert mailer(root, "unsubscribe", "gudrun.fjellheim@example.org", env=env).code == 0
     pg_server.psql("CHECKPOINT")
-    files = pg_server.data_files()
+    files = pg_server.data_files(database)
     assert any(b"gudrun.fjellheim" in p.read_bytes() for p in files), "the files held her before"
     (root / "recipients" / "members.csv").write_text(
         (root / "recipients" / "members.csv").read_text("utf-8").replace(rows.splitlines()[0] + "\n", "")
@@ -189,7 +189,9 @@ def test_forget_leaves_no_trace_of_the_person_in_the_database_files(tmp_path, sm
     result = mailer(root, "forget", "gudrun.fjellheim@example.org", env=env)
     assert result.code == 0, result.err
     pg_server.psql("CHECKPOINT")
-    left = [str(p) for p in pg_server.data_files() if re.search(rb"(?i)gudrun|fjellheim", p.read_bytes())]
+    left = [
+        str(p) for p in pg_server.data_files(database) if re.search(rb"(?i)gudrun|fjellheim", p.read_bytes())
+    ]
     assert left == []
     assert pg_server.psql("SELECT count(*) FROM testfylket_senterparti.deliveries", database) == "200"
 

@@ -51,6 +51,8 @@ class Runner:
     transport: Transport | None = None
     report_row_problems: bool = True
     shared_state: State | None = None
+    pool: int = 0
+    """PostgreSQL: take the connection from a pool of this size (`mailer serve`)."""
     _state: State | None = None
     _compiled: dict[str, CompiledMailing] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set)
@@ -67,9 +69,8 @@ class Runner:
         settings = self.project.settings
         if settings.database_url is not None:
             schema = self.project.config.organisation.schema
-            return Location(
-                url=settings.database_url.get_secret_value(), schema=schema, wait=settings.state_wait
-            )
+            url = settings.database_url.get_secret_value()
+            return Location(url=url, schema=schema, wait=settings.state_wait, pool=self.pool)
         return Location(path=self.project.state_dir / "state.db", wait=settings.state_wait)
 
     @property

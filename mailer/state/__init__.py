@@ -29,6 +29,7 @@ from mailer.state.rsvps import Rsvps
 from mailer.state.suppressions import Suppressions
 
 SECRET_KEY = "secret"
+_kept: dict[str, bytes] = {}  # the database's secret, read once per process
 
 
 class State:
@@ -46,12 +47,15 @@ class State:
 
     def kept_secret(self) -> bytes:
         """The secret kept in the database (made once; two first runs at once agree on one)."""
+        if self.db.where in _kept:
+            return _kept[self.db.where]
         with transaction(self.db):
             self.db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
                 (SECRET_KEY, _random.token_urlsafe(32)),
             )
-            return str(self.meta.get(SECRET_KEY)).encode()
+            _kept[self.db.where] = str(self.meta.get(SECRET_KEY)).encode()
+        return _kept[self.db.where]
 
     def close(self) -> None:
         self.db.close()

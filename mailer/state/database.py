@@ -48,6 +48,8 @@ class Location:
     url: str | None = None
     schema: str | None = None
     wait: float = 30.0
+    pool: int = 0
+    """PostgreSQL: more than 0 takes connections from a pool of at most this many (the web part)."""
 
     @property
     def engine(self) -> str:
@@ -68,12 +70,19 @@ def connect(where: Path | Location, wait: float = 30.0) -> Connection:
     if location.url:
         from mailer.state import postgres
 
-        pg = postgres.open_database(location.url, location.schema or "", location.wait, VERSION)
+        schema = location.schema or ""
+        if location.pool:
+            pooled = postgres.from_pool(location.url, schema, location.wait, location.pool)
+            if pooled is not None:
+                return pooled
+        pg = postgres.open_database(location.url, schema, location.wait, VERSION)
         try:
             migrate(pg)
         except BaseException:
             pg.close()
             raise
+        if location.pool:
+            postgres.start_pool(location.url, schema, location.wait, location.pool)
         return pg
     from mailer.state import sqlitedb
 

@@ -223,6 +223,44 @@ def connect_raw(url: str, schema: str, wait: float) -> psycopg.Connection[Any]:
     )
 
 
+_pools: dict[tuple[str, str], Any] = {}
+
+
+def from_pool(url: str, schema: str, wait: float, size: int) -> PostgresDatabase | None:
+    """A connection from this process's pool for the schema (`mailer serve`: one per request,
+    at most `size` at once), or None before the first plain connection checked and migrated."""
+    pool = _pools.get((url, schema))
+    if pool is None:
+        return None
+    try:
+        raw = pool.getconn(timeout=wait)
+    except Exception as exc:
+        raise UserError(explain(describe(url, schema), exc)) from None
+    return PostgresDatabase(raw, schema, describe(url, schema), release=pool.putconn)
+
+
+def start_pool(url: str, schema: str, wait: float, size: int) -> None:
+    """After a plain connection found the schema current: later ones come from a pool."""
+    from psycopg_pool import ConnectionPool
+
+    if (url, schema) in _pools:
+        return
+    _pools[url, schema] = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=size,
+        timeout=wait,
+        open=True,
+        name=f"mailer-{schema}",
+        kwargs={
+            "autocommit": True,
+            "connect_timeout": max(1, int(wait)),
+            "options": f"-c search_path={schema} -c lock_timeout={int(wait * 1000)}",
+            "application_name": f"mailer {SENDER}",
+        },
+    )
+
+
 def open_database(url: str, schema: str, wait: float, newest: int) -> PostgresDatabase:
     """Connect and check the version before anything is written; errors are one line."""
     check_schema(schema)
