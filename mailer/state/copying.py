@@ -68,8 +68,8 @@ def _copy(src: Connection, dst: Connection, secret: bytes | None, secret_file: P
     counts: dict[str, int] = {}
     with transaction(dst):
         for table in tables:
-            wanted = set(dst.columns(table))  # type: ignore[attr-defined]
-            columns = [c for c in src.columns(table) if c in wanted]  # type: ignore[attr-defined]
+            wanted = set(dst.columns(table))
+            columns = [c for c in src.columns(table) if c in wanted]
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             batch: list[tuple[object, ...]] = []
             for row in _rows(src, table, columns, skip_secret=True):
@@ -87,7 +87,7 @@ def _copy(src: Connection, dst: Connection, secret: bytes | None, secret_file: P
         if wrong:
             what = ", ".join(f"{t}: {a} there, {b} here" for t, (a, b) in wrong.items())
             raise UserError(f"the row counts differ ({what}); nothing was copied, report this as a bug")
-        dst.renumber(tables)  # type: ignore[attr-defined]
+        dst.renumber(tables)
         if secret is not None and secret_file is None:
             dst.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (SECRET_KEY, secret.decode()))
     if secret is not None and secret_file is not None:

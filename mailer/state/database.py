@@ -104,21 +104,21 @@ def connect(where: Path | Location, wait: float = 30.0) -> Connection:
 
 def migrate(db: Connection) -> None:
     """Apply the steps the database lacks, all in one transaction; another process may race us."""
-    version = db.version()  # type: ignore[attr-defined]
+    version = db.version()
     if version == VERSION:
         return
     with transaction(db):
         db.lock("migrations")
-        db.prepare_schema()  # type: ignore[attr-defined]
-        version = db.version()  # type: ignore[attr-defined]
+        db.prepare_schema()
+        version = db.version()
         if version > VERSION:
             raise UserError(
                 f"{db.where}: the state database was upgraded by a newer release of mailer meanwhile"
             )
         for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
             for statement in statements(sql):
-                db.execute(db.ddl(statement))  # type: ignore[attr-defined]
-            db.set_version(number)  # type: ignore[attr-defined]
+                db.execute(db.ddl(statement))
+            db.set_version(number)
 
 
 def statements(sql: str) -> Iterator[str]:
