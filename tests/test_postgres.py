@@ -358,3 +358,20 @@ def test_copy_refuses_a_target_that_holds_a_state_and_changes_nothing(tmp_path, 
         len(json.loads(mailer(other, "recipients", "--json", env=base_env(MAILER_DATABASE_URL=pg_url)).out))
         == 3
     )
+
+
+def test_the_same_sql_runs_on_both_engines_with_question_marks_and_percent_signs(tmp_path, pg_url):
+    from mailer.state.database import Location, connect, transaction
+
+    for db in (connect(tmp_path / "state.db"), connect(Location(url=pg_url, schema="oversettelse"))):
+        try:
+            with transaction(db):
+                db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("spørsmål?", "100%"))
+                db.execute("INSERT INTO meta (key, value) VALUES (?, '?') ON CONFLICT DO NOTHING", ("b",))
+            rows = db.execute(
+                "SELECT key, value FROM meta WHERE value LIKE '%\\%%' ESCAPE '\\' OR value = '?' ORDER BY key"
+            ).fetchall()
+            assert [tuple(r) for r in rows] == [("b", "?"), ("spørsmål?", "100%")], db.engine
+            assert db.executemany("DELETE FROM meta WHERE key = ?", [("b",), ("x",)]).rowcount == 1
+        finally:
+            db.close()
