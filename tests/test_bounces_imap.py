@@ -7,8 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bounce_helpers import FIXTURES, MEMBERS, env_for, first_newsletter_sent, next_newsletter_recipients
-from conftest import DRAFT, free_port, mailer, small_project
+from bounce_helpers import (
+    BOUNCE_ADDRESS,
+    FIXTURES,
+    MEMBERS,
+    env_for,
+    first_newsletter_sent,
+    next_newsletter_recipients,
+)
+from conftest import DRAFT, base_env, free_port, mailer, small_project
 from imapserver import DOVECOT, IMAPServer, running_dovecot
 
 
@@ -68,3 +75,19 @@ def test_an_imap_server_that_is_down_is_one_warning_and_sending_goes_on(tmp_path
     assert result.code == 0, result.err
     [line] = result.err.splitlines()
     assert "cannot connect (connection refused)" in line and "9 sent" in result.out
+
+
+def test_a_message_in_the_folder_that_is_no_mail_is_one_warning_and_stays_for_a_person(tmp_path, imap):
+    env = base_env(
+        MAILER_BOUNCE_ADDRESS=BOUNCE_ADDRESS, MAILER_SECRET="s3cret-for-the-tests-only", **imap.env()
+    )
+    root = small_project(tmp_path / "fylke", MEMBERS)
+    imap.deliver("Husk styremøtet på torsdag.\nTa med sakspapirene.\n".encode())
+    result = mailer(root, "run-due", env=env)
+    assert result.code == 0
+    assert "Traceback" not in result.err and "Error" not in result.err
+    assert result.err.splitlines() == [
+        "warning: INBOX message 1: not an email message (it has no header lines); skipped"
+    ]
+    assert (imap.count("INBOX"), imap.count("mailer-processed")) == (1, -1)
+    assert mailer(root, "run-due", env=env).err == ""

@@ -17,6 +17,7 @@ from mailer.delivery.runner import Runner
 from mailer.errors import UserError
 from mailer.project import consultations
 from mailer.project.drafts import Question
+from mailer.project.mailings import Consultation
 from mailer.state.consultations import Answer
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -31,7 +32,7 @@ class Row:
 
 @dataclass(frozen=True)
 class Status:
-    consultation: consultations.Consultation
+    consultation: Consultation
     rows: list[Row]
 
     @property

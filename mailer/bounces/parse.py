@@ -11,11 +11,13 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import HeaderParser
 from email.utils import getaddresses, parseaddr
+from functools import cache
 from typing import Literal
 
 Verdict = Literal["hard", "soft", "complaint", "auto_reply", "unrecognised"]
@@ -26,6 +28,10 @@ AWAY_SUBJECT = re.compile(
     r"fraværsmelding|fråværsmelding|abwesenheit|away from)",
     re.IGNORECASE,
 )
+
+
+class NotAMessage(ValueError):
+    """Bytes that are no email message at all (a stray text file): why, for the warning line."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,10 @@ def message_key(msg: Message, data: bytes) -> str:
 
 
 def read(data: bytes) -> Finding:
-    """Classify one message; never raises on a broken message (it comes out unrecognised)."""
+    """Classify one message; a broken one comes out unrecognised, bytes that are no mail raise NotAMessage."""
     msg = email.message_from_bytes(data, policy=email.policy.compat32)
+    if not msg.keys():
+        raise NotAMessage("not an email message (it has no header lines)")
     key = message_key(msg, data)
     text = data.decode("latin-1")
     report_type = msg.get_param("report-type", "", header="content-type")
@@ -189,9 +197,7 @@ def _subject(msg: Message) -> str:
 
 def _heuristic(msg: Message) -> list[Failure]:
     """Non-standard bounces, through flufl.bounce; the status code and reason from the body."""
-    from flufl.bounce import all_failures
-
-    temporary, permanent = all_failures(msg)
+    temporary, permanent = _detected(msg)
     body = _plain_text(msg)
     out = []
     for raw, kind in [(a, "hard") for a in permanent] + [(a, "soft") for a in temporary - permanent]:
@@ -199,6 +205,37 @@ def _heuristic(msg: Message) -> list[Failure]:
         status = STATUS.search(body)
         out.append(Failure(address, kind, status.group(0) if status else None, _reason(body, address)))  # type: ignore[arg-type]
     return out
+
+
+def _detected(msg: Message) -> tuple[frozenset[bytes], frozenset[bytes]]:
+    """(temporary, permanent) addresses from the first detector that finds any.
+
+    flufl.bounce's own `all_failures` gives up on the whole message when one detector raises;
+    here a detector that trips over a message just does not recognise it, and the next one tries.
+    """
+    for detector in _detectors():
+        try:
+            temporary, permanent = detector().process(msg)
+        except Exception:  # a third-party heuristic on untrusted input
+            continue
+        if temporary or permanent:
+            return frozenset(temporary), frozenset(permanent)
+    return frozenset(), frozenset()
+
+
+@cache
+def _detectors() -> tuple[type, ...]:
+    """GNU Mailman's detectors, most specific first, in flufl.bounce's own order (imported on first use).
+
+    flufl.bounce logs a failing detector's traceback; a secretary reads one warning line per
+    skipped message instead, so its logger is silenced.
+    """
+    from flufl.bounce import _scan
+
+    log = logging.getLogger("flufl.bounce")
+    log.addHandler(logging.NullHandler())
+    log.propagate = False
+    return tuple(_scan._DETECTORS)
 
 
 def _plain_text(msg: Message) -> str:

@@ -14,8 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from mailer.bounces import parse
-from mailer.bounces.mailbox import TooLarge
-from mailer.bounces.verp import Verp
+from mailer.bounces.mailbox import Skipped
+from mailer.delivery.verp import Verp
 from mailer.project.config import Config
 from mailer.project.mailing_config import InvitationConfig
 from mailer.state import State
@@ -89,22 +89,21 @@ class Processor:
     def __post_init__(self) -> None:
         self.store = self.state.bounces
 
-    def handle(self, label: str, data: bytes | TooLarge) -> str:
-        """Read one message and record what it says; returns its verdict (or why it was skipped).
+    def handle(self, label: str, data: bytes | Skipped) -> str:
+        """Read one message and record what it says; returns its verdict (or "broken" if skipped).
 
-        A message read before changes nothing and returns what was found then.
+        A message read before changes nothing and returns what was found then. A skipped one
+        adds one warning line in the secretary's words (never an exception's name).
         """
         self.report.read += 1
-        if isinstance(data, TooLarge):
-            self.report.broken += 1
-            self.report.warnings.append(f"{label}: larger than a bounce can be; skipped")
-            return "broken"
+        if isinstance(data, Skipped):
+            return self._skip(label, data.why)
         try:
             finding = parse.read(data)
-        except Exception as exc:  # untrusted input: one broken message must not stop the rest
-            self.report.broken += 1
-            self.report.warnings.append(f"{label}: not a readable message ({type(exc).__name__}); skipped")
-            return "broken"
+        except parse.NotAMessage as exc:
+            return self._skip(label, str(exc))
+        except Exception:  # untrusted input: one broken message must not stop the rest
+            return self._skip(label, "not a readable message")
         with transaction(self.state.db):
             self.state.db.lock("bounces")  # two readers of one mailbox count a message once
             before = self.store.outcome(finding.key)
@@ -115,6 +114,11 @@ class Processor:
                 outcome = self._apply(finding)
                 self.store.mark_read(finding.key, outcome, self.now)
         return outcome
+
+    def _skip(self, label: str, why: str) -> str:
+        self.report.broken += 1
+        self.report.warnings.append(f"{label}: {why}; skipped")
+        return "broken"
 
     def _apply(self, finding: parse.Finding) -> str:
         if finding.verdict == "auto_reply":

@@ -182,6 +182,7 @@ def preview(
     runner: Runner, mailing_id: str, out_dir: Path | None, member_id: str | None, to_board: bool, out: Print
 ) -> None:
     from mailer.delivery.test_copies import send_test_copies
+    from mailer.project.pictures import for_preview
     from mailer.render import sample
 
     project = runner.project
@@ -202,6 +203,10 @@ def preview(
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"html": folder / "preview.html", "text": folder / "preview.txt", "eml": folder / "preview.eml"}
     paths["html"].write_text(copy.html, encoding="utf-8")
+    shown = paths["html"]
+    if compiled.pictures:  # index.html is opened from disk: its frames show the pictures beside it
+        shown = folder / "preview-offline.html"
+        shown.write_text(for_preview(copy.html, compiled.pictures, folder), encoding="utf-8")
     paths["text"].write_text(copy.text, encoding="utf-8")
     paths["eml"].write_bytes(message.data)
     paths["index"] = folder / "index.html"
@@ -209,7 +214,7 @@ def preview(
         _INDEX.format(
             title=html.escape(mailing.id),
             subject=html.escape(copy.subject),
-            html=paths["html"].name,
+            html=shown.name,
             to=html.escape(f"{member.name} <{member.email}>"),
             text=html.escape(copy.text),
             fingerprint=compiled.fingerprint,
@@ -260,7 +265,8 @@ def approve(runner: Runner, mailing_id: str, by: str, out: Print) -> None:
             f"{mailing.id} has changed since it was last previewed (or was never previewed); "
             f"run `mailer preview {mailing.id}`, look at it, then approve"
         )
-    new = approvals.record(runner, mailing.id, fingerprint, by)
+    board = runner.project.settings.board_users
+    new = approvals.record(runner.state, board, mailing.id, fingerprint, by, runner.now)
     have = approvals.names(runner.state, mailing.id, fingerprint)
     need = mailing.approvals_required
     verb = "approved" if new else "already approved"

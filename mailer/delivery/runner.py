@@ -11,10 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailer.answers import rsvp_rules
-from mailer.bounces import expiry, refused
-from mailer.bounces.verp import Verp
-from mailer.delivery import announcements, consultation_reminders, links, register
+from mailer.delivery import announcements, consultation_reminders, links, register, rsvp_rules
 from mailer.delivery.approvals import check_approval
 from mailer.delivery.observer import Progress, Silent
 from mailer.delivery.plan import Recipients, is_suppressed, plan, plan_key
@@ -24,12 +21,13 @@ from mailer.delivery.runlock import run_lock
 from mailer.delivery.sending import Delivery
 from mailer.delivery.tokens import Signer, load_secret
 from mailer.delivery.transport import OutboxTransport, Transport, make_transport
+from mailer.delivery.verp import Verp
 from mailer.errors import TransportUnavailable, UserError
 from mailer.project.folder import Project
 from mailer.project.mailings import Mailing
 from mailer.project.members import Member
 from mailer.render import reasons
-from mailer.state import State
+from mailer.state import State, expiry, refusals
 from mailer.state.claims import Claims
 from mailer.state.database import Location
 from mailer.state.folder import secure
@@ -330,7 +328,7 @@ class Runner:
             org = self.project.config.organisation
             archiving.record(self.state.archive, compiled, org, self.clock.now(), self.project.state_dir)
         report.expired += expired
-        refused.record_refusals(self.state, mailing.id, self.clock.now())
+        refusals.record_refusals(self.state, mailing.id, self.clock.now())
         return report
 
     def would_send(self, mailing: Mailing) -> tuple[int, int, int]:

@@ -1,4 +1,7 @@
-"""Mailings: one thing to send once (a newsletter issue, a meeting occurrence, the welcome)."""
+"""Mailings: one thing to send once (a newsletter issue, a meeting occurrence, the welcome).
+
+Also what a mailing carries along: its meeting (`Event`) or its consultation (`Consultation`).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +12,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from mailer.project import dates
 from mailer.project.audiences import Audience
 from mailer.project.config_base import Mailbox
+from mailer.project.drafts import Question
 
 if TYPE_CHECKING:
-    from mailer.project.consultations import Consultation
     from mailer.project.pictures import PictureRef
     from mailer.project.reader_calendar import SeriesDates
 
 Kind = Literal["newsletter", "invitation", "welcome", "consultation"]
+KIND_NAMES: dict[str, str] = {
+    "newsletter": "nyhetsbrev",
+    "invitation": "invitasjon",
+    "welcome": "velkomst",
+    "consultation": "høring",
+}
+"""Each kind as the board's pages and reports name it."""
 Change = Literal["reminder", "update", "cancel"]
 
 
@@ -51,6 +62,34 @@ class Event:
             "description": self.description,
             "cancelled": self.cancelled,
         }
+
+
+@dataclass(frozen=True)
+class Consultation:
+    """What the form, the reminders and the board's list need to know about one consultation."""
+
+    id: str
+    series: str
+    questions: tuple[Question, ...]
+    deadline: dt.datetime
+    answer_per: Literal["chapter", "member"]
+    reminder: int | None = None
+
+    def is_open(self, now: dt.datetime) -> bool:
+        return now < self.deadline
+
+    def deadline_label(self, language: str = "nb") -> str:
+        """'mandag 1. februar' for a deadline given as a date (it closes at midnight after it)."""
+        if self.deadline.time() == dt.time(0):
+            return dates.long_date((self.deadline - dt.timedelta(days=1)).date(), language)
+        return dates.date_and_time(self.deadline, language)
+
+    @property
+    def deadline_iso(self) -> str:
+        """The last day when given as a date, else the date and time."""
+        if self.deadline.time() == dt.time(0):
+            return (self.deadline - dt.timedelta(days=1)).date().isoformat() + " (end of day)"
+        return f"{self.deadline:%Y-%m-%d %H:%M}"
 
 
 @dataclass(frozen=True)

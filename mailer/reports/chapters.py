@@ -12,10 +12,11 @@ from itertools import groupby
 
 from mailer.project.config_base import normalise_name
 from mailer.project.members import Member
-from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Report, table
+from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Note, Report, county_total, table
 from mailer.state.figures import Figures
 
 LEADER = normalise_name("lokallagsleder")
+NO_MEMBERS = Note("no members in the member export", "Medlemslista har ingen medlemmer.")
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,38 @@ CHAPTER_COLUMNS: list[Column[Group]] = [
 REGION_COLUMNS = [c for c in CHAPTER_COLUMNS if c.key not in ("chapter", "leaders")]
 
 
+@dataclass(frozen=True)
+class County:
+    """Every member at once, and the chapters they fall into (for the leaders missing)."""
+
+    name: str
+    everyone: Group
+    chapters: list[Group]
+
+
+def leaders_missing(c: County) -> Cell:
+    return sum(1 for g in c.chapters if not any(LEADER in m.roles for m in g.members))
+
+
+COUNTY_COLUMNS: list[Column[County]] = [
+    Column("county", "county", "Fylke", lambda c: c.name),
+    Column("members", "members", "Medlemmer", lambda c: members(c.everyone)),
+    Column("new_this_year", "new this year", "Nye i år", lambda c: new_this_year(c.everyone)),
+    Column("nynorsk", "nynorsk", "Nynorsk", lambda c: nynorsk(c.everyone)),
+    Column("leaders_missing", "leaders missing", "Lokallag uten leder", leaders_missing),
+    Column("unsubscribed", "no mail at all", "Avmeldt alt", lambda c: unsubscribed(c.everyone)),
+    Column("bouncing", "bouncing addresses", "Adresser som feiler", lambda c: bouncing(c.everyone)),
+]
+
+
 def chapters_report(
-    people: Iterable[Member], regions_in_order: list[str], figures: Figures, now: dt.datetime
+    people: Iterable[Member],
+    regions_in_order: list[str],
+    figures: Figures,
+    now: dt.datetime,
+    county: str,
 ) -> Report:
-    """Every chapter, grouped by region in the order schedules.yaml lists them, and a chart."""
+    """Every chapter, grouped by region in schedules.yaml's order, the county's totals, and a chart."""
     order = {r: i for i, r in enumerate(regions_in_order)}
     everyone = sorted(
         people, key=lambda m: (order.get(m.region, len(order)), m.region, m.chapter or m.municipality)
@@ -96,8 +125,15 @@ def chapters_report(
         "Chapters and regions",
         "Lokallag og regioner",
         now,
-        {"regions": regions, "chapters": table("Chapters", "Lokallag", CHAPTER_COLUMNS, chapter_groups)},
+        {
+            "regions": regions,
+            "chapters": table("Chapters", "Lokallag", CHAPTER_COLUMNS, chapter_groups),
+            "county": county_total(
+                COUNTY_COLUMNS,
+                County(county, Group("", "", everyone, now.year, stopped, bouncing), chapter_groups),
+            ),
+        },
         charts=[chart],
         notes=[NO_OPENS],
-        empty=None if everyone else "no members in the member export",
+        empty=None if everyone else NO_MEMBERS,
     )

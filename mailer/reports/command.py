@@ -40,10 +40,11 @@ def build(
     if kind == "chapters":
         if name is not None:
             raise UserError("`mailer report chapters` takes no name: it covers every chapter and region")
-        return chapters_report(members(), list(project.config.regions), figures, now)
+        county = project.config.organisation.name
+        return chapters_report(members(), list(project.config.regions), figures, now, county)
     if kind == "meetings":
         return meetings_report(project.config, figures, now, name)
-    return mailings_report(figures, now, name)
+    return mailings_report(figures, now, project.config.organisation.name, name)
 
 
 def _html_target(path: Path) -> Path:
@@ -81,4 +82,4 @@ def report(
 def board_page(project: Project, figures: Figures, members: Members, now: dt.datetime) -> str:
     """All three reports on one page, for `/board/rapporter` in `mailer serve`."""
     reports = [build(project, kind, None, now, figures, members) for kind in KINDS]
-    return page.page(project.config.organisation.name, reports)
+    return page.page(project.config.organisation.name, reports, board=True)

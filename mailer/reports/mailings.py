@@ -6,10 +6,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from mailer.errors import UserError
-from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Report, table
+from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Note, Report, county_total, summed, table
 from mailer.state.figures import Figures
 
 OPEN = ("pending", "sending")
+NOTHING_SENT = Note(
+    "nothing sent yet: the ledger holds no mailing", "Ingenting er sendt ennå: loggen har ingen utsendinger."
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,23 @@ COLUMNS: list[Column[Sent]] = [
 ]
 
 
-def mailings_report(figures: Figures, now: dt.datetime, only: str | None = None) -> Report:
-    """Every mailing in the ledger (or `only` that one), oldest first."""
+@dataclass(frozen=True)
+class County:
+    """Every mailing of the report at once."""
+
+    name: str
+    mailings: list[Sent]
+
+
+COUNTY_COLUMNS: list[Column[County]] = [
+    Column("county", "county", "Fylke", lambda c: c.name),
+    Column("mailings", "mailings", "Utsendinger", lambda c: len(c.mailings)),
+    *(summed(col, lambda c: c.mailings) for col in COLUMNS if col.key not in ("mailing", "kind", "planned")),
+]
+
+
+def mailings_report(figures: Figures, now: dt.datetime, county: str, only: str | None = None) -> Report:
+    """Every mailing in the ledger (or `only` that one), oldest first, and the county's totals."""
     sent = mailings_of(figures)
     if only is not None:
         sent = [s for s in sent if s.id == only]
@@ -70,8 +88,11 @@ def mailings_report(figures: Figures, now: dt.datetime, only: str | None = None)
         "Mailings",
         "Utsendinger",
         now,
-        {"mailings": table("Mailings", "Utsendinger", COLUMNS, sent)},
+        {
+            "mailings": table("Mailings", "Utsendinger", COLUMNS, sent),
+            "county": county_total(COUNTY_COLUMNS, County(county, sent)),
+        },
         charts=[chart] if sent else [],
         notes=[NO_OPENS],
-        empty=None if sent else "nothing sent yet: the ledger holds no mailing",
+        empty=None if sent else NOTHING_SENT,
     )

@@ -13,12 +13,17 @@ from mailer.errors import UserError
 from mailer.project import calendar
 from mailer.project.config import Config
 from mailer.project.mailing_config import InvitationConfig
-from mailer.reports.model import Cell, Column, Line, Note, Report, table
+from mailer.reports.model import Cell, Column, Line, Note, Report, county_total, summed, table
 from mailer.state.figures import Figures
 
 YES_STANDS_IN = Note(
     "who came is not recorded yet: the goal and the charts count yes answers",
     "Hvem som møtte er ikke registrert ennå: målet og grafene teller ja-svar.",
+)
+
+NO_INVITATIONS = Note(
+    "nothing sent yet: no meeting invitation is in the ledger",
+    "Ingenting er sendt ennå: loggen har ingen møteinvitasjoner.",
 )
 
 
@@ -142,8 +147,42 @@ MEETING_COLUMNS: list[Column[Meeting]] = [
 ]
 
 
+@dataclass(frozen=True)
+class County:
+    """Every series of the report at once."""
+
+    name: str
+    series: list[Series]
+
+    @property
+    def meetings(self) -> list[Meeting]:
+        return [m for s in self.series for m in s.meetings]
+
+
+def county_goal_met(c: County) -> Cell:
+    """Meetings held that reached their series' goal, of those held in series that have one."""
+    with_goal = [s for s in c.series if s.goal is not None]
+    if not with_goal:
+        return None
+    met = sum(1 for s in with_goal for m in s.held if m.turnout >= (s.goal or 0))
+    return f"{met} of {sum(len(s.held) for s in with_goal)}"
+
+
+COUNTY_COLUMNS: list[Column[County]] = [
+    Column("county", "county", "Fylke", lambda c: c.name),
+    Column("series", "series", "Møteserier", lambda c: len(c.series)),
+    Column("held", "meetings held", "Møter holdt", lambda c: sum(len(s.held) for s in c.series)),
+    *(
+        summed(col, lambda c: c.meetings)
+        for col in MEETING_COLUMNS
+        if col.key in ("invited", "yes", "no", "no_answer", "attended")
+    ),
+    Column("goal_met", "goal met", "Mål nådd", county_goal_met),
+]
+
+
 def meetings_report(config: Config, figures: Figures, now: dt.datetime, only: str | None = None) -> Report:
-    """Every series (or `only` that one) with a chart of turnout against the goal per series."""
+    """Every series (or `only` that one), the county's totals, and turnout against the goal per series."""
     if only is not None and not isinstance(config.mailings.get(only), InvitationConfig):
         names = sorted(k for k, m in config.mailings.items() if isinstance(m, InvitationConfig))
         raise UserError(f"no meeting series '{only}' in schedules.yaml; use one of: {', '.join(names)}")
@@ -170,8 +209,9 @@ def meetings_report(config: Config, figures: Figures, now: dt.datetime, only: st
         {
             "series": table("Series", "Møteserier", SERIES_COLUMNS, series),
             "meetings": table("Meetings", "Møter", MEETING_COLUMNS, [m for s in series for m in s.meetings]),
+            "county": county_total(COUNTY_COLUMNS, County(config.organisation.name, series)),
         },
         charts=charts,
         notes=notes,
-        empty=None if series else "nothing sent yet: no meeting invitation is in the ledger",
+        empty=None if series else NO_INVITATIONS,
     )

@@ -30,6 +30,7 @@ from mailer.delivery import approvals
 from mailer.delivery.runner import Runner
 from mailer.errors import UserError
 from mailer.project.dates import date_and_time
+from mailer.project.mailings import KIND_NAMES
 from mailer.reports import command as reports
 from mailer.web import archive, board, consultation, pages
 from mailer.web.headers import DropTrailingSlash, SecurityHeaders
@@ -42,6 +43,7 @@ from mailer.web.responses import TooLarge, page, read_form
 log = logging.getLogger("mailer.web")
 LOGIN_FAILURES = (10, 300.0)  # per client: this many wrong passwords in this many seconds, then 429
 STATIC = {"board.js": "text/javascript", "board.css": "text/css"}
+NOT_SHOWN = "Utsendingen finnes ikke eller kan ikke vises"  # then the reason, as `mailer` gives it
 
 
 class Web:
@@ -112,7 +114,7 @@ class Web:
             try:
                 rows = board.upcoming(r, days)
             except UserError as exc:
-                return self._board_error(org, user, str(exc), 500)
+                return self._board_error(org, user, f"Listen kan ikke vises: {exc}", 500)
             html = pages.render(
                 "board_list.html", org=org, user=user, title="Utsendinger", rows=rows, days=days
             )
@@ -128,7 +130,7 @@ class Web:
             try:
                 shown = board.preview(r, mailing_id, lang, record=False)
             except UserError as exc:
-                return self._board_error(org, user, str(exc), 404)
+                return self._board_error(org, user, f"{NOT_SHOWN}: {exc}", 404)
             m = shown.mailing
             approvers = board.approvers(r, m.id, shown.fingerprint)
             if request.query_params.get("approved") and approvals.key(user) in map(approvals.key, approvers):
@@ -141,7 +143,7 @@ class Web:
                 lang=lang,
                 mailing_id=m.id,
                 subject=shown.copy.subject,
-                kind=board.KINDS.get(m.kind, m.kind),
+                kind=KIND_NAMES.get(m.kind, m.kind),
                 send_at=date_and_time(m.send_at),
                 audience=m.audience.name,
                 fingerprint=shown.fingerprint,
@@ -161,7 +163,7 @@ class Web:
             try:
                 shown = board.preview(r, mailing_id, "nn" if lang == "nn" else "nb", record=False)
             except UserError as exc:
-                return self._board_error(r.project.config.organisation.name, user, str(exc), 404)
+                return self._board_error(r.project.config.organisation.name, user, f"{NOT_SHOWN}: {exc}", 404)
             return page(shown.copy.html, csp=pages.PREVIEW_CSP)
 
     def board_approve(self, request: Request, mailing_id: str, form: dict[str, str]) -> Response:
@@ -180,7 +182,7 @@ class Web:
             except board.Refused as exc:
                 return self._board_error(org, user, str(exc), 409)
             except UserError as exc:
-                return self._board_error(org, user, str(exc), 404)
+                return self._board_error(org, user, f"{NOT_SHOWN}: {exc}", 404)
             log.info("%s approved %s (fingerprint %s, new: %s)", user, mailing_id, fingerprint, new)
         target = f"/board/m/{urllib.parse.quote(mailing_id)}?approved=1"
         return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
@@ -298,7 +300,7 @@ def create_app(root: Path) -> Starlette:
         Route("/board/rapporter", board_reports),
         Route("/static/{name}", static),
         *consultation.routes(web.projects, page),
-        *consultation.board_routes(web, page),
+        *consultation.board_routes(web.login, web.projects, page),
         *archive.routes(web.projects),
     ]
 
