@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -108,6 +109,10 @@ def make_project(folder: Path, members: int) -> Path:
     for part in ("templates", "drafts", "agenda"):
         if (REPO / part).is_dir():
             shutil.copytree(REPO / part, folder / part)
+    now = dt.datetime.now(dt.UTC).astimezone().strftime("%Y-%m-%dT%H:%M%z")
+    for draft in (folder / "drafts").glob("*.md"):  # due now, whatever day the bench runs
+        text = draft.read_text("utf-8")
+        draft.write_text(re.sub(r"(?m)^send_at: .*$", f"send_at: {now[:-2]}:{now[-2:]}", text), "utf-8")
     (folder / "recipients").mkdir()
     rows = fake_members.members(members, seed=2026, today=dt.date.today())
     fake_members.write(folder / "recipients" / "medlemmer.csv", rows)

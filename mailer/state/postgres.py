@@ -13,10 +13,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from contextlib import suppress
 from typing import Any
 
 import psycopg
+from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 
 from mailer.errors import UserError
@@ -74,11 +75,28 @@ def describe(url: str, schema: str) -> str:
 BATCH = 1000
 
 
-@dataclass
-class Done:
-    """What `executemany` returns: how many rows it changed, like a cursor."""
+class Pipelined:
+    """Cursors whose results may still be on their way (inside a transaction's pipeline): the
+    row count waits for the server only when someone asks for it."""
 
-    rowcount: int = 0
+    def __init__(self, cursors: list[Any], db: PostgresDatabase):
+        self.cursors = cursors
+        self.db = db
+
+    @property
+    def rowcount(self) -> int:
+        if self.db._pipeline is not None:
+            self.db._pipeline.sync()
+        return sum(max(c.rowcount, 0) for c in self.cursors)
+
+    def fetchone(self) -> Any:
+        return self.cursors[-1].fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self.cursors[-1].fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.cursors[-1])
 
 
 def _batched(rows: Iterable[Any]) -> Iterator[list[Any]]:
@@ -105,27 +123,43 @@ class PostgresDatabase:
         self.where = where
         self.depth = 0
         self._release = release
+        self._pipelining: Any = None
+        self._pipeline: Any = None
 
-    def execute(self, sql: str, params: Any = ()) -> psycopg.Cursor[Any]:
-        return self.raw.execute(translate(sql), params)
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        cur = self.raw.execute(translate(sql), params)
+        return cur if self._pipeline is None else Pipelined([cur], self)
 
-    def executemany(self, sql: str, rows: Iterable[Any]) -> Done:
+    def executemany(self, sql: str, rows: Iterable[Any]) -> Pipelined:
         """In batches: psycopg pipelines a batch, and the rows may come from a query on this
         same connection (members streamed from the member store), which must not run inside it."""
-        query, done, cur = translate(sql), Done(), self.raw.cursor()
+        query, cursors = translate(sql), []
         for batch in _batched(rows):
+            cur = self.raw.cursor()
             cur.executemany(query, batch)
-            done.rowcount += max(cur.rowcount, 0)
-        return done
+            cursors.append(cur)
+        return Pipelined(cursors, self)
 
     def begin(self) -> None:
+        """A transaction is one pipeline: BEGIN, the writes and COMMIT travel together, and the
+        server is waited for only where the code reads a result (one round trip, not four)."""
+        self._pipelining = self.raw.pipeline()
+        self._pipeline = self._pipelining.__enter__()
         self.raw.execute("BEGIN")
 
     def commit(self) -> None:
         self.raw.execute("COMMIT")
+        pipelining, self._pipelining, self._pipeline = self._pipelining, None, None
+        if pipelining is not None:
+            pipelining.__exit__(None, None, None)
 
     def rollback(self) -> None:
-        self.raw.execute("ROLLBACK")
+        pipelining, self._pipelining, self._pipeline = self._pipelining, None, None
+        if pipelining is not None:
+            with suppress(psycopg.Error):  # the error that brought us here, raised again
+                pipelining.__exit__(None, None, None)
+        if self.raw.info.transaction_status != pq.TransactionStatus.IDLE:
+            self.raw.execute("ROLLBACK")
 
     def lock(self, name: str) -> None:
         """Wait for (then hold, until the transaction ends) the lock `name` of this schema."""
