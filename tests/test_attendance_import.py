@@ -6,11 +6,12 @@ import datetime as dt
 import json
 import re
 import shutil
-import sqlite3
 
 import pytest
-from conftest import REPO, base_env, mailer, small_project
+from conftest import REPO, base_env, mailer, small_project, state_rows
 from webapp import start_web
+
+pytestmark = pytest.mark.usefixtures("engine")  # the ledger on SQLite and on PostgreSQL
 
 DATA = REPO / "tests" / "data" / "attendance"
 MEMBERS = (
@@ -187,7 +188,6 @@ def test_a_forgotten_member_still_counts_as_having_come_but_is_no_longer_named(r
     assert import_file(root, "teams-en.csv").code == 0
     result = mailer(root, "forget", "kari@example.org")
     assert result.code == 0, result.err
-    db = sqlite3.connect(root / ".mailer" / "state.db")
-    ids = {r[0] for r in db.execute("SELECT member_id FROM attendance")}
+    ids = {r[0] for r in state_rows(root, "SELECT member_id FROM attendance")}
     assert "3" not in ids and len(ids) == 3
     assert row(root)["attended"] == 3
