@@ -6,11 +6,12 @@ import datetime as dt
 import json
 import re
 import shutil
-import sqlite3
 
 import pytest
-from conftest import REPO, base_env, mailer, small_project
+from conftest import REPO, base_env, mailer, small_project, state_rows
 from webapp import start_web
+
+pytestmark = pytest.mark.usefixtures("engine")  # the ledger on SQLite and on PostgreSQL
 
 DATA = REPO / "tests" / "data" / "attendance"
 MEMBERS = (
@@ -187,8 +188,7 @@ def test_a_forgotten_member_still_counts_as_having_come_but_is_no_longer_named(r
     assert import_file(root, "teams-en.csv").code == 0
     result = mailer(root, "forget", "kari@example.org")
     assert result.code == 0, result.err
-    db = sqlite3.connect(root / ".mailer" / "state.db")
-    ids = {r[0] for r in db.execute("SELECT member_id FROM attendance")}
+    ids = {r[0] for r in state_rows(root, "SELECT member_id FROM attendance")}
     assert "3" not in ids and len(ids) == 3
     assert row(root)["attended"] == 3
 
@@ -225,9 +225,7 @@ def test_a_name_longer_than_200_characters_is_cut_in_storage_and_in_output(root,
     assert result.code == 0, result.err
     [line] = [ln for ln in result.out.splitlines() if ln.startswith("  not matched:")]
     assert line == "  not matched: " + "B" * 199 + "… <gjest@example.net> (line 2)"
-    db = sqlite3.connect(root / ".mailer" / "state.db")
-    [(name,)] = db.execute("SELECT name FROM attendance_unmatched").fetchall()
-    db.close()
+    [(name,)] = state_rows(root, "SELECT name FROM attendance_unmatched")
     assert len(name) == 200
 
 
@@ -243,8 +241,6 @@ def test_guests_names_are_anonymised_after_the_retention_period_and_still_counte
     assert import_file(root, "fremmoteliste.csv").code == 0
     later = "2027-01-05T12:00"  # the example keeps 30 days (organisation.retention_days)
     assert mailer(root, "run-due", "--now", later).code == 0
-    db = sqlite3.connect(root / ".mailer" / "state.db")
-    rows = db.execute("SELECT name, email FROM attendance_unmatched").fetchall()
-    db.close()
+    rows = state_rows(root, "SELECT name, email FROM attendance_unmatched")
     assert rows and all(name.startswith("erased:") and email == "" for name, email in rows)
     assert row(root, now=later)["unmatched"] == len(rows)

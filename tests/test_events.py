@@ -40,7 +40,8 @@ def web_env(smtp) -> dict[str, str]:
 
 
 @pytest.fixture
-def env(smtp) -> dict[str, str]:
+def env(smtp, engine) -> dict[str, str]:
+    """Every test here runs with the state in SQLite and again in PostgreSQL (`engine`)."""
     return web_env(smtp)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from conftest import REPO
@@ -131,3 +132,32 @@ def test_the_pipeline_never_imports_the_command_line_for_its_progress_bar():
     for name, path in modules().items():
         if name.startswith(("mailer.delivery", "mailer.render", "mailer.project", "mailer.state")):
             assert not {t for t in imports(path) if t.startswith("mailer.cli")}, name
+
+
+STATE = PACKAGE / "state"
+# Engine-specific spellings that the two engines do not share (see README: PostgreSQL).
+NOT_PORTABLE = ("INSERT OR", "json_extract", "rowid", "randomblob", "total_changes", "instr(", "?1")
+
+
+def test_no_module_outside_the_state_layer_runs_sql():
+    """Everything reads and writes state through a record module in mailer/state/."""
+    wrong = []
+    for name, path in modules().items():
+        if name.startswith("mailer.state"):
+            continue
+        text = path.read_text("utf-8")
+        if re.search(r"\bdb\.execute(many)?\(|^\s*import (sqlite3|psycopg)", text, re.MULTILINE):
+            wrong.append(name)
+    assert wrong == []
+
+
+def test_record_modules_write_sql_both_engines_read():
+    engines = {"sqlitedb.py", "postgres.py", "database.py", "migrations.py", "copying.py"}
+    wrong = [
+        f"{path.name}: {word}"
+        for path in STATE.glob("*.py")
+        if path.name not in engines
+        for word in (*NOT_PORTABLE, "PRAGMA", "sqlite_master", "AUTOINCREMENT")
+        if word in path.read_text("utf-8")
+    ]
+    assert wrong == []

@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import base_env, mailer, small_project
+from conftest import DATABASE_ENV, base_env, mailer, small_project
 
 from mailer.delivery import notices
 from mailer.delivery.runner import Runner
@@ -36,10 +36,17 @@ def project_at(root: Path, smtp_port: int | None) -> Path:
     project = small_project(root, MEMBERS)
     (project / "templates" / "beskjed.mjml").write_text(TEMPLATE, "utf-8")
     env = "MAILER_SECRET=test-secret-for-signed-links-0123\n"
+    env += "".join(f"{k}={v}\n" for k, v in DATABASE_ENV.items())  # PostgreSQL under `engine`
     if smtp_port is not None:
         env += f"MAILER_SMTP_HOST=127.0.0.1\nMAILER_SMTP_PORT={smtp_port}\nMAILER_SMTP_SECURITY=none\n"
     (project / ".env").write_text(env, "utf-8")
     return project
+
+
+@pytest.fixture(autouse=True)
+def _both_engines(engine: str) -> str:
+    """Every test here runs with the state in SQLite and again in PostgreSQL."""
+    return engine
 
 
 def runner_for(project: Path) -> Runner:

@@ -9,7 +9,7 @@ from typing import Any
 
 from mailer.bounces import mailbox
 from mailer.bounces.process import ImportReport, Policy, Processor, complaint_categories
-from mailer.delivery.runner import Runner, run_lock
+from mailer.delivery.runner import Runner
 from mailer.errors import UserError
 from mailer.exports import write_csv
 from mailer.project.addresses import check_email
@@ -34,7 +34,7 @@ def processor(runner: Runner, source: str) -> Processor:
 def import_messages(runner: Runner, source: str, out: Print, warn: Print) -> ImportReport:
     """Read every message of a file, mbox, Maildir or stdin; one broken message skips only itself."""
     proc = processor(runner, "import")
-    with run_lock(runner.project.state_dir, wait=True):
+    with runner.lock(wait=True):
         for label, data in mailbox.messages(source):
             proc.handle(label, data)
             for line in proc.report.warnings:
@@ -133,10 +133,12 @@ def clear(runner: Runner, email: str, out: Print) -> None:
         address = check_email(email.strip()).casefold()
     except ValueError as exc:
         raise UserError(f"'{email}' is not an email address: {exc}") from None
-    with run_lock(runner.project.state_dir, wait=True), transaction(runner.state.db):
-        cleared = runner.state.bounces.clear(address, runner.now)
-        lifted = runner.state.suppressions.lift_bounce(address)
-        looked_at = runner.state.unverified.clear(address)
+    with runner.lock(wait=True):
+        state = runner.state
+        with transaction(state.db):
+            cleared = state.bounces.clear(address, runner.now)
+            lifted = state.suppressions.lift_bounce(address)
+            looked_at = state.unverified.clear(address)
     if looked_at and not cleared and not lifted:
         out(f"{address}: {looked_at} unverified reports cleared; they had suppressed nothing")
         return

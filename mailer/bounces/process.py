@@ -123,6 +123,7 @@ class Processor:
         except Exception:  # untrusted input: one broken message must not stop the rest
             return self._skip(label, "not a readable message")
         with transaction(self.state.db):
+            self.state.db.lock("bounces")  # two readers of one mailbox count a message once
             before = self.store.outcome(finding.key) or self.store.outcome(finding.digest)
             if before is not None:
                 self.report.already_read += 1

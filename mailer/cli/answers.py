@@ -61,7 +61,19 @@ def report(
     from mailer.reports.command import report as run
 
     with user_errors(), runner(now) as r:
-        run(r, kind.value, name, as_json, html, print, emit, csv_file)
+        run(
+            r.project,
+            r.state.figures,
+            r.members,
+            r.now,
+            kind.value,
+            name,
+            as_json,
+            html,
+            print,
+            emit,
+            csv_file,
+        )
 
 
 consultation_app = typer.Typer(help="Who answered a consultation, and what.", no_args_is_help=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mailer.cli.commands import find_mailing
-from mailer.delivery.runner import Runner, run_lock
+from mailer.delivery.runner import Runner
 from mailer.errors import UserError
 
 Print = Callable[..., None]
@@ -80,7 +80,7 @@ def send(
         return 0
     if refusal:
         raise UserError(refusal)
-    with run_lock(runner.project.state_dir, wait=True):
+    with runner.lock(wait=True):
         runner.sync_register()
         report = runner.send(mailing, retry_all_deferred=True)
     counts = accounting.account(runner, mailing, report)
@@ -104,7 +104,7 @@ def run_due(runner: Runner, as_json: bool, out: Print, warn: Print, emit: Callab
     from mailer.delivery.due import run_due as due
     from mailer.events.due import run as events_due
 
-    with run_lock(runner.project.state_dir, wait=False) as locked:
+    with runner.lock(wait=False) as locked:
         if not locked:
             warn("another mailer run is in progress; this one does nothing")
             if as_json:

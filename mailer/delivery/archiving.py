@@ -10,7 +10,6 @@ board-only issue is stored unpublished and `/arkiv` never shows it.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,13 +56,12 @@ def _escape(value: str) -> str:
 
 
 def record(
-    db: sqlite3.Connection, compiled: CompiledMailing, org: Organisation, now: dt.datetime, state_dir: Path
+    archive: Archive, compiled: CompiledMailing, org: Organisation, now: dt.datetime, state_dir: Path
 ) -> None:
     """Keep the issue's public copy, and its pictures where `mailer serve` finds them."""
     from mailer.project import pictures
 
     pictures.publish(state_dir / "pictures", compiled.pictures)
-    archive = Archive(db)
     for issue in public_issues(compiled, org, now):
         archive.record(issue)
 

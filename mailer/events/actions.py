@@ -43,6 +43,7 @@ def apply(runner: Runner, name: str, decide: Callable[[Places], Result]) -> Done
     event = places(runner, name)
     state = runner.state
     with transaction(state.db):
+        state.registrations.hold(name)
         result = decide(event)
         ids = [
             notices.record(state, messages.notice(runner, name, event.cfg, change), runner.now)

@@ -12,8 +12,8 @@ from itertools import groupby
 
 from mailer.project.config_base import normalise_name
 from mailer.project.members import Member
-from mailer.reports.ledgerdb import LedgerReader
 from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Note, Report, county_total, table
+from mailer.state.figures import Figures
 
 LEADER = normalise_name("lokallagsleder")
 NO_MEMBERS = Note("no members in the member export", "Medlemslista har ingen medlemmer.")
@@ -27,7 +27,8 @@ class Group:
     chapter: str
     members: list[Member]
     year: int
-    reader: LedgerReader
+    stopped: set[str]
+    bouncing: set[str]
 
 
 def members(g: Group) -> Cell:
@@ -49,21 +50,12 @@ def leaders(g: Group) -> Cell:
 
 def unsubscribed(g: Group) -> Cell:
     """Members who asked for no mail at all."""
-    stopped = {a for (a,) in g.reader.rows("SELECT address FROM suppressions WHERE category = '*'")}
-    return sum(1 for m in g.members if m.address_key in stopped)
+    return sum(1 for m in g.members if m.address_key in g.stopped)
 
 
 def bouncing(g: Group) -> Cell:
-    """Addresses that bounce, once the bounce records exist."""
-    if not g.reader.has("bounce_events", "address", "kind", "cleared_at"):
-        return None
-    bad = {
-        str(a).casefold()
-        for (a,) in g.reader.rows(
-            "SELECT address FROM bounce_events WHERE cleared_at IS NULL AND kind IN ('hard', 'soft')"
-        )
-    }
-    return sum(1 for m in g.members if m.address_key in bad)
+    """Addresses that bounce (hard or soft, not cleared)."""
+    return sum(1 for m in g.members if m.address_key in g.bouncing)
 
 
 CHAPTER_COLUMNS: list[Column[Group]] = [
@@ -106,7 +98,7 @@ COUNTY_COLUMNS: list[Column[County]] = [
 def chapters_report(
     people: Iterable[Member],
     regions_in_order: list[str],
-    reader: LedgerReader,
+    figures: Figures,
     now: dt.datetime,
     county: str,
 ) -> Report:
@@ -115,12 +107,13 @@ def chapters_report(
     everyone = sorted(
         people, key=lambda m: (order.get(m.region, len(order)), m.region, m.chapter or m.municipality)
     )
+    stopped, bouncing = figures.stopped_everything(), figures.bouncing()
     chapter_groups = [
-        Group(region, chapter, list(ms), now.year, reader)
+        Group(region, chapter, list(ms), now.year, stopped, bouncing)
         for (region, chapter), ms in groupby(everyone, key=lambda m: (m.region, m.chapter or m.municipality))
     ]
     by_region = groupby(everyone, key=lambda m: m.region)
-    region_groups = [Group(region, "", list(ms), now.year, reader) for region, ms in by_region]
+    region_groups = [Group(region, "", list(ms), now.year, stopped, bouncing) for region, ms in by_region]
     regions = table("Regions", "Regioner", REGION_COLUMNS, region_groups)
     chart = Bars(
         "Medlemmer per region",
@@ -136,7 +129,8 @@ def chapters_report(
             "regions": regions,
             "chapters": table("Chapters", "Lokallag", CHAPTER_COLUMNS, chapter_groups),
             "county": county_total(
-                COUNTY_COLUMNS, County(county, Group("", "", everyone, now.year, reader), chapter_groups)
+                COUNTY_COLUMNS,
+                County(county, Group("", "", everyone, now.year, stopped, bouncing), chapter_groups),
             ),
         },
         charts=[chart],

@@ -7,8 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from mailer.errors import UserError
-from mailer.reports.ledgerdb import LedgerReader
 from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Note, Report, county_total, summed, table
+from mailer.state.figures import Figures
 
 OPEN = ("pending", "sending")
 NOTHING_SENT = Note(
@@ -31,37 +31,14 @@ class Sent:
         return sum(self.statuses.get(s, 0) for s in statuses)
 
 
-def _statuses(reader: LedgerReader) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for mid, status, n in reader.rows("SELECT mailing_id, status, count(*) FROM deliveries GROUP BY 1, 2"):
-        out[mid][status] += n
-    for mid, status, n in reader.rows("SELECT mailing_id, status, count FROM erased_counts"):
-        out[mid][status] += n
-    return out
-
-
-def _unsubscribed(reader: LedgerReader) -> dict[str, int]:
-    """Addresses that stopped this mailing's series (or everything) after it reached them."""
-    return dict(
-        reader.rows(
-            "SELECT d.mailing_id, count(DISTINCT s.address) FROM deliveries d "
-            "JOIN mailings m ON m.id = d.mailing_id "
-            "JOIN suppressions s ON s.address = d.address AND s.category IN ('*', m.series) "
-            "WHERE d.status = 'sent' AND s.created_at >= d.updated_at GROUP BY d.mailing_id"
-        )
-    )
-
-
-def mailings_of(reader: LedgerReader) -> list[Sent]:
+def mailings_of(figures: Figures) -> list[Sent]:
     """Every mailing; the notices to one person each (confirmations, offers, …) as one row per
     what they are about, `EVENT (notices)`."""
-    statuses = _statuses(reader)
-    gone = _unsubscribed(reader)
+    statuses = figures.statuses()
+    gone = figures.unsubscribed_after()
     out: list[Sent] = []
     notices: dict[str, Sent] = {}
-    for mid, kind, series, planned in reader.rows(
-        "SELECT id, kind, series, first_planned_at FROM mailings ORDER BY first_planned_at, id"
-    ):
+    for mid, kind, series, planned in figures.mailings():
         if kind != "notice":
             out.append(Sent(mid, kind, series, planned, dict(statuses.get(mid, {})), gone.get(mid, 0)))
             continue
@@ -107,9 +84,9 @@ COUNTY_COLUMNS: list[Column[County]] = [
 ]
 
 
-def mailings_report(reader: LedgerReader, now: dt.datetime, county: str, only: str | None = None) -> Report:
+def mailings_report(figures: Figures, now: dt.datetime, county: str, only: str | None = None) -> Report:
     """Every mailing in the ledger (or `only` that one), oldest first, and the county's totals."""
-    sent = mailings_of(reader)
+    sent = mailings_of(figures)
     if only is not None:
         sent = [s for s in sent if s.id == only]
         if not sent:

@@ -7,15 +7,14 @@ in the goal and the chart, and the report says so.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 
 from mailer.errors import UserError
 from mailer.project import calendar
 from mailer.project.config import Config
 from mailer.project.mailing_config import InvitationConfig
-from mailer.reports.ledgerdb import LedgerReader
 from mailer.reports.model import Cell, Column, Line, Note, Report, county_total, summed, table
+from mailer.state.figures import Figures
 
 YES_STANDS_IN = Note(
     "who came is not recorded yet: the goal and the charts count yes answers",
@@ -25,11 +24,6 @@ YES_STANDS_IN = Note(
 NO_INVITATIONS = Note(
     "nothing sent yet: no meeting invitation is in the ledger",
     "Ingenting er sendt ennå: loggen har ingen møteinvitasjoner.",
-)
-
-OCCURRENCE = (
-    "CASE WHEN instr(mailing_id, '/') > 0 THEN substr(mailing_id, 1, instr(mailing_id, '/') - 1) "
-    "ELSE mailing_id END"
 )
 
 
@@ -72,63 +66,37 @@ class Series:
         return self.held[-1] if self.held else None
 
 
-def _counts(reader: LedgerReader) -> dict[str, dict[str, int]]:
+def _counts(figures: Figures) -> dict[str, dict[str, int]]:
     """Occurrence id → invited (sent any of its mailings), yes, no."""
-    out: dict[str, dict[str, int]] = defaultdict(lambda: {"invited": 0, "yes": 0, "no": 0})
-    for occ, n in reader.rows(
-        f"SELECT {OCCURRENCE} AS o, count(DISTINCT member_id) FROM deliveries "
-        "WHERE status = 'sent' AND instr(mailing_id, '@') > 0 GROUP BY o"
-    ):
-        out[occ]["invited"] += n
-    for occ, n in reader.rows(
-        "SELECT mailing_id, count FROM erased_counts WHERE status = 'sent' "
-        "AND instr(mailing_id, '@') > 0 AND instr(mailing_id, '/') = 0"
-    ):
-        out[occ]["invited"] += n
-    for occ, answer, n in reader.rows("SELECT occurrence, answer, count(*) FROM rsvps GROUP BY 1, 2"):
-        if answer in ("yes", "no"):
-            out[occ][answer] += n
+    out: dict[str, dict[str, int]] = {}
+    for occ, n in figures.invited().items():
+        out.setdefault(occ, {"invited": 0, "yes": 0, "no": 0})["invited"] += n
+    for occ, answers in figures.answers().items():
+        row = out.setdefault(occ, {"invited": 0, "yes": 0, "no": 0})
+        for answer in ("yes", "no"):
+            row[answer] += answers.get(answer, 0)
     return out
 
 
-def attended(reader: LedgerReader) -> dict[str, int] | None:
-    """Who came, per occurrence, once the attendance records exist."""
-    if not reader.has("attendance", "occurrence", "member_id"):
-        return None
-    return dict(reader.rows("SELECT occurrence, count(DISTINCT member_id) FROM attendance GROUP BY 1"))
-
-
-def event_series(config: Config, reader: LedgerReader, now: dt.datetime) -> list[Series]:
+def event_series(config: Config, figures: Figures, now: dt.datetime) -> list[Series]:
     """Each event with places as a series of one meeting: invited, yes (a place), no (cancelled),
     and attended (checked in at the door, once anyone was)."""
-    if not reader.has("registrations", "event", "status"):
-        return []
-    invited = dict(
-        reader.rows(
-            "SELECT substr(mailing_id, 1, length(mailing_id) - 11), count(DISTINCT member_id) "
-            "FROM deliveries WHERE status = 'sent' AND mailing_id LIKE '%/invitation' GROUP BY 1"
-        )
-    )
-    answers: dict[str, dict[str, int]] = defaultdict(dict)
-    for event, status, n in reader.rows("SELECT event, status, count(*) FROM registrations GROUP BY 1, 2"):
-        answers[event][status] = n
-    came = (
-        dict(reader.rows("SELECT event, count(*) FROM checkins GROUP BY 1")) if reader.has("checkins") else {}
-    )
+    invited = figures.event_invited()
+    registrations = figures.registrations()
+    came = figures.checked_in()
     out = []
     tz = config.organisation.tz
     for name, cfg in config.events.items():
-        if name not in invited and name not in answers:
+        if name not in invited and name not in registrations:
             continue
-        a = answers.get(name, {})
+        a = registrations.get(name, {})
         state = "held" if cfg.ends(tz) <= now else "ahead"
-        yes = a.get("placed", 0)
         meeting = Meeting(
             name,
             cfg.start.date(),
             state,
             invited.get(name, 0),
-            yes,
+            a.get("placed", 0),
             a.get("cancelled", 0),
             None,
             came.get(name),
@@ -137,10 +105,9 @@ def event_series(config: Config, reader: LedgerReader, now: dt.datetime) -> list
     return out
 
 
-def series_of(config: Config, reader: LedgerReader, now: dt.datetime) -> list[Series]:
+def series_of(config: Config, figures: Figures, now: dt.datetime, came: dict[str, int]) -> list[Series]:
     """Every meeting series with at least one invitation sent, its meetings oldest first."""
-    counts = _counts(reader)
-    came = attended(reader)
+    counts = _counts(figures)
     out = []
     for name, cfg in config.mailings.items():
         if not isinstance(cfg, InvitationConfig):
@@ -158,11 +125,11 @@ def series_of(config: Config, reader: LedgerReader, now: dt.datetime) -> list[Se
             found = calendar.find(name, cfg.meeting, config.organisation.tz, day)
             end = found.end if found else dt.datetime.combine(day, dt.time.max, tzinfo=now.tzinfo)
             state = "cancelled" if found and found.cancelled else "held" if end <= now else "ahead"
-            who = None if came is None else came.get(occ)  # None: no report imported for it
+            who = came.get(occ)  # None: no report imported for it
             meetings.append(Meeting(name, day, state, c["invited"], c["yes"], c["no"], goal, who))
         if meetings:
             out.append(Series(name, cfg.meeting.title, goal, sorted(meetings, key=lambda m: m.day)))
-    return out + event_series(config, reader, now)
+    return out + event_series(config, figures, now)
 
 
 def trend(s: Series) -> Cell:
@@ -241,9 +208,7 @@ COUNTY_COLUMNS: list[Column[County]] = [
 ]
 
 
-def meetings_report(
-    config: Config, reader: LedgerReader, now: dt.datetime, only: str | None = None
-) -> Report:
+def meetings_report(config: Config, figures: Figures, now: dt.datetime, only: str | None = None) -> Report:
     """Every series (or `only` that one), the county's totals, and turnout against the goal per series."""
     if (
         only is not None
@@ -253,10 +218,9 @@ def meetings_report(
         names = sorted(k for k, m in config.mailings.items() if isinstance(m, InvitationConfig))
         names += sorted(config.events)
         raise UserError(f"no meeting series '{only}' in schedules.yaml; use one of: {', '.join(names)}")
-    series = [s for s in series_of(config, reader, now) if only is None or s.name == only]
-    stands_in = attended(reader) is None and not any(
-        m.attended is not None for s in series for m in s.meetings
-    )
+    came = figures.attended()
+    series = [s for s in series_of(config, figures, now, came) if only is None or s.name == only]
+    stands_in = not came and not any(m.attended is not None for s in series for m in s.meetings)
     measure = "ja-svar" if stands_in else "møtte"
     charts = [
         Line(

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Callable, Iterable
 
+from mailer.state.connection import Connection
 from mailer.state.database import stamp
 
 
 class Approvals:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def record_preview(self, mailing_id: str, fingerprint: str, now: dt.datetime) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO previews VALUES (?, ?, ?)", (mailing_id, fingerprint, stamp(now))
+            "INSERT INTO previews VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (mailing_id, fingerprint, stamp(now)),
         )
 
     def was_previewed(self, mailing_id: str, fingerprint: str) -> bool:
@@ -27,8 +28,8 @@ class Approvals:
     def approve(self, mailing_id: str, fingerprint: str, by: str, now: dt.datetime) -> bool:
         """Record one approval; False when this person had already approved this content."""
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO approvals (mailing_id, fingerprint, approved_by, approved_at) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT INTO approvals (mailing_id, fingerprint, approved_by, approved_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (mailing_id, fingerprint, by, stamp(now)),
         )
         return cur.rowcount == 1

@@ -10,8 +10,9 @@ draft is gone or restricted is withdrawn. Safe by default: only `public = 1` is 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
+
+from mailer.state.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -27,21 +28,8 @@ class Issue:
 class Archive:
     """Issues sent; the first send fixes the date, a later run of the same issue keeps it."""
 
-    def __init__(self, db: sqlite3.Connection, readable: bool = True):
+    def __init__(self, db: Connection):
         self.db = db
-        self.readable = readable
-
-    @classmethod
-    def reading(cls, db: sqlite3.Connection) -> Archive:
-        """For a read-only connection (the web part): writes nothing, ever.
-
-        A file without the archive table, or from before the `public` decision, reads as empty.
-        """
-        try:
-            db.execute("SELECT mailing_id FROM archive WHERE public = 1 LIMIT 1").fetchall()
-        except sqlite3.OperationalError:
-            return cls(db, readable=False)
-        return cls(db)
 
     def record(self, issue: Issue) -> None:
         self.db.execute(
@@ -60,8 +48,6 @@ class Archive:
 
     def issues(self, language: str = "nb") -> list[Issue]:
         """Every published issue in one language, newest first."""
-        if not self.readable:
-            return []
         rows = self.db.execute(
             "SELECT mailing_id, language, sent_at, subject, '', public FROM archive "
             "WHERE language = ? AND public = 1 ORDER BY sent_at DESC, mailing_id",
@@ -71,8 +57,6 @@ class Archive:
 
     def get(self, mailing_id: str, language: str = "nb") -> Issue | None:
         """A published issue; a withdrawn or undecided one is not found."""
-        if not self.readable:
-            return None
         row = self.db.execute(
             "SELECT mailing_id, language, sent_at, subject, html, public FROM archive "
             "WHERE mailing_id = ? AND language = ? AND public = 1",

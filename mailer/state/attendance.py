@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
+import secrets
 from collections.abc import Callable, Iterable
+
+from mailer.state.connection import Connection
+from mailer.state.database import transaction
+
+
+def erased_id() -> str:
+    """What stands in for an erased member's id: counted still, never linked to anyone."""
+    return "erased:" + secrets.token_hex(8)
 
 
 class Attendance:
     """The attendance tables over the state database."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def record(
@@ -28,25 +36,21 @@ class Attendance:
     ) -> tuple[int, int]:
         """Add who came; returns how many members and unmatched names were new."""
         stamp = now.isoformat()
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.db):
             members = sum(
                 self.db.execute(
-                    "INSERT OR IGNORE INTO attendance VALUES (?, ?, ?, ?)", (occurrence, m, source, stamp)
+                    "INSERT INTO attendance VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (occurrence, m, source, stamp),
                 ).rowcount
                 for m in sorted(member_ids)
             )
             others = sum(
                 self.db.execute(
-                    "INSERT OR IGNORE INTO attendance_unmatched VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO attendance_unmatched VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (occurrence, name, email.casefold(), source, stamp),
                 ).rowcount
                 for name, email in unmatched
             )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return members, others
 
     def counts(self, series: str) -> dict[str, dict[str, int]]:
@@ -54,7 +58,8 @@ class Attendance:
         like = series.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "@%"
         out: dict[str, dict[str, int]] = {}
         rows = self.db.execute(
-            "SELECT a.occurrence, count(*), sum(r.member_id IS NULL) FROM attendance a "
+            "SELECT a.occurrence, count(*), sum(CASE WHEN r.member_id IS NULL THEN 1 ELSE 0 END) "
+            "FROM attendance a "
             "LEFT JOIN rsvps r ON r.occurrence = a.occurrence AND r.member_id = a.member_id "
             "WHERE a.occurrence LIKE ? ESCAPE '\\' GROUP BY a.occurrence",
             (like,),

@@ -10,10 +10,10 @@ which also restarts its soft score.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
 from typing import Literal
 
+from mailer.state.connection import Connection
 from mailer.state.database import like_containing
 
 Kind = Literal["hard", "soft", "complaint"]
@@ -54,7 +54,7 @@ class Failing:
 class BounceStore:
     """The bounce tables over the state database's connection."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def outcome(self, message_key: str) -> str | None:

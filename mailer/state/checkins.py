@@ -7,13 +7,13 @@ back (a mistake at the door); ticking twice changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
+from mailer.state.connection import Connection
 from mailer.state.database import stamp
 
 
 class Checkins:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def check_in(self, registration_id: int, event: str, by: str, now: dt.datetime) -> bool:

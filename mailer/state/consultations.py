@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from dataclasses import dataclass
+
+from mailer.state.connection import Connection
+from mailer.state.database import transaction
 
 
 @dataclass(frozen=True)
@@ -43,26 +45,10 @@ ERASED = "(slettet)"
 _COLUMNS = "id, unit, member_id, member_name, answered_at, answers, stands"
 
 
-def _exists(db: sqlite3.Connection) -> bool:
-    row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'consultation_answers'")
-    return row.fetchone() is not None
-
-
-def answered_units(db: sqlite3.Connection, consultation: str) -> set[str]:
-    """Units with an answer; only reads, so it may run inside another transaction (planning)."""
-    if not _exists(db):
-        return set()
-    rows = db.execute(
-        "SELECT DISTINCT unit FROM consultation_answers WHERE consultation = ? AND stands = 1",
-        (consultation,),
-    )
-    return {r[0] for r in rows}
-
-
 class Answers:
-    """The answers table over the state database's connection (autocommit mode)."""
+    """The answers table over the state database's connection."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def current(self, consultation: str, unit: str) -> Answer | None:
@@ -87,8 +73,8 @@ class Answers:
 
         Returns (stands, the answer standing after this call).
         """
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.db):
+            self.db.lock(f"answers:{consultation}:{unit}")  # two leaders at once: one stands
             standing = self.current(consultation, unit)
             stands = (standing.id if standing else 0) == based_on
             self.db.execute(
@@ -106,12 +92,16 @@ class Answers:
                 ),
             )
             after = self.current(consultation, unit)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         assert after is not None
         return stands, after
+
+    def answered_units(self, consultation: str) -> set[str]:
+        """Units with an answer; only reads, so it may run inside another transaction (planning)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT unit FROM consultation_answers WHERE consultation = ? AND stands = 1",
+            (consultation,),
+        )
+        return {r[0] for r in rows}
 
     def standing(self, consultation: str) -> dict[str, Answer]:
         """Unit → the answer that stands, for the board's list and the reminders."""

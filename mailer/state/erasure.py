@@ -12,7 +12,7 @@ import json
 import secrets
 
 from mailer.state import State
-from mailer.state.database import forget_old_pages, transaction
+from mailer.state.database import transaction
 
 
 def anonymous() -> str:
@@ -20,8 +20,37 @@ def anonymous() -> str:
     return "erased:" + secrets.token_hex(8)
 
 
-def erase_person(state: State, member_id: str | None, address: str | None) -> int:
-    """Delete one person's rows, folding their deliveries into anonymous counts; returns how many."""
+# Every table an erasure deletes from or rewrites: the engine clears what it keeps of the old rows.
+TOUCHED = (
+    "deliveries",
+    "erased_counts",
+    "member_register",
+    "suppressions",
+    "suppression_hashes",
+    "rsvps",
+    "members",
+    "member_problems",
+    "meta",
+    "attendance",
+    "attendance_unmatched",
+    "chapter_notices",
+    "consultation_answers",
+    "bounce_events",
+    "bounce_messages",
+    "unverified_bounces",
+    "approvals",
+    "mailings",
+    "notices",
+    "registrations",
+)
+
+
+def erase_person(state: State, member_id: str | None, address: str | None, clean: bool = True) -> int:
+    """Delete one person's rows, folding their deliveries into anonymous counts; returns how many.
+
+    `clean` then clears what the engine keeps of the old rows (`clean_up`); erasing many people
+    at once passes False and cleans once at the end.
+    """
     address = address.casefold() if address else None
     db = state.db
     match = "(member_id = ? OR address = ?)"
@@ -53,7 +82,8 @@ def erase_person(state: State, member_id: str | None, address: str | None) -> in
         state.bounces.forget(member_id, address)
         state.attendance.forget_guest(address, names, anonymous)
         state.approvals.forget(names, anonymous)
-    forget_old_pages(db)
+    if clean:
+        clean_up(state)
     return removed
 
 
@@ -64,8 +94,13 @@ def erase_event(state: State, event: str) -> list[tuple[str, str]]:
     """
     with transaction(state.db):
         guests = state.registrations.erase_event(event)
-    forget_old_pages(state.db)
+    clean_up(state)
     return guests
+
+
+def clean_up(state: State) -> None:
+    """Older versions of erased rows live in SQLite's WAL, or as dead tuples in PostgreSQL."""
+    state.db.after_erasure(TOUCHED)
 
 
 def _names(state: State, member_id: str | None, address: str | None) -> set[str]:

@@ -219,10 +219,13 @@ ALTER TABLE consultation_answers ADD COLUMN receipt TEXT;
 UPDATE consultation_answers SET receipt = '-';
 """
 
-# Steps being written in parallel (keep these numbers when merging): 4 what comes back is
-# verified and what is published is meant for everyone (issue 23), 5 events with places and a
-# waiting list (issue 20), 6 members' own preferences and the consent log (issue 21).
-STEP_4 = V4_VERIFIED_AND_PUBLIC  # issue 23; 5 and 6 are appended after it when they merge
+V7_CLAIMS = """
+-- Several senders on one database (PostgreSQL): which sender holds an open delivery, and until
+-- when (a wall-clock UTC stamp). A sender that dies lets its claims run out; see state/claims.py.
+ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+ALTER TABLE deliveries ADD COLUMN claimed_until TEXT;
+"""
+
 V5_NOTICES = """
 -- Messages to one person, now (see state/notices.py): what each pending delivery of kind
 -- `notice` says, kept until it is sent or given up, so any process can send it after a crash.
@@ -282,5 +285,23 @@ CREATE TABLE IF NOT EXISTS checkins (
 V5_EVENTS = V5_NOTICES + V5_REGISTRATIONS
 """Step 5 (issue 20): notices, then the events' registrations, waiting list and check-ins."""
 
-# (see above) step 5, issue 20
-MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE, V3_WHAT_COMES_BACK, STEP_4, V5_EVENTS]
+
+# Steps being written in parallel (keep these numbers when merging): 4 what comes back is
+# verified and what is published is meant for everyone (issue 23), 5 events with places and a
+# waiting list (issue 20), 6 members' own preferences and the consent log (issue 21), 7 the
+# senders' claims (issue 22). Until 6 merges, the claims sit sixth (no file has shipped with any
+# of these steps yet).
+#
+# Every step is one SQL text that runs on SQLite and on PostgreSQL, in one transaction with the
+# others a database lacks (see the README, "New migration steps"): CREATE TABLE / CREATE INDEX
+# (IF NOT EXISTS), ALTER TABLE … ADD COLUMN, columns TEXT, INTEGER (booleans 0/1) and REAL;
+# an auto-numbered key is `id INTEGER PRIMARY KEY` (PostgreSQL: an identity column). Never
+# AUTOINCREMENT, PRAGMA, WITHOUT ROWID, functions or triggers; never edit a step that shipped.
+MIGRATIONS: list[str] = [
+    V1,
+    V2_MEMBER_STORE,
+    V3_WHAT_COMES_BACK,
+    V4_VERIFIED_AND_PUBLIC,
+    V5_EVENTS,
+    V7_CLAIMS,
+]

@@ -14,9 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-import sqlite3
 from dataclasses import dataclass
 
+from mailer.state.connection import Connection
 from mailer.state.database import stamp, unstamp
 
 STANDING = ("unconfirmed", "placed", "waiting", "offered")
@@ -73,8 +73,15 @@ def new_guest_id() -> str:
 
 
 class Registrations:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
+
+    def hold(self, event: str) -> None:
+        """Inside a transaction: wait until no other transaction is deciding this event's places.
+
+        SQLite lets one writer in at a time anyway; on PostgreSQL two transactions counting the
+        last place at once would otherwise both see it free."""
+        self.db.lock(f"event-places:{event}")
 
     def add(
         self,

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import sqlite3
 from dataclasses import dataclass, field
 
+from mailer.state.connection import Connection
 from mailer.state.database import stamp
 
 EVERYTHING = "*"
@@ -44,13 +44,13 @@ class SuppressionList:
 
 
 class Suppressions:
-    def __init__(self, db: sqlite3.Connection, secret: bytes):
+    def __init__(self, db: Connection, secret: bytes):
         self.db = db
         self.secret = secret
 
     def add(self, address: str, category: str, now: dt.datetime, source: str) -> bool:
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?)",
+            "INSERT INTO suppressions VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (address.casefold(), category, stamp(now), source),
         )
         return cur.rowcount == 1
@@ -71,24 +71,26 @@ class Suppressions:
     def version(self) -> int:
         """Changes whenever a suppression is added or removed (to know when to read them again)."""
         row = self.db.execute(
-            "SELECT coalesce(max(rowid), 0), count(*), (SELECT count(*) FROM suppression_hashes) "
-            "FROM suppressions"
+            "SELECT count(*), coalesce(max(created_at), ''), "
+            "coalesce(sum(length(address) + length(category)), 0), "
+            "(SELECT count(*) FROM suppression_hashes) FROM suppressions"
         ).fetchone()
-        return (int(row[0]) * 1_000_003 + int(row[1])) * 1_000_003 + int(row[2])
+        digest = hashlib.sha256(repr(tuple(str(v) for v in row)).encode()).hexdigest()
+        return int(digest[:15], 16)
+
+    def lift_bounce(self, address: str) -> int:
+        """`bounces clear`: the suppression a bounce caused goes (an unsubscribe stays); how many."""
+        return self.db.execute(
+            "DELETE FROM suppressions WHERE address = ? AND source = 'bounce'", (address.casefold(),)
+        ).rowcount
 
     def keep_as_hashes(self, address: str) -> None:
         """Replace an erased person's unsubscribes by keyed hashes (inside the erasure's transaction)."""
         address = address.casefold()
         digest = address_digest(self.secret, address)
         self.db.execute(
-            "INSERT OR IGNORE INTO suppression_hashes (digest, category, created_at) "
-            "SELECT ?, category, created_at FROM suppressions WHERE address = ?",
+            "INSERT INTO suppression_hashes (digest, category, created_at) "
+            "SELECT ?, category, created_at FROM suppressions WHERE address = ? ON CONFLICT DO NOTHING",
             (digest, address),
         )
         self.db.execute("DELETE FROM suppressions WHERE address = ?", (address,))
-
-    def lift_bounce(self, address: str) -> int:
-        """`bounces clear`: the bounce suppression goes; an unsubscribe or a complaint stays."""
-        return self.db.execute(
-            "DELETE FROM suppressions WHERE address = ? AND source = 'bounce'", (address.casefold(),)
-        ).rowcount

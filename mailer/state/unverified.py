@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
 
+from mailer.state.connection import Connection
 from mailer.state.database import like_containing, stamp
 
 KEEP_DAYS = 90
@@ -48,7 +48,7 @@ class Claimed:
 class Unverified:
     """The `unverified_bounces` table over the state database's connection."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def add(self, claim: Claim, now: dt.datetime) -> None:

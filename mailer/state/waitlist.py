@@ -9,13 +9,13 @@ place, cancelling or letting an offer lapse, keeps their row with the outcome, f
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
+from mailer.state.connection import Connection
 from mailer.state.database import stamp, unstamp
 
 
 class Waitlist:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def join(self, registration_id: int, event: str, now: dt.datetime) -> None:

@@ -194,7 +194,7 @@ class Web:
         if isinstance(user, Response):
             return user
         with self.projects.runner() as r:
-            return page(reports.board_page(r), csp=pages.BOARD_CSP)
+            return page(reports.board_page(r.project, r.state.figures, r.members, r.now), csp=pages.BOARD_CSP)
 
     def _board_error(self, org: str, user: str, text: str, status: int) -> Response:
         return page(pages.message("nb", org, "Det gikk ikke", text), status, pages.BOARD_CSP)
@@ -305,7 +305,7 @@ def create_app(root: Path) -> Starlette:
         *registration.routes(web.projects, page),
         *consultation.board_routes(web.login, web.projects, page),
         *event_board.routes(web.login, web.projects, page),
-        *archive.routes(web.projects.current),
+        *archive.routes(web.projects),
     ]
 
     async def broken(request: Request, exc: Exception) -> Response:

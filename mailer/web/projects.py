@@ -13,6 +13,7 @@ from mailer.delivery.runner import Runner
 from mailer.project.folder import Project
 
 log = logging.getLogger("mailer.web")
+POOL = 8  # PostgreSQL connections one `mailer serve` holds at most
 
 
 class Projects:
@@ -52,8 +53,16 @@ class Projects:
 
     @contextmanager
     def runner(self) -> Iterator[Runner]:
-        """A runner for one request, on this thread's open state database (opened once per thread)."""
+        """A runner for one request: on PostgreSQL a connection from the pool, given back after it;
+        on SQLite this thread's open state database (opened once per thread)."""
         project = self.current()
+        if project.settings.database_url is not None:
+            pooled = Runner(project, clock.now(project.tz), report_row_problems=False, pool=POOL)
+            try:
+                yield pooled
+            finally:
+                pooled.close()
+            return
         local = self._local
         if getattr(local, "project", None) is not project:
             if getattr(local, "state", None) is not None:

@@ -69,12 +69,11 @@ def serve(root: Path, host: str, port: int, out: Callable[..., None], warn: Call
 
 def _review_archive(project: Project, warn: Callable[[str], None]) -> None:
     """Issues archived by an older release are judged before `/arkiv` is served (hidden until then)."""
-    import datetime as dt
-
+    from mailer import clock
     from mailer.delivery import archiving
     from mailer.delivery.runner import Runner
 
-    runner = Runner(project, dt.datetime.now(project.tz))
+    runner = Runner(project, clock.now(project.tz))
     try:
         for line in archiving.review(runner.state.archive, project, runner.now):
             warn(line)
