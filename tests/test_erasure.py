@@ -10,7 +10,9 @@ The person, Gudrun Fjellheim, is a new member, a chapter leader and on the board
 newsletter, a welcome (her chapter is told), a meeting invitation she answers, a consultation
 she answers per member (and its receipt), approves a newsletter, comes to a meeting (and is
 listed once more as a guest), unsubscribes from something, bounces, and is named in a forged
-bounce; her copy is previewed. Everything goes through the real command line and `mailer serve`.
+bounce; her copy is previewed; she registers for a seminar with places (answering a question,
+her confirmation still waiting in the ledger) and is checked in at the door. Everything goes
+through the real command line and `mailer serve`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from bounce_helpers import FIXTURES
 from conftest import base_env, mailer, small_project
-from webapp import SECRET, start_web
+from webapp import SECRET, board_users, start_web
 
 from mailer.delivery.tokens import Signer
 
@@ -85,6 +87,20 @@ questions:
 ---
 Si din mening.
 """
+EVENTS = f"""\
+events:
+  styreseminar:
+    title: Styreseminar
+    start: {AHEAD.isoformat()}T18:00
+    end: {AHEAD.isoformat()}T20:00
+    location: Fylkeskontoret
+    audience: styret
+    capacity: 1
+    waitlist: true
+    questions:
+      - {{id: fodselsdato, label: Fødselsdato, type: date, required: true}}
+    invite: {{days_before: 7, at: "00:00"}}
+"""
 ATTENDANCE = f"Navn;E-post\n{FIRST} {LAST};{ADDRESS}\n{LAST}, {FIRST} (Guest);\nUkjent Gjest;\n"
 
 
@@ -140,6 +156,28 @@ def answer_on_the_web(root: Path) -> Path:
     return server.log
 
 
+def register_for_the_seminar(root: Path) -> Path:
+    """Gudrun takes the one place while the SMTP server is down (her confirmation waits in the
+    ledger), Kari goes on the waiting list, and the board checks Gudrun in at the door."""
+    down = {"MAILER_SMTP_HOST": "127.0.0.1", "MAILER_SMTP_PORT": "1", "MAILER_SMTP_SECURITY": "none"}
+    server = start_web(root, base_env(MAILER_SECRET=SECRET, MAILER_BOARD_USERS=board_users(), **down))
+    try:
+        with server.client() as client:
+            for member in (ID, "m-4712"):
+                link = f"/p/{Signer(SECRET.encode()).sign('p', member, 'styreseminar', TODAY.toordinal())}"
+                csrf = client.get(link).text.split('name="csrf" value="')[1].split('"')[0]
+                data = {"csrf": csrf, "action": "register", "q.fodselsdato": "17.05.1970"}
+                assert client.post(link, data=data).status_code == 200
+        with server.board() as board:
+            page = board.get("/board/p/styreseminar").text
+            csrf = page.split('name="csrf" value="')[1].split('"')[0]
+            answer = board.post("/board/p/styreseminar/checkin", data={"csrf": csrf, "registration": "1"})
+            assert answer.status_code == 303
+    finally:
+        server.stop()
+    return server.log
+
+
 def bounce_for_her_copy(root: Path) -> bytes:
     """A real delivery report for the newsletter Gudrun got, quoting its Message-ID."""
     for path in (root / ".mailer" / "outbox").rglob("*.eml"):
@@ -176,11 +214,13 @@ def fill_every_record_kind(root: Path, tmp_path: Path) -> Path:
     )
     (tmp_path / "falsk.eml").write_bytes(forged.replace(b"<2026", b"<forged-2026"))
     assert "1 unverified" in cli(root, "bounces", "import", str(tmp_path / "falsk.eml"))
+    seminar_log = register_for_the_seminar(root)
+    log.write_bytes(log.read_bytes() + seminar_log.read_bytes())
     return log
 
 
 def test_forget_leaves_no_trace_of_the_person_in_any_table_or_file(tmp_path):
-    root = small_project(tmp_path / "fylke", MEMBERS, MAILINGS)
+    root = small_project(tmp_path / "fylke", MEMBERS, MAILINGS + EVENTS)
     log = fill_every_record_kind(root, tmp_path)
     before = tables(root)
 

@@ -79,6 +79,10 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
                 f"{label.with_name(draft.id + '.nn.md')} does not exist; they get the bokmål text"
             )
             project.warn(line) if project.warn else out(f"warning: {line}")
+    if not config_problems:
+        from mailer.events.check import problems as event_problems
+
+        problems += event_problems(project, runner)
     addresses = Counter(m.address_key for m in members)
     shared = sum(1 for n in addresses.values() if n > 1)
     roles = {normalise_name(r): r for r in cfg.roles}
@@ -307,6 +311,10 @@ def status(
 ) -> None:
     state = runner.state
     counts = state.deliveries.status_counts(mailing_id)
+    if mailing_id is None:  # messages to one person each count under what they are about
+        single = state.notices.mailing_ids()
+        counts = {m: c for m, c in counts.items() if m not in single}
+        counts.update({f"{c} (notices)": n for c, n in state.notices.counts_by_category().items()})
     if mailing_id and not counts:
         raise UserError(f"the ledger has nothing for '{mailing_id}'; `mailer status` lists what it has")
     problems = state.deliveries.problems(mailing_id)

@@ -11,6 +11,7 @@ from mailer.delivery import (
     consultation_receipts,
     gaps,
     newcomers,
+    notices,
     register,
     timing,
 )
@@ -37,6 +38,7 @@ def due_mailings(runner: Runner) -> list[Mailing]:
             mailing_id not in due
             and not newcomers.owns(mailing_id)
             and not consultation_receipts.owns(mailing_id)
+            and not state.notices.is_notice(mailing_id)
         ):
             try:
                 due[mailing_id] = announcements.revision_by_id(
@@ -100,6 +102,9 @@ def run_due(runner: Runner) -> DueRun:
         run.reports.extend(r for r in consultation_receipts.run(runner) if r.anything or r.server_lost)
     except UserError as exc:
         run.errors.append(f"consultation receipts: {exc}")
+    sent = notices.send_due(runner)  # messages to one person that could not go when they were made
+    if sent.anything:
+        run.reports.append(sent)
     for mailing in ahead.stale_drafts(runner):
         _warn_once_a_day(runner, f"stale:{mailing.id}", timing.stale(mailing, runner.now))
     gaps.record_run(runner)

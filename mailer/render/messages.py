@@ -23,7 +23,7 @@ from mailer.render.renderer import LANGUAGES, Copy, MissingValue, Renderer, Vari
 
 LOGO_WIDTH = 400
 """A logo is shown at most 200 px wide; twice that stays sharp on high-density screens."""
-PERSONAL = ("unsubscribe_url", "rsvp_yes_url", "rsvp_no_url", "consultation_url")
+PERSONAL = ("unsubscribe_url", "rsvp_yes_url", "rsvp_no_url", "consultation_url", "registration_url")
 _MEMBER_FIELDS = {
     "id": lambda m: m.id,
     "first_name": lambda m: m.first_name,
@@ -47,6 +47,7 @@ class Links:
     unsubscribe_mailto: str | None = None
     one_click: bool = False
     consultation: Callable[[Member, str], str] | None = None
+    registration: Callable[[Member, str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,9 +101,11 @@ def compile_mailing(renderer: Renderer, mailing: Mailing) -> CompiledMailing:
     """Render and compile each language once (MJML runs here, never per member)."""
     from mailer.render.blocks import DEFAULT_ACCENT, Blocks
 
-    personal = {"invitation": PERSONAL[:3], "consultation": ("unsubscribe_url", "consultation_url")}.get(
-        mailing.kind, PERSONAL[:1]
-    )
+    personal = {
+        "invitation": PERSONAL[:3],
+        "consultation": ("unsubscribe_url", "consultation_url"),
+        "event": ("unsubscribe_url", "registration_url"),
+    }.get(mailing.kind, PERSONAL[:1])
     logo = (mailing.logo,) if mailing.logo else ()
     scaled = pictures.scale_all((*logo, *mailing.pictures), max_width={ref.src: LOGO_WIDTH for ref in logo})
     shown = pictures.shown(scaled, mailing.pictures_inline, _base_url(mailing))
@@ -153,6 +156,9 @@ def _getter(
     if key == "consultation_url":
         form, consultation_id = links.consultation, mailing.id.split("/")[0]
         return (lambda m: "") if form is None else (lambda m: form(m, consultation_id))
+    if key == "registration_url":
+        register, event_id = links.registration, mailing.series
+        return (lambda m: "") if register is None else (lambda m: register(m, event_id))
     _, _, name = key.partition(".")
     known = _MEMBER_FIELDS.get(name) or fields.get(name)
     if known:
@@ -211,7 +217,7 @@ class MessageFactory:
         headers.append("MIME-Version: 1.0")
         if m.kind == "newsletter":
             headers.append(f"List-Id: {mime.header_value(org.name)} <{m.series}.{self._domain}>")
-        if m.kind != "welcome" and self.links.one_click:
+        if m.kind not in ("welcome", "notice") and self.links.one_click:
             headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
         headers.append("X-Mailer-Mailing: " + m.id)
         self._static = ("\r\n".join(headers) + "\r\n").encode()
@@ -303,7 +309,7 @@ class MessageFactory:
             f"Subject: {subject}",
             f"To: {mime.mailbox(member.name, member.email)}",
         ]
-        if m.kind != "welcome":
+        if m.kind not in ("welcome", "notice"):
             url = values[parts.unsubscribe] if parts.unsubscribe is not None else None
             head.append(f"List-Unsubscribe: {self._list_unsubscribe(member, url)}")
         text = mime.leaf('text/plain; charset="utf-8"', parts.text.encode(values), "quoted-printable")

@@ -15,6 +15,7 @@ from mailer.state.approvals import Approvals
 from mailer.state.archive import Archive
 from mailer.state.attendance import Attendance
 from mailer.state.bounces import BounceStore
+from mailer.state.checkins import Checkins
 from mailer.state.connection import Connection
 from mailer.state.consultations import Answers
 from mailer.state.database import Location, connect, transaction
@@ -24,10 +25,13 @@ from mailer.state.figures import Figures
 from mailer.state.members import MemberStore
 from mailer.state.meta import Meta
 from mailer.state.newcomers import Newcomers
+from mailer.state.notices import Notices
 from mailer.state.register import Register
+from mailer.state.registrations import Registrations
 from mailer.state.rsvps import Rsvps
 from mailer.state.suppressions import Suppressions
 from mailer.state.unverified import Unverified
+from mailer.state.waitlist import Waitlist
 
 SECRET_KEY = "secret"
 _kept: dict[str, bytes] = {}  # the database's secret, read once per process
@@ -116,6 +120,22 @@ class State:
     @cached_property
     def bounces(self) -> BounceStore:
         return BounceStore(self.db)
+
+    @cached_property
+    def notices(self) -> Notices:
+        return Notices(self.db)
+
+    @cached_property
+    def registrations(self) -> Registrations:
+        return Registrations(self.db)
+
+    @cached_property
+    def waitlist(self) -> Waitlist:
+        return Waitlist(self.db)
+
+    @cached_property
+    def checkins(self) -> Checkins:
+        return Checkins(self.db)
 
     @cached_property
     def unverified(self) -> Unverified:

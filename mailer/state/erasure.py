@@ -40,6 +40,8 @@ TOUCHED = (
     "unverified_bounces",
     "approvals",
     "mailings",
+    "notices",
+    "registrations",
 )
 
 
@@ -62,12 +64,15 @@ def erase_person(state: State, member_id: str | None, address: str | None, clean
             "DO UPDATE SET count = erased_counts.count + excluded.count",
             args,
         )
+        ids = [r[0] for r in db.execute(f"SELECT id FROM deliveries WHERE {match}", args).fetchall()]
+        state.notices.forget(ids)  # what a pending notice to them would have said
         removed = db.execute(f"DELETE FROM deliveries WHERE {match}", args).rowcount
         db.execute(f"DELETE FROM member_register WHERE {match}", args)
         if address:
             state.suppressions.keep_as_hashes(address)
             state.unverified.forget(address)
         state.members.forget(member_id, address)
+        state.registrations.forget(member_id, address)  # standing ones are cancelled: no one to come
         if member_id:
             state.rsvps.forget(member_id, anonymous)
             state.attendance.forget(member_id, anonymous)
@@ -80,6 +85,17 @@ def erase_person(state: State, member_id: str | None, address: str | None, clean
     if clean:
         clean_up(state)
     return removed
+
+
+def erase_event(state: State, event: str) -> list[tuple[str, str]]:
+    """An event's answers and who registered, after it is over; the counts by status stay.
+
+    Returns (person, address) of its guests, whose mail the caller erases with `erase_person`.
+    """
+    with transaction(state.db):
+        guests = state.registrations.erase_event(event)
+    clean_up(state)
+    return guests
 
 
 def clean_up(state: State) -> None:

@@ -226,15 +226,82 @@ ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
 ALTER TABLE deliveries ADD COLUMN claimed_until TEXT;
 """
 
+V5_NOTICES = """
+-- Messages to one person, now (see state/notices.py): what each pending delivery of kind
+-- `notice` says, kept until it is sent or given up, so any process can send it after a crash.
+CREATE TABLE IF NOT EXISTS notices (
+    delivery_id INTEGER PRIMARY KEY,
+    category TEXT NOT NULL,
+    template TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    context TEXT NOT NULL,
+    calendar TEXT,
+    expires_at TEXT
+);
+"""
+
+V5_REGISTRATIONS = """
+-- Who signed up for an event (see state/registrations.py). `person` is a member's id or a
+-- guest's made-up one, never an address; `answers` (JSON) is emptied when they are erased.
+CREATE TABLE IF NOT EXISTS registrations (
+    id INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    person TEXT NOT NULL,
+    guest INTEGER NOT NULL DEFAULT 0,
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    language TEXT NOT NULL,
+    status TEXT NOT NULL,
+    answers TEXT,
+    created_at TEXT NOT NULL,
+    placed_at TEXT,
+    updated_at TEXT NOT NULL,
+    confirm_by TEXT
+);
+-- One standing registration per person and event: a second submit cannot add a second one.
+CREATE UNIQUE INDEX IF NOT EXISTS registrations_standing ON registrations (event, person)
+    WHERE status IN ('unconfirmed', 'placed', 'waiting', 'offered');
+CREATE INDEX IF NOT EXISTS registrations_event ON registrations (event, status);
+-- The waiting list (state/waitlist.py): the order people joined it, and the offer each had.
+CREATE TABLE IF NOT EXISTS waitlist (
+    registration_id INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    joined_at TEXT NOT NULL,
+    offered_at TEXT,
+    offer_expires_at TEXT,
+    left_at TEXT,
+    outcome TEXT
+);
+CREATE INDEX IF NOT EXISTS waitlist_order ON waitlist (event, joined_at, registration_id);
+-- Who was checked in at the door (state/checkins.py), by which board member.
+CREATE TABLE IF NOT EXISTS checkins (
+    registration_id INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    checked_in_at TEXT NOT NULL,
+    checked_in_by TEXT NOT NULL
+);
+"""
+
+V5_EVENTS = V5_NOTICES + V5_REGISTRATIONS
+"""Step 5 (issue 20): notices, then the events' registrations, waiting list and check-ins."""
+
+
 # Steps being written in parallel (keep these numbers when merging): 4 what comes back is
 # verified and what is published is meant for everyone (issue 23), 5 events with places and a
 # waiting list (issue 20), 6 members' own preferences and the consent log (issue 21), 7 the
-# senders' claims (issue 22). Until 5 and 6 merge, the claims sit fifth (no file has shipped
-# with any of these steps yet).
+# senders' claims (issue 22). Until 6 merges, the claims sit sixth (no file has shipped with any
+# of these steps yet).
 #
 # Every step is one SQL text that runs on SQLite and on PostgreSQL, in one transaction with the
 # others a database lacks (see the README, "New migration steps"): CREATE TABLE / CREATE INDEX
 # (IF NOT EXISTS), ALTER TABLE … ADD COLUMN, columns TEXT, INTEGER (booleans 0/1) and REAL;
 # an auto-numbered key is `id INTEGER PRIMARY KEY` (PostgreSQL: an identity column). Never
 # AUTOINCREMENT, PRAGMA, WITHOUT ROWID, functions or triggers; never edit a step that shipped.
-MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE, V3_WHAT_COMES_BACK, V4_VERIFIED_AND_PUBLIC, V7_CLAIMS]
+MIGRATIONS: list[str] = [
+    V1,
+    V2_MEMBER_STORE,
+    V3_WHAT_COMES_BACK,
+    V4_VERIFIED_AND_PUBLIC,
+    V5_EVENTS,
+    V7_CLAIMS,
+]
