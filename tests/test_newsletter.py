@@ -37,7 +37,15 @@ def test_example_newsletter_reaches_every_member_once_with_everything_a_mail_nee
     result = mailer(example, "send", "nyhetsbrev-2026-12", env=env)
     assert result.code == 0, result.err
     with open(example / "recipients/medlemmer.csv", encoding="utf-8") as f:
-        members = {row["email"].lower() for row in csv.DictReader(f)}
+        rows = [(row["email"].lower(), row["language"]) for row in csv.DictReader(f)]
+    with open(example / "recipients/nye-medlemmer-excel.csv", encoding="cp1252") as f:
+        rows += [(row["E-post"].lower(), row["Målform"]) for row in csv.DictReader(f, delimiter=";")]
+    members = {email for email, _ in rows}
+    nynorsk_members = {email for email, language in rows if language == "nn"}
+    subjects = {
+        "nb": "Nyhetsbrev desember: budsjettseier, lokalvalget 2027 og julemøter",
+        "nn": "Nyhendebrev desember: budsjettsigrar, lokalvalet 2027 og julemøte",
+    }
     assert len(smtp.received) >= 340
     assert "340 sent" in result.out
     message_ids = set()
@@ -47,13 +55,16 @@ def test_example_newsletter_reaches_every_member_once_with_everything_a_mail_nee
         assert msg.get_all("To") and len(msg.get_all("To")) == 1
         assert "," not in str(msg["To"].addresses[0].addr_spec)
         assert msg["To"].addresses[0].addr_spec.lower() == got.rcpt_tos[0].lower()
-        assert msg["Subject"] == "Nyhetsbrev desember: budsjettseier, lokalvalget 2027 og julemøter"
+        language = "nn" if got.rcpt_tos[0].lower() in nynorsk_members else "nb"
+        assert msg["Subject"] == subjects[language]
         assert msg.get_content_type() == "multipart/alternative"
         text = msg.get_body(("plain",)).get_content()
         html = msg.get_body(("html",)).get_content()
         first = msg["To"].addresses[0].display_name.split()[0]
         assert f"Hei {first}," in text and f"Hei {first}," in html
-        assert "videregående skolen i" in text and "Aurskog-Høland" in text
+        school = {"nb": "videregående skolen i", "nn": "vidaregåande skulen i"}[language]
+        words = " ".join(text.split())
+        assert school in words and "Aurskog-Høland" in words
         assert msg["List-Unsubscribe"].startswith("<https://medlem.akershus-sp.example/u/")
         assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert msg["Message-ID"].endswith("@akershus-sp.example>")
@@ -65,7 +76,7 @@ def test_example_newsletter_reaches_every_member_once_with_everything_a_mail_nee
         message_ids.add(msg["Message-ID"])
     assert len(message_ids) == len(smtp.received)
     nynorsk = [r for r in smtp.received if "nyhendebrevet" in r.message.get_body(("plain",)).get_content()]
-    assert nynorsk, "members who prefer nynorsk get the nynorsk footer"
+    assert nynorsk_members and {r.rcpt_tos[0].lower() for r in nynorsk} == nynorsk_members
 
 
 def test_sending_again_sends_nothing_new(tmp_path, smtp):

@@ -178,6 +178,24 @@ class PostgresDatabase:
     def set_version(self, number: int) -> None:
         self.raw.execute(f'DELETE FROM "{self.schema}".{VERSION_TABLE}')
         self.raw.execute(f'INSERT INTO "{self.schema}".{VERSION_TABLE} VALUES (%s)', (number,))
+        self.no_statistics_of_text()
+
+    def no_statistics_of_text(self) -> None:
+        """The server's ANALYZE keeps samples of column values (most common values, histograms)
+        in its own catalogue, pg_statistic, which an erasure cannot reach: names and addresses
+        would stay there. So text columns get no statistics; the queries go by indexes anyway."""
+        columns = self.raw.execute(
+            "SELECT c.relname, a.attname FROM pg_catalog.pg_attribute a "
+            "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped "
+            "AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bytea'::regtype, 'bpchar'::regtype) "
+            "AND a.attstattarget IS DISTINCT FROM 0",
+            (self.schema,),
+        ).fetchall()
+        for table, column in columns:
+            where = f'"{self.schema}"."{table}"'
+            self.raw.execute(f'ALTER TABLE {where} ALTER COLUMN "{column}" SET STATISTICS 0')
 
     def prepare_schema(self) -> None:
         self.raw.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
