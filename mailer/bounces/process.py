@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from mailer.bounces import parse
 from mailer.bounces.mailbox import TooLarge
 from mailer.bounces.verp import Verp
+from mailer.project import categories
 from mailer.project.config import Config
-from mailer.project.mailing_config import InvitationConfig
 from mailer.state import State
 from mailer.state.bounces import Event
 
@@ -67,13 +67,8 @@ class Policy:
 
 
 def complaint_categories(config: Config) -> frozenset[str]:
-    """Every category but invitations to the bodies a member holds office in (chosen by role)."""
-    keep = set()
-    for name, cfg in config.mailings.items():
-        audience = config.audiences.get(cfg.audience)
-        if isinstance(cfg, InvitationConfig) and audience is not None and audience.roles:
-            keep.add(name)
-    return frozenset(set(config.mailings) - keep)
+    """Every category but what an office requires (invitations chosen by role; see `categories`)."""
+    return categories.optional(config)
 
 
 @dataclass

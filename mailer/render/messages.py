@@ -190,6 +190,8 @@ class MessageFactory:
     subject_prefix: str = ""
     fields: Mapping[str, Callable[[Member], str]] = field(default_factory=dict)
     seal: Callable[[bytes], bytes] | None = None
+    language_of: Callable[[Member], str] | None = None
+    """The language a member chose for their mail, when it may differ from the export's."""
     _parts: dict[str, _LanguageParts] = field(default_factory=dict)
     _calendar: tuple[str, str] | None = None
     _domain: str = ""
@@ -249,7 +251,8 @@ class MessageFactory:
 
     def _parts_of(self, member: Member) -> _LanguageParts:
         """The member's language, and their calendar group when the newsletter has a calendar."""
-        lang = member.language if member.language in self._parts else "nb"
+        chosen = self.language_of(member) if self.language_of else member.language
+        lang = chosen if chosen in self._parts else "nb"
         dates = self.compiled.mailing.calendar
         group = reader_calendar.group_of(dates, member, self.now.date()) if dates else ()
         if not group:

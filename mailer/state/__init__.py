@@ -14,6 +14,7 @@ from mailer.state.approvals import Approvals
 from mailer.state.archive import Archive
 from mailer.state.attendance import Attendance
 from mailer.state.bounces import BounceStore
+from mailer.state.consent import ConsentLog
 from mailer.state.consultations import Answers
 from mailer.state.database import connect
 from mailer.state.deliveries import Deliveries
@@ -21,7 +22,10 @@ from mailer.state.events import Events
 from mailer.state.members import MemberStore
 from mailer.state.meta import Meta
 from mailer.state.newcomers import Newcomers
+from mailer.state.preferences import Preferences
 from mailer.state.register import Register
+from mailer.state.requests import MemberRequests
+from mailer.state.resubscriptions import Resubscriptions
 from mailer.state.rsvps import Rsvps
 from mailer.state.suppressions import Suppressions
 
@@ -92,3 +96,19 @@ class State:
     @cached_property
     def bounces(self) -> BounceStore:
         return BounceStore(self.db)
+
+    @cached_property
+    def consent(self) -> ConsentLog:
+        return ConsentLog(self.db)
+
+    @cached_property
+    def preferences(self) -> Preferences:
+        return Preferences(self.db)
+
+    @cached_property
+    def resubscriptions(self) -> Resubscriptions:
+        return Resubscriptions(self.db, self.suppressions)
+
+    @cached_property
+    def requests(self) -> MemberRequests:
+        return MemberRequests(self.db)

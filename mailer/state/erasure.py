@@ -23,7 +23,10 @@ def erase_person(state: State, member_id: str | None, address: str | None) -> in
         removed = db.execute(f"DELETE FROM deliveries WHERE {match}", args).rowcount
         db.execute(f"DELETE FROM member_register WHERE {match}", args)
         if address:
-            state.suppressions.keep_as_hashes(address)
+            state.suppressions.keep_as_hashes(address)  # and the consent log's entries about them
+            state.preferences.forget(address)
+            state.requests.forget(address)
+        state.resubscriptions.forget(address, member_id)
         db.execute(
             "UPDATE rsvps SET member_id = 'erased:' || lower(hex(randomblob(8))) WHERE member_id = ?",
             (member_id,),

@@ -192,7 +192,55 @@ CREATE TABLE IF NOT EXISTS bounce_messages (
 );
 """
 
+V6_PREFERENCES = """
+-- Step 6 (issue 21): members' own choices. Categories turned off are suppressions as before;
+-- this adds the consent log, a language and a pause per address, re-subscriptions waiting for
+-- their confirmation by mail, and the requests that send a member a message (rate-limited).
+CREATE TABLE consent_log (
+    id INTEGER PRIMARY KEY,
+    address TEXT NOT NULL,
+    category TEXT NOT NULL,
+    action TEXT NOT NULL,
+    source TEXT NOT NULL,
+    at TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX consent_log_address ON consent_log (address, id);
+-- the log starts with the suppressions that exist (those of erased people under their hash)
+INSERT INTO consent_log (address, category, action, source, at)
+    SELECT address, category, 'unsubscribed', source, created_at FROM suppressions ORDER BY created_at;
+INSERT INTO consent_log (address, category, action, source, at)
+    SELECT 'hash:' || digest, category, 'unsubscribed', 'erased', created_at FROM suppression_hashes
+    ORDER BY created_at;
+CREATE TABLE member_preferences (
+    address TEXT PRIMARY KEY,
+    language TEXT,
+    paused_until TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE resubscriptions (
+    id INTEGER PRIMARY KEY,
+    nonce TEXT NOT NULL UNIQUE,
+    address TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    categories TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    confirmed_at TEXT
+);
+CREATE INDEX resubscriptions_address ON resubscriptions (address);
+CREATE TABLE member_requests (
+    id INTEGER PRIMARY KEY,
+    address TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    requested_at TEXT NOT NULL
+);
+CREATE INDEX member_requests_address ON member_requests (address, kind, requested_at);
+"""
+
 # Steps being written in parallel (keep these numbers when merging): 4 what comes back is
 # verified and what is published is meant for everyone (issue 23), 5 events with places and a
 # waiting list (issue 20), 6 members' own preferences and the consent log (issue 21).
-MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE, V3_WHAT_COMES_BACK]
+# V6_PREFERENCES is appended here as the fourth entry until 4 and 5 are merged; the lead puts
+# it in sixth place then (it depends on nothing they add).
+MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE, V3_WHAT_COMES_BACK, V6_PREFERENCES]

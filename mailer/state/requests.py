@@ -1,0 +1,57 @@
+"""What a member asked for on their page that sends a message: their data, a note to the secretary.
+
+Each is counted per address so that a button pressed fifty times sends one message: the data
+export at most once in 24 hours, a note to the secretary a few times a day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+from mailer.state.database import stamp, transaction, unstamp
+
+WINDOW = dt.timedelta(hours=24)
+EXPORT = "data-export"
+REPORT = "report-error"
+KINDS = (EXPORT, REPORT)
+
+
+class MemberRequests:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def take(self, address: str, kind: str, per_day: int, now: dt.datetime) -> dt.datetime | None:
+        """Record one request if the window has room; None if it was recorded, else when there is room.
+
+        One transaction: fifty presses at the same moment record exactly `per_day` of them.
+        """
+        if kind not in KINDS:
+            raise ValueError(f"not a request: {kind}")
+        address = address.casefold()
+        with transaction(self.db):
+            rows = self.db.execute(
+                "SELECT requested_at FROM member_requests WHERE address = ? AND kind = ? "
+                "AND requested_at > ? "
+                "ORDER BY requested_at",
+                (address, kind, stamp(now - WINDOW)),
+            ).fetchall()
+            if len(rows) >= per_day:
+                first = unstamp(rows[len(rows) - per_day][0])
+                assert first is not None
+                return (first + WINDOW).astimezone(now.tzinfo)
+            self.db.execute(
+                "INSERT INTO member_requests (address, kind, requested_at) VALUES (?, ?, ?)",
+                (address, kind, stamp(now)),
+            )
+        return None
+
+    def last(self, address: str, kind: str) -> dt.datetime | None:
+        row = self.db.execute(
+            "SELECT max(requested_at) FROM member_requests WHERE address = ? AND kind = ?",
+            (address.casefold(), kind),
+        ).fetchone()
+        return unstamp(row[0]) if row else None
+
+    def forget(self, address: str) -> None:
+        self.db.execute("DELETE FROM member_requests WHERE address = ?", (address.casefold(),))
