@@ -1,7 +1,8 @@
 """The public copy of a newsletter issue, for the web version and the archive (`/arkiv`).
 
 Each member's values are filled with neutral words ("Hei medlem,"), the unsubscribe link
-with the organisation's address instead of a personal token, and inline pictures point at
+with the organisation's address instead of a personal token (the preference link with the
+organisation's web address), and inline pictures point at
 their hosted copies: nothing in it identifies a member, so anyone may read it.
 """
 
@@ -30,9 +31,8 @@ def public_issues(compiled: CompiledMailing, org: Organisation, sent_at: dt.date
     out = []
     for language, variant in sorted(compiled.variants.items()):
         words: Mapping[str, str] = NEUTRAL.get(language, NEUTRAL["nb"])
-        values = [
-            unsubscribe if key == "unsubscribe_url" else words.get(key, "") for key in variant.slot_keys
-        ]
+        public = {"unsubscribe_url": unsubscribe, "preferences_url": org.base_url or ""}
+        values = [public.get(key, words.get(key, "")) for key in variant.slot_keys]
         html = variant.html.fill([_escape(v) for v in values])
         for picture in compiled.pictures:
             html = html.replace(f"cid:{picture.cid}", f"/bilder/{picture.name}")

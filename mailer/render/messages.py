@@ -23,7 +23,7 @@ from mailer.render.renderer import LANGUAGES, Copy, MissingValue, Renderer, Vari
 
 LOGO_WIDTH = 400
 """A logo is shown at most 200 px wide; twice that stays sharp on high-density screens."""
-PERSONAL = ("unsubscribe_url", "rsvp_yes_url", "rsvp_no_url", "consultation_url")
+PERSONAL = ("unsubscribe_url", "rsvp_yes_url", "rsvp_no_url", "consultation_url", "preferences_url")
 _MEMBER_FIELDS = {
     "id": lambda m: m.id,
     "first_name": lambda m: m.first_name,
@@ -47,6 +47,7 @@ class Links:
     unsubscribe_mailto: str | None = None
     one_click: bool = False
     consultation: Callable[[Member, str], str] | None = None
+    preferences: Callable[[Member], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def compile_mailing(renderer: Renderer, mailing: Mailing) -> CompiledMailing:
 
     personal = {"invitation": PERSONAL[:3], "consultation": ("unsubscribe_url", "consultation_url")}.get(
         mailing.kind, PERSONAL[:1]
-    )
+    ) + ("preferences_url",)
     logo = (mailing.logo,) if mailing.logo else ()
     scaled = pictures.scale_all((*logo, *mailing.pictures), max_width={ref.src: LOGO_WIDTH for ref in logo})
     shown = pictures.shown(scaled, mailing.pictures_inline, _base_url(mailing))
@@ -148,6 +149,9 @@ def _getter(
             return lambda m: ""
         rsvp = links.rsvp
         return lambda m: rsvp(m, occurrence, answer)
+    if key == "preferences_url":
+        page = links.preferences
+        return (lambda m: "") if page is None else page
     if key == "consultation_url":
         form, consultation_id = links.consultation, mailing.id.split("/")[0]
         return (lambda m: "") if form is None else (lambda m: form(m, consultation_id))
