@@ -327,6 +327,10 @@ def status(
 ) -> None:
     state = runner.state
     counts = state.deliveries.status_counts(mailing_id)
+    if mailing_id is None:  # messages to one person each count under what they are about
+        single = state.notices.mailing_ids()
+        counts = {m: c for m, c in counts.items() if m not in single}
+        counts.update({f"{c} (notices)": n for c, n in state.notices.counts_by_category().items()})
     if mailing_id and not counts:
         raise UserError(f"the ledger has nothing for '{mailing_id}'; `mailer status` lists what it has")
     problems = state.deliveries.problems(mailing_id)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from mailer.delivery import announcements, newcomers, register
+from mailer.delivery import announcements, newcomers, notices, register
 from mailer.delivery.approvals import check_approval
 from mailer.delivery.report import Report
 from mailer.delivery.runner import Runner
@@ -49,7 +49,11 @@ def due_mailings(runner: Runner) -> list[Mailing]:
         if isinstance(cfg, WelcomeConfig) and now.time() >= cfg.at:
             due.setdefault(name, project.welcome(name, cfg, now))
     for mailing_id in state.deliveries.mailings_with_work(now):
-        if mailing_id not in due and not newcomers.owns(mailing_id):
+        if (
+            mailing_id not in due
+            and not newcomers.owns(mailing_id)
+            and not state.notices.is_notice(mailing_id)
+        ):
             try:
                 due[mailing_id] = announcements.revision_by_id(
                     project, state, mailing_id, now
@@ -86,6 +90,9 @@ def run_due(runner: Runner) -> tuple[list[Report], list[str]]:
         reports.extend(r for r in newcomers.run(runner) if r.anything or r.server_lost)
     except UserError as exc:
         errors.append(f"new members' follow-up: {exc}")
+    sent = notices.send_due(runner)  # messages to one person that could not go when they were made
+    if sent.anything:
+        reports.append(sent)
     return reports, errors
 
 

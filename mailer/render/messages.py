@@ -215,7 +215,7 @@ class MessageFactory:
         headers.append("MIME-Version: 1.0")
         if m.kind == "newsletter":
             headers.append(f"List-Id: {mime.header_value(org.name)} <{m.series}.{self._domain}>")
-        if m.kind != "welcome" and self.links.one_click:
+        if m.kind not in ("welcome", "notice") and self.links.one_click:
             headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
         headers.append("X-Mailer-Mailing: " + m.id)
         self._static = ("\r\n".join(headers) + "\r\n").encode()
@@ -308,7 +308,7 @@ class MessageFactory:
             f"Subject: {subject}",
             f"To: {mime.mailbox(member.name, member.email)}",
         ]
-        if m.kind != "welcome":
+        if m.kind not in ("welcome", "notice"):
             url = values[parts.unsubscribe] if parts.unsubscribe is not None else None
             head.append(f"List-Unsubscribe: {self._list_unsubscribe(member, url)}")
         text = mime.leaf('text/plain; charset="utf-8"', parts.text.encode(values), "quoted-printable")

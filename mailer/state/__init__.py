@@ -22,6 +22,7 @@ from mailer.state.events import Events
 from mailer.state.members import MemberStore
 from mailer.state.meta import Meta
 from mailer.state.newcomers import Newcomers
+from mailer.state.notices import Notices
 from mailer.state.preferences import Preferences
 from mailer.state.register import Register
 from mailer.state.requests import MemberRequests
@@ -96,6 +97,10 @@ class State:
     @cached_property
     def bounces(self) -> BounceStore:
         return BounceStore(self.db)
+
+    @cached_property
+    def notices(self) -> Notices:
+        return Notices(self.db)
 
     @cached_property
     def consent(self) -> ConsentLog:

@@ -20,6 +20,8 @@ def erase_person(state: State, member_id: str | None, address: str | None) -> in
             "DO UPDATE SET count = count + excluded.count",
             args,
         )
+        ids = [r[0] for r in db.execute(f"SELECT id FROM deliveries WHERE {match}", args).fetchall()]
+        state.notices.forget(ids)  # what a pending notice to them would have said
         removed = db.execute(f"DELETE FROM deliveries WHERE {match}", args).rowcount
         db.execute(f"DELETE FROM member_register WHERE {match}", args)
         if address:

@@ -192,6 +192,23 @@ CREATE TABLE IF NOT EXISTS bounce_messages (
 );
 """
 
+V5_NOTICES = """
+-- Messages to one person, now (see state/notices.py): what each pending delivery of kind
+-- `notice` says, kept until it is sent or given up, so any process can send it after a crash.
+CREATE TABLE IF NOT EXISTS notices (
+    delivery_id INTEGER PRIMARY KEY,
+    category TEXT NOT NULL,
+    template TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    context TEXT NOT NULL,
+    calendar TEXT,
+    expires_at TEXT
+);
+"""
+
+V5_EVENTS = V5_NOTICES
+"""Step 5 (issue 20): notices, then the events' registrations, waiting list and check-ins."""
+
 V6_PREFERENCES = """
 -- Step 6 (issue 21): members' own choices. Categories turned off are suppressions as before;
 -- this adds the consent log, a language and a pause per address, re-subscriptions waiting for
@@ -241,6 +258,6 @@ CREATE INDEX member_requests_address ON member_requests (address, kind, requeste
 # Steps being written in parallel (keep these numbers when merging): 4 what comes back is
 # verified and what is published is meant for everyone (issue 23), 5 events with places and a
 # waiting list (issue 20), 6 members' own preferences and the consent log (issue 21).
-# V6_PREFERENCES is appended here as the fourth entry until 4 and 5 are merged; the lead puts
-# it in sixth place then (it depends on nothing they add).
-MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE, V3_WHAT_COMES_BACK, V6_PREFERENCES]
+# V5_EVENTS is step 5 and V6_PREFERENCES step 6: they follow V3 here only until step 4 is merged
+# before them (neither depends on what 4 adds).
+MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE, V3_WHAT_COMES_BACK, V5_EVENTS, V6_PREFERENCES]
