@@ -99,9 +99,8 @@ def compile_mailing(renderer: Renderer, mailing: Mailing) -> CompiledMailing:
     """Render and compile each language once (MJML runs here, never per member)."""
     from mailer.render.blocks import DEFAULT_ACCENT, Blocks
 
-    personal = {"invitation": PERSONAL[:3], "consultation": ("unsubscribe_url", "consultation_url")}.get(
-        mailing.kind, PERSONAL[:1]
-    ) + ("preferences_url",)
+    own = {"invitation": PERSONAL[:3], "consultation": ("unsubscribe_url", "consultation_url")}
+    personal = (*own.get(mailing.kind, PERSONAL[:1]), "preferences_url")
     logo = (mailing.logo,) if mailing.logo else ()
     scaled = pictures.scale_all((*logo, *mailing.pictures), max_width={ref.src: LOGO_WIDTH for ref in logo})
     shown = pictures.shown(scaled, mailing.pictures_inline, _base_url(mailing))
