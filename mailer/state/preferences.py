@@ -4,6 +4,8 @@ Keyed by address, as suppressions are: the choices belong to the mailbox the mai
 language overrides the export's `målform` for what is sent to the address; the export stays
 the source of truth for everything else. A pause holds back everything optional until a
 moment it names, and ends by the clock: nothing has to run for it to end.
+
+Each change writes the choice and its consent-log entry: call them inside a transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 
 from mailer.state import consent
 from mailer.state.consent import ConsentLog
-from mailer.state.database import stamp, transaction, unstamp
+from mailer.state.database import stamp, unstamp
 
 LANGUAGES = ("nb", "nn")
 
@@ -48,24 +50,21 @@ class Preferences:
         current = self.of(address)
         if current is not None and current.language == language:
             return False
-        with transaction(self.db):
-            self._upsert(address, "language", language, now)
-            self.log.add(address, "", consent.LANGUAGE, now, source, language)
+        self._upsert(address, "language", language, now)
+        self.log.add(address, "", consent.LANGUAGE, now, source, language)
         return True
 
     def pause(self, address: str, until: dt.datetime, now: dt.datetime, source: str) -> None:
-        with transaction(self.db):
-            self._upsert(address, "paused_until", stamp(until), now)
-            self.log.add(address, "", consent.PAUSED, now, source, stamp(until))
+        self._upsert(address, "paused_until", stamp(until), now)
+        self.log.add(address, "", consent.PAUSED, now, source, stamp(until))
 
     def resume(self, address: str, now: dt.datetime, source: str) -> bool:
         """End a pause now; returns whether one was running."""
         current = self.of(address)
         if current is None or not current.paused_at(now):
             return False
-        with transaction(self.db):
-            self._upsert(address, "paused_until", None, now)
-            self.log.add(address, "", consent.RESUMED, now, source)
+        self._upsert(address, "paused_until", None, now)
+        self.log.add(address, "", consent.RESUMED, now, source)
         return True
 
     def _upsert(self, address: str, column: str, value: str | None, now: dt.datetime) -> None:

@@ -9,42 +9,42 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from mailer.state.database import stamp, transaction, unstamp
+from mailer.state.database import stamp, unstamp
 
 WINDOW = dt.timedelta(hours=24)
 EXPORT = "data-export"
 REPORT = "report-error"
-KINDS = (EXPORT, REPORT)
+RESUBSCRIBE = "resubscribe"
+KINDS = (EXPORT, REPORT, RESUBSCRIBE)
 
 
 class MemberRequests:
     def __init__(self, db: sqlite3.Connection):
         self.db = db
 
-    def take(self, address: str, kind: str, per_day: int, now: dt.datetime) -> dt.datetime | None:
-        """Record one request if the window has room; None if it was recorded, else when there is room.
+    def take(self, address: str, kind: str, per_day: int, now: dt.datetime) -> tuple[int, dt.datetime | None]:
+        """Record one request if the window has room: (its id, None); else (0, when there is room).
 
-        One transaction: fifty presses at the same moment record exactly `per_day` of them.
+        Call it inside the transaction that records the message it sends (BEGIN IMMEDIATE):
+        fifty presses at the same moment then record exactly `per_day` of them.
         """
         if kind not in KINDS:
             raise ValueError(f"not a request: {kind}")
         address = address.casefold()
-        with transaction(self.db):
-            rows = self.db.execute(
-                "SELECT requested_at FROM member_requests WHERE address = ? AND kind = ? "
-                "AND requested_at > ? "
-                "ORDER BY requested_at",
-                (address, kind, stamp(now - WINDOW)),
-            ).fetchall()
-            if len(rows) >= per_day:
-                first = unstamp(rows[len(rows) - per_day][0])
-                assert first is not None
-                return (first + WINDOW).astimezone(now.tzinfo)
-            self.db.execute(
-                "INSERT INTO member_requests (address, kind, requested_at) VALUES (?, ?, ?)",
-                (address, kind, stamp(now)),
-            )
-        return None
+        rows = self.db.execute(
+            "SELECT requested_at FROM member_requests WHERE address = ? AND kind = ? AND requested_at > ? "
+            "ORDER BY requested_at",
+            (address, kind, stamp(now - WINDOW)),
+        ).fetchall()
+        if len(rows) >= per_day:
+            first = unstamp(rows[len(rows) - per_day][0])
+            assert first is not None
+            return 0, (first + WINDOW).astimezone(now.tzinfo)
+        row = self.db.execute(
+            "INSERT INTO member_requests (address, kind, requested_at) VALUES (?, ?, ?) RETURNING id",
+            (address, kind, stamp(now)),
+        ).fetchone()
+        return int(row[0]), None
 
     def last(self, address: str, kind: str) -> dt.datetime | None:
         row = self.db.execute(

@@ -25,6 +25,7 @@ Outcome = Literal["confirmed", "already", "expired", "unknown"]
 
 @dataclass(frozen=True)
 class Request:
+    id: int
     nonce: str
     address: str
     member_id: str
@@ -43,35 +44,43 @@ class Resubscriptions:
     def request(
         self, address: str, member_id: str, categories: list[str], now: dt.datetime, source: str
     ) -> Request:
+        """Keep a request and its log entries; inside the transaction that sends its confirmation."""
         nonce = secrets.token_urlsafe(18)
         expires = now + dt.timedelta(hours=HOURS)
-        with transaction(self.db):
-            self.db.execute(
-                "INSERT INTO resubscriptions (nonce, address, member_id, categories, requested_at, "
-                "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (nonce, address.casefold(), member_id, json.dumps(categories), stamp(now), stamp(expires)),
-            )
-            for category in categories:
-                self.log.add(address, category, consent.REQUESTED, now, source)
-        return Request(nonce, address.casefold(), member_id, categories, now, expires, None)
+        row = self.db.execute(
+            "INSERT INTO resubscriptions (nonce, address, member_id, categories, requested_at, "
+            "expires_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (nonce, address.casefold(), member_id, json.dumps(categories), stamp(now), stamp(expires)),
+        ).fetchone()
+        for category in categories:
+            self.log.add(address, category, consent.REQUESTED, now, source)
+        return Request(int(row[0]), nonce, address.casefold(), member_id, categories, now, expires, None)
 
     def find(self, nonce: str) -> Request | None:
         row = self.db.execute(
-            "SELECT nonce, address, member_id, categories, requested_at, expires_at, confirmed_at "
+            "SELECT id, nonce, address, member_id, categories, requested_at, expires_at, confirmed_at "
             "FROM resubscriptions WHERE nonce = ?",
             (nonce,),
         ).fetchone()
         if row is None:
             return None
-        at, until, done = unstamp(row[4]), unstamp(row[5]), unstamp(row[6])
+        at, until, done = unstamp(row[5]), unstamp(row[6]), unstamp(row[7])
         assert at is not None and until is not None
-        return Request(row[0], row[1], row[2], json.loads(row[3]), at, until, done)
+        return Request(row[0], row[1], row[2], row[3], json.loads(row[4]), at, until, done)
 
     def pending(self, address: str, now: dt.datetime) -> list[Request]:
         rows = self.db.execute(
             "SELECT nonce FROM resubscriptions WHERE address = ? AND confirmed_at IS NULL AND expires_at > ? "
             "ORDER BY requested_at",
             (address.casefold(), stamp(now)),
+        ).fetchall()
+        return [r for r in (self.find(n) for (n,) in rows) if r is not None]
+
+    def all_pending(self, now: dt.datetime) -> list[Request]:
+        rows = self.db.execute(
+            "SELECT nonce FROM resubscriptions WHERE confirmed_at IS NULL AND expires_at > ? "
+            "ORDER BY requested_at",
+            (stamp(now),),
         ).fetchall()
         return [r for r in (self.find(n) for (n,) in rows) if r is not None]
 

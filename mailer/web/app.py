@@ -31,7 +31,7 @@ from mailer.delivery.runner import Runner
 from mailer.errors import UserError
 from mailer.project.dates import date_and_time
 from mailer.reports import command as reports
-from mailer.web import archive, board, consultation, pages
+from mailer.web import archive, board, consultation, pages, preferences
 from mailer.web.headers import DropTrailingSlash, SecurityHeaders
 from mailer.web.limits import RateLimit, SlidingWindow, client_of
 from mailer.web.links import MemberLinks
@@ -298,6 +298,7 @@ def create_app(root: Path) -> Starlette:
         Route("/board/rapporter", board_reports),
         Route("/static/{name}", static),
         *consultation.routes(web.projects, page),
+        *preferences.routes(web.projects),
         *consultation.board_routes(web, page),
         *archive.routes(web.projects.current),
     ]
