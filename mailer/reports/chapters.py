@@ -1,4 +1,5 @@
-"""Members per chapter and region: how many, how many new this year, who leads, which addresses fail.
+"""Members per chapter and region: how many, how many new this year, who leads, which addresses fail,
+and how many chose less mail on their page (a pause running, or some categories turned off).
 
 Opens are not counted: members' mail carries no tracking pixels.
 """
@@ -14,6 +15,7 @@ from mailer.project.config_base import normalise_name
 from mailer.project.members import Member
 from mailer.reports.ledgerdb import LedgerReader
 from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Report, table
+from mailer.state.database import stamp
 
 LEADER = normalise_name("lokallagsleder")
 
@@ -27,6 +29,7 @@ class Group:
     members: list[Member]
     year: int
     reader: LedgerReader
+    now: dt.datetime | None = None
 
 
 def members(g: Group) -> Cell:
@@ -52,6 +55,23 @@ def unsubscribed(g: Group) -> Cell:
     return sum(1 for m in g.members if m.address_key in stopped)
 
 
+def paused(g: Group) -> Cell:
+    """Members whose pause from everything optional is running now."""
+    if g.now is None or not g.reader.has("member_preferences", "address", "paused_until"):
+        return None
+    sql = "SELECT address FROM member_preferences WHERE paused_until > ?"
+    running = {a for (a,) in g.reader.rows(sql, (stamp(g.now),))}
+    return sum(1 for m in g.members if m.address_key in running)
+
+
+def turned_off(g: Group) -> Cell:
+    """Members who stopped some categories (a newsletter, a series) but not all mail."""
+    if not g.reader.has("member_preferences"):
+        return None
+    some = {a for (a,) in g.reader.rows("SELECT DISTINCT address FROM suppressions WHERE category != '*'")}
+    return sum(1 for m in g.members if m.address_key in some)
+
+
 def bouncing(g: Group) -> Cell:
     """Addresses that bounce, once the bounce records exist."""
     if not g.reader.has("bounce_events", "address", "kind", "cleared_at"):
@@ -73,6 +93,8 @@ CHAPTER_COLUMNS: list[Column[Group]] = [
     Column("nynorsk", "nynorsk", "Nynorsk", nynorsk),
     Column("leaders", "leaders", "Lokallagsleder", leaders),
     Column("unsubscribed", "no mail at all", "Avmeldt alt", unsubscribed),
+    Column("turned_off", "turned some off", "Slått av noe", turned_off),
+    Column("paused", "paused", "Pause", paused),
     Column("bouncing", "bouncing addresses", "Adresser som feiler", bouncing),
 ]
 REGION_COLUMNS = [c for c in CHAPTER_COLUMNS if c.key not in ("chapter", "leaders")]
@@ -87,11 +109,11 @@ def chapters_report(
         people, key=lambda m: (order.get(m.region, len(order)), m.region, m.chapter or m.municipality)
     )
     chapter_groups = [
-        Group(region, chapter, list(ms), now.year, reader)
+        Group(region, chapter, list(ms), now.year, reader, now)
         for (region, chapter), ms in groupby(everyone, key=lambda m: (m.region, m.chapter or m.municipality))
     ]
     by_region = groupby(everyone, key=lambda m: m.region)
-    region_groups = [Group(region, "", list(ms), now.year, reader) for region, ms in by_region]
+    region_groups = [Group(region, "", list(ms), now.year, reader, now) for region, ms in by_region]
     regions = table("Regions", "Regioner", REGION_COLUMNS, region_groups)
     chart = Bars(
         "Medlemmer per region",

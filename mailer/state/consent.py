@@ -2,8 +2,8 @@
 
 Suppressions say what holds now; the log says how it came to be, so the secretary can show
 when and how a member said no, and when they asked to come back and confirmed it from their
-own mailbox. When a person is erased, the entries behind the suppressions that stay (as a
-keyed hash of the address) stay under that hash too, as their evidence; every other entry goes.
+own mailbox. When a person is erased, the entries that record the suppressions which stay (as
+a keyed hash of the address) stay under that hash too, as their evidence; every other entry goes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ RESUBSCRIBED = "resubscribed"
 PAUSED = "paused"
 RESUMED = "resumed"
 LANGUAGE = "language"
-KEPT_AFTER_ERASURE = (UNSUBSCRIBED, REQUESTED, RESUBSCRIBED)
+KEPT_AFTER_ERASURE = (UNSUBSCRIBED,)
 HASHED = "hash:"
 
 
