@@ -188,7 +188,7 @@ PAGE = """{% extends "base.html" %}{% block main %}<h1>{{ p.title }}</h1>
 <h2>{{ p.wrong }}</h2>
 <form method="post"><input type="hidden" name="csrf" value="{{ csrf }}">
 <input type="hidden" name="action" value="report"><p class="note">{{ p.wrong_text }}</p>
-<label for="report" class="note">{{ p.wrong }}</label>
+<label for="report" class="note" style="padding:4px 0">{{ p.wrong }}</label>
 <textarea id="report" name="text" rows="4" maxlength="{{ max_report }}"
 style="width:100%;box-sizing:border-box;font:inherit">{{ report_text }}</textarea>
 <button type="submit">{{ p.wrong_button }}</button></form>
