@@ -27,10 +27,9 @@ from mailer.answers.choices import Refused, View
 from mailer.delivery.runner import Runner
 from mailer.project.dates import date_and_time, long_date
 from mailer.project.textclean import mask_addresses
-from mailer.web import clicks, pages
+from mailer.web import clicks, pages, responses
 from mailer.web.preferences_page import render, words
 from mailer.web.projects import Projects
-from mailer.web import responses
 from mailer.web.responses import MAX_FORM_BYTES
 
 log = logging.getLogger("mailer.web")
