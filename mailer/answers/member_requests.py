@@ -20,6 +20,7 @@ from mailer.delivery.runner import Runner
 from mailer.project.members import Member
 from mailer.state import personal_data, requests
 from mailer.state.database import transaction
+from mailer.state.suppressions import address_digest
 
 CATEGORY = "preferences"
 REPORTS_PER_DAY = 3
@@ -37,7 +38,7 @@ def collect(runner: Runner, member: Member) -> dict[str, Any]:
     state, db = runner.state, runner.state.db
     address = member.address_key
     choice = state.preferences.of(address)
-    digest_entries = state.consent.of(address, _digest(runner, address))
+    digest_entries = state.consent.of(address, address_digest(state.secret, address))
     return {
         "generated_at": runner.now.isoformat(timespec="seconds"),
         "organisation": runner.project.config.organisation.name,
@@ -60,12 +61,6 @@ def collect(runner: Runner, member: Member) -> dict[str, Any]:
         "consultation_answers": personal_data.consultation_answers(db, member.id),
         "bounces": personal_data.bounces(db, member.id, address),
     }
-
-
-def _digest(runner: Runner, address: str) -> str:
-    from mailer.state.suppressions import address_digest
-
-    return address_digest(runner.state.secret, address)
 
 
 def send_my_data(runner: Runner, member: Member) -> dt.datetime | None:
