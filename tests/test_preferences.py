@@ -279,6 +279,9 @@ def test_my_data_is_mailed_to_the_address_as_a_json_file_and_never_shown_in_the_
 ):
     newsletter(root, env, 1)
     post(server, page(server, "1"), [("shown", "nyhetsbrev"), ("language", "nn")])
+    meeting = f"regionmote-follo@{MEETING_DAYS[0].isoformat()}"
+    with server.client() as client:
+        assert client.post(f"/r/{token('1', 'r', meeting)}/yes").status_code == 200
     smtp.handler.received.clear()
 
     asked = post(server, page(server, "1"), [("action", "export")])
@@ -292,6 +295,7 @@ def test_my_data_is_mailed_to_the_address_as_a_json_file_and_never_shown_in_the_
     assert data["member"]["last_name"] == "Ødegård" and data["member"]["email"] == "ase@example.org"
     assert next(d["mailing"] for d in data["deliveries"]) == "nyhetsbrev-1"
     assert data["preferences"]["language"] == "nn"
+    assert [(r["meeting"], r["answer"]) for r in data["rsvps"]] == [(meeting, "yes")]
     assert ("unsubscribed", "nyhetsbrev") in [(e["action"], e["category"]) for e in data["consent_log"]]
     assert {"rsvps", "attendance", "consultation_answers", "bounces", "registrations"} <= data.keys()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from mailer.project.audiences import audience
+from mailer.project.audiences import Audience, audience
 from mailer.project.config import Config
 from mailer.project.config_base import normalise_name
 from mailer.project.mailing_config import InvitationConfig, WelcomeConfig
@@ -39,8 +39,38 @@ class Category:
         return bool(self.required_roles)
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What one loaded schedules.yaml makes, worked out once (a web request asks at every click)."""
+
+    config: Config
+    categories: tuple[Category, ...]
+    audiences: dict[str, Audience]
+    roles: dict[str, str]
+    """Normalised role → the role as schedules.yaml spells it."""
+
+
+_KNOWN: dict[int, _Known] = {}
+
+
+def _known(config: Config) -> _Known:
+    hit = _KNOWN.get(id(config))
+    if hit is not None and hit.config is config:
+        return hit
+    if len(_KNOWN) > 16:
+        _KNOWN.clear()
+    audiences = {name: audience(config, name) for name in config.audiences}
+    roles = {normalise_name(r): r for r in config.roles}
+    known = _KNOWN[id(config)] = _Known(config, tuple(_categories(config)), audiences, roles)
+    return known
+
+
 def categories(config: Config) -> list[Category]:
     """Every category schedules.yaml makes, in its order."""
+    return list(_known(config).categories)
+
+
+def _categories(config: Config) -> list[Category]:
     out: list[Category] = []
     for name, cfg in config.mailings.items():
         aud = getattr(cfg, "audience", None)
@@ -71,7 +101,7 @@ def optional(config: Config) -> frozenset[str]:
 
 
 def by_name(config: Config) -> dict[str, Category]:
-    return {c.name: c for c in categories(config)}
+    return {c.name: c for c in _known(config).categories}
 
 
 @dataclass(frozen=True)
@@ -93,21 +123,24 @@ class MemberCategory:
 
 def for_member(config: Config, member: Member, today: dt.date) -> list[MemberCategory]:
     """The categories this member can receive given their audiences today, listed on their page."""
+    known = _known(config)
     out = []
-    for c in categories(config):
-        if not c.listed or not _receives(config, c, member, today):
+    for c in known.categories:
+        if not c.listed or not _receives(known, c, member, today):
             continue
-        roles = tuple(r for r in config.roles if normalise_name(r) in c.required_roles & member.roles)
+        held = c.required_roles & member.roles
+        roles = tuple(r for n, r in known.roles.items() if n in held)
         out.append(MemberCategory(c, roles))
     return out
 
 
-def _receives(config: Config, c: Category, member: Member, today: dt.date) -> bool:
+def _receives(known: _Known, c: Category, member: Member, today: dt.date) -> bool:
+    config = known.config
     if c.kind == "chapter-notice":
         return bool(member.chapter) and not c.required_roles.isdisjoint(member.roles)
-    if c.audience is None or c.audience not in config.audiences:
+    if c.audience is None or c.audience not in known.audiences:
         return False
-    if not audience(config, c.audience).includes(member, today):
+    if not known.audiences[c.audience].includes(member, today):
         return False
     if c.kind == "follow-up":
         cfg = config.mailings[c.mailing]
