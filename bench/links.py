@@ -7,7 +7,8 @@ it), `mailer serve` on 127.0.0.1 as the command line starts it, and `--clients` 
 that click for `--duration` seconds, each waiting for its answer before the next click:
   GET and POST of unsubscribe links (POST as a mail client's one-click), GET and POST of
   RSVP links (POST records the answer), GET and POST of the preference page (POST saves the
-  member's choices as they stand), each with a valid signed token for a real member;
+  newsletter off, as the unsubscribe clicks before it left it: the choices as they stand, so
+  no confirmation mail is built), each with a valid signed token for a real member;
 then a bare Starlette endpoint that returns a small HTML page, on uvicorn with the same
 settings. Requests still in flight when the time is up are waited for (up to `--timeout`),
 and requests/s counts every answer over the time until the last one.
@@ -190,10 +191,7 @@ def link_clicks(root: Path, rows: list[dict[str, str]], sample: int) -> list[Cli
     u = [signer.sign("u", m, NEWSLETTER, issued) for m in chosen]
     r = [signer.sign("r", m, occurrence, issued) for m in chosen]
     i = [signer.sign("i", m, "", issued) for m in chosen]
-    save = [
-        {"csrf": csrf_value(signer.secret, t), "action": "save", "shown": NEWSLETTER, "on": NEWSLETTER}
-        for t in i
-    ]
+    save = [{"csrf": csrf_value(signer.secret, t), "action": "save", "shown": NEWSLETTER} for t in i]
     n = len(chosen)
     return [
         Clicks("unsubscribe GET", "GET", lambda i: f"/u/{u[i % n]}"),
