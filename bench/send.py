@@ -1,6 +1,7 @@
 """How fast `mailer send` is, next to what this machine can do at all.
 
     python bench/send.py [--members 10000] [--connections 8] [--memory-members 100000]
+                         [--database postgresql://USER:PASSWORD@HOST:PORT/DATABASE]
 
 In one run, against an SMTP server that only counts (aiosmtpd, in a separate process):
   (a) `mailer send` of the example newsletter to N invented members, end to end: a new
@@ -10,6 +11,10 @@ In one run, against an SMTP server that only counts (aiosmtpd, in a separate pro
   (c) (a) again on a copy of the project, with every message DKIM-signed (a fresh 2048-bit key);
 and also the MJML compilations of (a), the peak memory of a send to `--memory-members`
 members, and how long `mailer run-due` with nothing due and `mailer --help` take.
+With `--database` (an empty database the role may create schemas in), also:
+  (d) (a) with the state in PostgreSQL (a schema of its own, dropped afterwards);
+  (e) two `mailer send` processes at once on one more such project, half the connections each.
+Each figure carries the load average (1 min) when it was taken: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fake_members
 
 REPO = Path(__file__).resolve().parent.parent
+SINK: list[Sink] = []  # type: ignore[name-defined]
 MAILING = "nyhetsbrev-2026-12"
 APPROVERS = ("Kari Nordmann", "Per Hansen")
 
@@ -102,6 +109,10 @@ def make_project(folder: Path, members: int) -> Path:
     for part in ("templates", "drafts", "agenda"):
         if (REPO / part).is_dir():
             shutil.copytree(REPO / part, folder / part)
+    now = dt.datetime.now(dt.UTC).astimezone().strftime("%Y-%m-%dT%H:%M%z")
+    for draft in (folder / "drafts").glob("*.md"):  # due now, whatever day the bench runs
+        text = draft.read_text("utf-8")
+        draft.write_text(re.sub(r"(?m)^send_at: .*$", f"send_at: {now[:-2]}:{now[-2:]}", text), "utf-8")
     (folder / "recipients").mkdir()
     rows = fake_members.members(members, seed=2026, today=dt.date.today())
     fake_members.write(folder / "recipients" / "medlemmer.csv", rows)
@@ -197,6 +208,70 @@ async def raw_send(port: int, message: bytes, count: int, connections: int) -> f
     return time.perf_counter() - t0
 
 
+# -- the state in PostgreSQL ------------------------------------------------------------------
+
+
+def on_schema(project: Path, schema: str) -> Path:
+    """The project's state in its own schema (`organisation.database_schema`)."""
+    path = project / "schedules.yaml"
+    text = path.read_text("utf-8")
+    path.write_text(
+        text.replace("organisation:\n", f"organisation:\n  database_schema: {schema}\n", 1), "utf-8"
+    )
+    return project
+
+
+def postgres_figures(args, tmp: Path, env: dict[str, str], rate_a: float, rate_b: float, figure) -> None:  # type: ignore[no-untyped-def]
+    """(d) one sender, (e) two at once, with the state in PostgreSQL; schemas dropped after."""
+    import psycopg
+
+    pg_env = env | {"MAILER_DATABASE_URL": args.database}
+    schemas = [f"bench_{os.getpid()}_{n}" for n in (1, 2)]
+    try:
+        one = on_schema(make_project(tmp / "postgres", args.members), schemas[0])
+        prepare(one, pg_env)
+        sink_count = SINK[0]
+        sink_count.reset()
+        send = check(mailer(one, "send", MAILING, env=pg_env), "send on PostgreSQL")
+        if sink_count.count < args.members:
+            raise SystemExit(f"the server counted {sink_count.count} of {args.members}:\n{send.err}")
+        rate_d = args.members / send.seconds
+        figure("(d) mailer send, state in PostgreSQL", f"{rate_d:,.0f} msg/s", f"{send.seconds:.2f} s")
+        figure("(d) / (b)", f"{rate_d / rate_b:.0%}", f"(d) / (a) {rate_d / rate_a:.0%}, target >= 90%")
+
+        two = on_schema(make_project(tmp / "postgres-two", args.members), schemas[1])
+        prepare(two, pg_env)
+        half = pg_env | {"MAILER_POOL_SIZE": str(max(1, args.connections // 2))}
+        sink_count.reset()
+        t0 = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                command(two, ("send", MAILING), False),
+                env=half,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outs = [p.communicate() for p in procs]
+        seconds = time.perf_counter() - t0
+        if any(p.returncode for p in procs) or sink_count.count != args.members:
+            raise SystemExit(
+                f"two senders: exit {[p.returncode for p in procs]}, {sink_count.count} sent: {outs}"
+            )
+        shares = " + ".join(o.strip().split(": ", 1)[-1].split(" sent")[0] for o, _ in outs)
+        rate_e = args.members / seconds
+        figure(
+            "(e) two senders at once, PostgreSQL", f"{rate_e:,.0f} msg/s", f"{seconds:.2f} s ({shares} sent)"
+        )
+        figure("(e) / (b)", f"{rate_e / rate_b:.0%}", f"(e) / (d) {rate_e / rate_d:.0%}, target >= 100%")
+    finally:
+        with psycopg.connect(args.database, autocommit=True) as db:
+            for schema in schemas:
+                db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
 # -- the whole benchmark --------------------------------------------------------------------
 
 
@@ -210,9 +285,11 @@ def main() -> None:
         "--memory-members", type=int, default=100_000, help="members for the peak-memory send (0: skip)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary projects")
+    parser.add_argument("--database", help="postgresql://… : also send with the state in PostgreSQL")
     args = parser.parse_args()
 
     sink = start_sink()
+    SINK[:] = [sink]
     tmp = Path(tempfile.mkdtemp(prefix="mailer-bench-"))
     # A user's installation keeps its bytecode; this sandbox's PYTHONDONTWRITEBYTECODE would
     # make every start-up compile the package again.
@@ -227,6 +304,7 @@ def main() -> None:
     rows: list[tuple[str, str, str]] = []
 
     def figure(what: str, value: str, note: str = "") -> None:
+        note = f"{note}  [load {os.getloadavg()[0]:.1f}]".strip()
         rows.append((what, value, note))
         print(f"  {what}: {value}  {note}".rstrip(), flush=True)
 
@@ -269,6 +347,8 @@ def main() -> None:
         figure("(c) / (b)", f"{rate_c / rate_b:.0%}", "target >= 50%")
         figure("message size", f"{len(sample):,} bytes")
         figure("MJML compilations in (a)", str(compilations(send.err)), "target: a handful, not one a member")
+        if args.database:
+            postgres_figures(args, tmp, env, rate_a, rate_b, figure)
 
         # The first run-due catches up on whatever is due at this moment (invitations); then nothing is.
         due = [check(mailer(project, "run-due", env=env), "run-due").seconds for _ in range(4)]

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
+from pgserver import PgServer, remove_cluster, start_cluster
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_PARTS = ("schedules.yaml", "templates", "recipients", "drafts", "agenda")
@@ -134,10 +135,66 @@ class Result:
     err: str
 
 
+DATABASE_ENV: dict[str, str] = {}
+"""Set by the `engine` fixture while a test runs on PostgreSQL: every command gets it."""
+
+
 def base_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILER_")}
+    env.update(DATABASE_ENV)
     env.update(extra)
     return env
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL cluster of this test session (one per xdist worker), removed at the end."""
+    server = start_cluster(free_port())
+    try:
+        yield server
+    finally:
+        remove_cluster(server)
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """MAILER_DATABASE_URL of a new, empty database of its own."""
+    return pg_server.url(pg_server.new_database())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Runs a test once with the state in SQLite and once in PostgreSQL (a database of its own).
+
+    A test marked `sqlite_only` is about the file itself; test_postgres.py has its counterpart.
+    """
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    if request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("about the SQLite file; test_postgres.py covers the server")
+    DATABASE_ENV["MAILER_DATABASE_URL"] = request.getfixturevalue("pg_url")
+    try:
+        yield "postgresql"
+    finally:
+        DATABASE_ENV.clear()
+
+
+def state_rows(project: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Rows of the project's state, wherever the current engine keeps it (`?` placeholders)."""
+    from mailer.project.folder import Project
+    from mailer.state.database import Location, connect
+
+    url = DATABASE_ENV.get("MAILER_DATABASE_URL")
+    if url:
+        schema = Project(project).config.organisation.schema
+        db = connect(Location(url=url, schema=schema))
+    else:
+        db = connect(project / ".mailer" / "state.db")
+    try:
+        return [tuple(r) for r in db.execute(sql, params).fetchall()]
+    finally:
+        db.close()
 
 
 def mailer(project: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:

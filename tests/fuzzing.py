@@ -202,4 +202,5 @@ def forwarded_for() -> st.SearchStrategy[str]:
     ipv6 = st.just("2001:db8::1")
     garbage = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80)
     listed = st.lists(st.one_of(ipv4, ipv6, garbage), min_size=1, max_size=20).map(", ".join)
-    return st.one_of(ipv4, ipv6, garbage, listed, st.just("127.0.0.1"), st.just("unknown"))
+    shapes = st.one_of(ipv4, ipv6, garbage, listed, st.just("127.0.0.1"), st.just("unknown"))
+    return shapes.map(str.strip).filter(bool)  # what an HTTP client can send at all

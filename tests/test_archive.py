@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import sqlite3
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from conftest import DRAFT, base_env, mailer, small_project
+from conftest import base_env, mailer, small_project
 from webapp import SECRET, start_web
+
+from mailer.state.archive import Archive
+from mailer.state.migrations import MIGRATIONS
+
+SEND_AT = (dt.datetime.now(ZoneInfo("Europe/Oslo")) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+DRAFT = f"""\
+---
+subject: "Nyhetsbrev: Æ, Ø og Å i emnefeltet"
+send_at: {SEND_AT}
+---
+## Siste nytt
+
+Hei {{{{ member.first_name }}}}! Dette er brødteksten med æøå.
+"""
+BOARD_ONLY = f"""\
+---
+subject: "Intern styreinfo"
+send_at: {SEND_AT}
+audience: styret
+---
+Hei {{{{ member.first_name }}}}! Budsjettutkastet er fortrolig til styret har behandlet det.
+"""
 
 MEMBERS = """\
 1,Åse,Ødegård,ase@example.org,Ås,,medlem,2020-01-01,nb
@@ -111,3 +136,136 @@ def test_the_archive_may_be_indexed_when_the_schedule_says_so(root, smtp):
             assert "x-robots-tag" not in page.headers and "noindex" not in page.text
     finally:
         server.stop()
+
+
+def board_only(root: Path, draft_id: str = "styreinfo-2026-12", front: str = "") -> str:
+    text = BOARD_ONLY.replace("audience: styret\n", f"audience: styret\n{front}")
+    (root / "drafts" / f"{draft_id}.md").write_text(text, encoding="utf-8")
+    (root / "drafts" / f"{draft_id}.nn.md").write_text(NYNORSK, encoding="utf-8")
+    return draft_id
+
+
+def paths(draft_id: str) -> list[str]:
+    return [f"/arkiv/{draft_id}", f"/arkiv/{draft_id}/nn", f"/arkiv/{draft_id}/nb"]
+
+
+def test_a_board_only_newsletter_is_not_reachable_in_the_archive(root, smtp, web):
+    draft_id = board_only(root)
+    send(root, smtp, draft_id)
+    assert {a for r in smtp.received for a in r.rcpt_tos} == {"kari@example.org"}, "sent to the board only"
+    listing = httpx.get(web.url + "/arkiv", timeout=10)
+    assert (
+        listing.status_code == 200 and "Intern styreinfo" not in listing.text and draft_id not in listing.text
+    )
+    for path in paths(draft_id):
+        page = httpx.get(web.url + path, timeout=10)
+        assert page.status_code == 404 and "fortrolig" not in page.text, path
+
+
+def test_a_board_only_newsletter_carries_no_link_to_a_web_version(root, smtp):
+    send(root, smtp, board_only(root))
+    html = smtp.received[0].message.get_body(("html",)).get_content()
+    assert "/arkiv/" not in html and "Se nyhetsbrevet i nettleseren" not in html
+
+
+def test_archive_true_in_the_front_matter_publishes_a_restricted_newsletter(root, smtp, web):
+    draft_id = board_only(root, "styreinfo-offentlig", "archive: true\n")
+    send(root, smtp, draft_id)
+    assert httpx.get(web.url + f"/arkiv/{draft_id}", timeout=10).status_code == 200
+
+
+def test_archive_false_keeps_a_members_newsletter_out(root, smtp, web):
+    text = (
+        (root / "drafts/nyhetsbrev-2026-12.md")
+        .read_text("utf-8")
+        .replace("---\n## ", "archive: false\n---\n## ")
+    )
+    (root / "drafts/nyhetsbrev-2026-12.md").write_text(text, encoding="utf-8")
+    send(root, smtp)
+    assert httpx.get(web.url + "/arkiv/nyhetsbrev-2026-12", timeout=10).status_code == 404
+    assert "nyhetsbrev-2026-12" not in httpx.get(web.url + "/arkiv", timeout=10).text
+
+
+def test_archive_false_in_schedules_yaml_keeps_every_issue_of_that_newsletter_out(root, smtp, web):
+    text = (root / "schedules.yaml").read_text("utf-8")
+    text = text.replace("    kind: newsletter\n", "    kind: newsletter\n    archive: false\n")
+    (root / "schedules.yaml").write_text(text, "utf-8")
+    send(root, smtp)
+    assert httpx.get(web.url + "/arkiv/nyhetsbrev-2026-12", timeout=10).status_code == 404
+
+
+def test_check_names_what_will_be_published_and_what_is_kept_out(root):
+    board_only(root)
+    result = mailer(root, "check", env=base_env())
+    assert result.code == 0, result.err
+    assert (
+        "archive: nyhetsbrev-2026-12 will be published at "
+        "https://medlem.testfylket.example/arkiv/nyhetsbrev-2026-12" in result.out
+    )
+    assert "archive: styreinfo-2026-12 is kept out of the archive (audience styret" in result.out
+
+
+def test_an_approval_covers_the_decision_to_publish(root, smtp):
+    draft_id = board_only(root)
+    env = base_env(**smtp.env())
+    assert mailer(root, "preview", draft_id, env=env).code == 0
+    assert mailer(root, "approve", draft_id, "--by", "Kari Styre", env=env).code == 0
+    board_only(root, draft_id, "archive: true\n")
+    refused = mailer(root, "send", draft_id, env=env)
+    assert refused.code == 1 and smtp.received == []
+
+
+def older_release_state(root: Path, issues: list[str]) -> None:
+    """A state file as release 3 left it: every issue sent was archived, whatever its audience."""
+    (root / ".mailer").mkdir(mode=0o700)
+    db = sqlite3.connect(root / ".mailer" / "state.db")
+    for step in MIGRATIONS[:3]:
+        db.executescript(step)
+    db.execute("PRAGMA user_version = 3")
+    for n, mailing_id in enumerate(issues):
+        html = f"<html><head></head><body>{mailing_id} fortrolig</body></html>"
+        for language in ("nb", "nn"):
+            db.execute(
+                "INSERT INTO archive VALUES (?, ?, ?, ?, ?)",
+                (mailing_id, language, f"2026-11-0{n + 1}T18:00:00+01:00", f"Utgave {mailing_id}", html),
+            )
+    db.commit()
+    db.close()
+
+
+def test_the_upgrade_withdraws_issues_archived_from_a_restricted_audience(root):
+    board_only(root, "styreinfo-2026-11")
+    (root / "drafts" / "nyhetsbrev-2026-11.md").write_text(DRAFT, encoding="utf-8")
+    older_release_state(root, ["styreinfo-2026-11", "nyhetsbrev-2026-11", "slettet-utkast-2026-10"])
+    server = start_web(root, base_env(MAILER_SECRET=SECRET))
+    try:
+        listing = httpx.get(server.url + "/arkiv", timeout=10).text
+        assert "nyhetsbrev-2026-11" in listing
+        assert "styreinfo-2026-11" not in listing and "slettet-utkast-2026-10" not in listing
+        assert httpx.get(server.url + "/arkiv/nyhetsbrev-2026-11", timeout=10).status_code == 200
+        for gone in ("styreinfo-2026-11", "slettet-utkast-2026-10"):
+            for path in paths(gone):
+                assert httpx.get(server.url + path, timeout=10).status_code == 404, path
+    finally:
+        server.stop()
+
+
+def test_an_issue_of_an_older_release_whose_draft_cannot_be_read_stays_hidden_until_it_can(root):
+    (root / "drafts" / "nyhetsbrev-2026-11.md").write_text("---\nsubject: [broken\n---\n", encoding="utf-8")
+    older_release_state(root, ["nyhetsbrev-2026-11"])
+    result = mailer(root, "run-due", env=base_env())
+    assert "archive: nyhetsbrev-2026-11 stays hidden until its draft can be read" in result.err
+    db = sqlite3.connect(root / ".mailer" / "state.db")
+    assert db.execute("SELECT DISTINCT public FROM archive").fetchall() == [(None,)]
+    db.close()
+
+
+def test_the_archive_reader_writes_nothing_when_the_archive_table_is_missing(tmp_path):
+    path = tmp_path / "state.db"
+    sqlite3.connect(path).close()
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    archive = Archive.reading(db)
+    assert archive.issues() == [] and archive.get("nyhetsbrev-2026-12") is None
+    assert db.execute("SELECT count(*) FROM sqlite_temp_master").fetchone() == (0,)
+    assert db.total_changes == 0
+    db.close()

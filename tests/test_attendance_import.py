@@ -6,11 +6,12 @@ import datetime as dt
 import json
 import re
 import shutil
-import sqlite3
 
 import pytest
-from conftest import REPO, base_env, mailer, small_project
+from conftest import REPO, base_env, mailer, small_project, state_rows
 from webapp import start_web
+
+pytestmark = pytest.mark.usefixtures("engine")  # the ledger on SQLite and on PostgreSQL
 
 DATA = REPO / "tests" / "data" / "attendance"
 MEMBERS = (
@@ -187,7 +188,59 @@ def test_a_forgotten_member_still_counts_as_having_come_but_is_no_longer_named(r
     assert import_file(root, "teams-en.csv").code == 0
     result = mailer(root, "forget", "kari@example.org")
     assert result.code == 0, result.err
-    db = sqlite3.connect(root / ".mailer" / "state.db")
-    ids = {r[0] for r in db.execute("SELECT member_id FROM attendance")}
+    ids = {r[0] for r in state_rows(root, "SELECT member_id FROM attendance")}
     assert "3" not in ids and len(ids) == 3
     assert row(root)["attended"] == 3
+
+
+def test_an_attendance_file_over_5_mb_is_refused_with_one_line_naming_the_limit(root, tmp_path):
+    big = tmp_path / "stor.csv"
+    big.write_bytes(b"Navn\n" + b"Ola Nordmann\n" * 500_000)
+    result = mailer(root, "attendance", "import", "morgenmote@2026-11-24", str(big), "--now", AFTER)
+    assert result.code == 1 and result.out == ""
+    assert result.err.strip() == (
+        f"error: {big}: larger than 5 MB, the most an attendance report can be; "
+        "give the report Teams downloads, or a CSV of who came"
+    )
+
+
+def test_an_endless_file_is_refused_without_reading_it_whole(root):
+    result = mailer(
+        root, "attendance", "import", "morgenmote@2026-11-24", "/dev/zero", "--now", AFTER, timeout=30
+    )
+    assert result.code == 1 and "larger than 5 MB" in result.err
+
+
+def test_a_forty_million_character_name_never_reaches_the_terminal(root, tmp_path):
+    huge = tmp_path / "navn.csv"
+    huge.write_bytes(b"Navn\n" + b"A" * 40_000_000 + b"\n")
+    result = mailer(root, "attendance", "import", "morgenmote@2026-11-24", str(huge), "--now", AFTER)
+    assert result.code == 1 and len(result.out) + len(result.err) < 500
+
+
+def test_a_name_longer_than_200_characters_is_cut_in_storage_and_in_output(root, tmp_path):
+    long = tmp_path / "lang.csv"
+    long.write_text("Navn;E-post\n" + "B" * 100_000 + ";gjest@example.net\n", "utf-8")
+    result = mailer(root, "attendance", "import", "morgenmote@2026-11-24", str(long), "--now", AFTER)
+    assert result.code == 0, result.err
+    [line] = [ln for ln in result.out.splitlines() if ln.startswith("  not matched:")]
+    assert line == "  not matched: " + "B" * 199 + "… <gjest@example.net> (line 2)"
+    [(name,)] = state_rows(root, "SELECT name FROM attendance_unmatched")
+    assert len(name) == 200
+
+
+def test_control_characters_in_a_guest_s_name_are_escaped_in_the_output(root, tmp_path):
+    rude = tmp_path / "kontroll.csv"
+    rude.write_text("Navn\nOla\x1b[2J\x07 Gjest\n", "utf-8")
+    result = mailer(root, "attendance", "import", "morgenmote@2026-11-24", str(rude), "--now", AFTER)
+    assert result.code == 0 and "\x1b" not in result.out and "\x07" not in result.out
+    assert "not matched: Ola\\x1b[2J\\x07 Gjest" in result.out
+
+
+def test_guests_names_are_anonymised_after_the_retention_period_and_still_counted(root):
+    assert import_file(root, "fremmoteliste.csv").code == 0
+    later = "2027-01-05T12:00"  # the example keeps 30 days (organisation.retention_days)
+    assert mailer(root, "run-due", "--now", later).code == 0
+    rows = state_rows(root, "SELECT name, email FROM attendance_unmatched")
+    assert rows and all(name.startswith("erased:") and email == "" for name, email in rows)
+    assert row(root, now=later)["unmatched"] == len(rows)

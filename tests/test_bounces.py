@@ -11,9 +11,12 @@ import sys
 import pytest
 from bounce_helpers import (
     FIXTURES,
+    copy_to,
     first_newsletter_sent,
+    import_bytes,
     import_file,
     next_newsletter_recipients,
+    returned,
 )
 from conftest import mailer
 
@@ -46,7 +49,7 @@ def test_every_message_leaves_with_a_verp_sender_that_names_no_address(tmp_path,
 @pytest.mark.parametrize(("fixture", "address", "status"), HARD_BOUNCES)
 def test_a_hard_bounce_stops_all_mail_to_the_address(tmp_path, smtp, fixture, address, status):
     root, env = first_newsletter_sent(tmp_path, smtp)
-    result = import_file(root, env, fixture)
+    result = import_file(root, env, fixture, smtp)
     assert result.code == 0, result.err
     assert "1 hard bounces" in result.out and "1 addresses suppressed" in result.out
     [row] = bounces_json(root, env)
@@ -57,7 +60,7 @@ def test_a_hard_bounce_stops_all_mail_to_the_address(tmp_path, smtp, fixture, ad
 
 def test_a_complaint_unsubscribes_from_everything_but_the_meetings_of_an_office(tmp_path, smtp):
     root, env = first_newsletter_sent(tmp_path, smtp)
-    result = import_file(root, env, "yahoo-arf-complaint.eml")
+    result = import_file(root, env, "yahoo-arf-complaint.eml", smtp)
     assert result.code == 0 and "1 complaints" in result.out
     rows = json.loads(mailer(root, "suppressions", "--json", env=env).out)
     categories = {r["category"] for r in rows if r["email"] == "hanne@example.org"}
@@ -68,11 +71,11 @@ def test_a_complaint_unsubscribes_from_everything_but_the_meetings_of_an_office(
 
 def test_soft_bounces_suppress_the_address_only_past_the_threshold(tmp_path, smtp):
     root, env = first_newsletter_sent(tmp_path, smtp, MAILER_BOUNCE_SOFT_LIMIT="2")
-    assert "1 soft bounces" in import_file(root, env, "gmail-mailbox-full.eml").out
+    siri = copy_to(smtp, "siri@example.org")
+    assert "1 soft bounces" in import_file(root, env, "gmail-mailbox-full.eml", smtp).out
     assert "siri@example.org" in next_newsletter_recipients(root, env, smtp)
-    again = tmp_path / "again.eml"
-    again.write_bytes((FIXTURES / "gmail-mailbox-full.eml").read_bytes().replace(b"<full-1@", b"<full-2@"))
-    result = mailer(root, "bounces", "import", str(again), env=env)
+    again = returned("gmail-mailbox-full.eml", siri).replace(b"<full-1@", b"<full-2@")
+    result = import_bytes(root, env, again)
     assert "1 soft bounces" in result.out and "1 addresses suppressed" in result.out
     [row] = bounces_json(root, env)
     assert (row["email"], row["kind"], row["count"], row["status"]) == (
@@ -100,24 +103,25 @@ def test_a_message_that_is_not_a_bounce_is_left_alone_and_counted(tmp_path, smtp
 
 def test_the_same_message_imported_twice_counts_once(tmp_path, smtp):
     root, env = first_newsletter_sent(tmp_path, smtp)
-    import_file(root, env, "postfix-user-unknown.eml")
-    second = import_file(root, env, "postfix-user-unknown.eml")
+    import_file(root, env, "postfix-user-unknown.eml", smtp)
+    second = import_file(root, env, "postfix-user-unknown.eml", smtp)
     assert second.code == 0 and "1 read before" in second.out and "hard" not in second.out
     [row] = bounces_json(root, env)
     assert row["count"] == 1
 
 
-def test_a_bounce_for_an_address_never_mailed_is_ignored_and_counted(tmp_path, smtp):
+def test_a_bounce_for_an_address_never_mailed_is_unverified_and_suppresses_nobody(tmp_path, smtp):
     root, env = first_newsletter_sent(tmp_path, smtp)
-    stranger = tmp_path / "stranger.eml"
-    stranger.write_bytes(
+    stranger = (
         (FIXTURES / "postfix-user-unknown.eml")
         .read_bytes()
         .replace(b"ase@example.org", b"stranger@example.org")
     )
-    result = mailer(root, "bounces", "import", str(stranger), env=env)
-    assert result.code == 0 and "1 for addresses never mailed (ignored)" in result.out
+    result = import_bytes(root, env, stranger)
+    assert result.code == 0 and "1 unverified" in result.out
     assert json.loads(mailer(root, "suppressions", "--json", env=env).out) == []
+    [row] = bounces_json(root, env)
+    assert (row["email"], row["verified"]) == ("stranger@example.org", False)
 
 
 def _forwarded_bounce(verp: str, final: str) -> bytes:
@@ -138,26 +142,31 @@ def test_a_valid_verp_token_decides_the_member_even_when_the_bounce_names_a_forw
     assert "kjell@example.org" not in next_newsletter_recipients(root, env, smtp)
 
 
-def test_a_forged_verp_token_is_ignored_and_counted(tmp_path, smtp):
+def test_a_forged_verp_token_suppresses_nobody_and_is_listed_as_unverified(tmp_path, smtp):
     root, env = first_newsletter_sent(tmp_path, smtp)
     [kjell] = [r for r in smtp.received if r.rcpt_tos == ["kjell@example.org"]]
     number = kjell.mail_from.split("+")[1].split("-")[0]
     forged = f"bounces+{int(number) - 1}-{kjell.mail_from.split('-')[1]}"
-    bounce = tmp_path / "forged.eml"
-    bounce.write_bytes(_forwarded_bounce(forged, "kjell@example.org"))
-    result = mailer(root, "bounces", "import", str(bounce), env=env)
-    assert result.code == 0 and "1 with a forged token (ignored)" in result.out
-    assert bounces_json(root, env) == []
+    result = import_bytes(root, env, _forwarded_bounce(forged, "kjell@example.org"))
+    assert result.code == 0 and "1 unverified" in result.out
+    [row] = bounces_json(root, env)
+    assert (row["email"], row["verified"], row["why"]) == (
+        "kjell@example.org",
+        False,
+        "its VERP token does not verify (forged or damaged)",
+    )
+    assert "kjell@example.org" in next_newsletter_recipients(root, env, smtp)
 
 
 def test_an_mbox_with_a_broken_message_in_the_middle_is_read_to_the_end(tmp_path, smtp):
     root, env = first_newsletter_sent(tmp_path, smtp)
     parts = [
         b"From MAILER-DAEMON Thu Dec  3 18:02:11 2026\n"
-        + (FIXTURES / "postfix-user-unknown.eml").read_bytes(),
+        + returned("postfix-user-unknown.eml", copy_to(smtp, "ase@example.org")),
         b"From MAILER-DAEMON Thu Dec  3 18:03:00 2026\nContent-Type: multipart/report; boundary=\n"
         b"\xff\xfe\x00garbage without headers or an end\n--\n--\n",
-        b"From MAILER-DAEMON Thu Dec  3 18:03:01 2026\n" + (FIXTURES / "exim-failed.eml").read_bytes(),
+        b"From MAILER-DAEMON Thu Dec  3 18:03:01 2026\n"
+        + returned("exim-failed.eml", copy_to(smtp, "kari@example.com")),
     ]
     box = tmp_path / "bounces.mbox"
     box.write_bytes(b"\n".join(parts))
@@ -172,7 +181,7 @@ def test_a_maildir_is_read_message_by_message(tmp_path, smtp):
     maildir = tmp_path / "Maildir"
     for sub in ("new", "cur", "tmp"):
         (maildir / sub).mkdir(parents=True)
-    (maildir / "new" / "1.mx").write_bytes((FIXTURES / "m365-ndr.eml").read_bytes())
+    (maildir / "new" / "1.mx").write_bytes(returned("m365-ndr.eml", copy_to(smtp, "ola@example.com")))
     (maildir / "cur" / "2.mx:2,S").write_bytes((FIXTURES / "away-message.eml").read_bytes())
     result = mailer(root, "bounces", "import", str(maildir), env=env)
     assert "2 messages read" in result.out and "1 hard bounces" in result.out
@@ -183,7 +192,7 @@ def test_one_message_on_standard_input_is_read_as_an_mta_pipes_it(tmp_path, smtp
     root, env = first_newsletter_sent(tmp_path, smtp)
     proc = subprocess.run(
         [sys.executable, "-m", "mailer", "--project", str(root), "bounces", "import", "-"],
-        input=(FIXTURES / "gmail-no-such-user.eml").read_bytes(),
+        input=returned("gmail-no-such-user.eml", copy_to(smtp, "per.gmail@example.com")),
         capture_output=True,
         env=env,
         timeout=60,
@@ -211,12 +220,12 @@ def test_a_missing_path_is_refused_with_one_clear_line(tmp_path, smtp):
 
 def test_bounces_lists_member_name_kind_reason_code_date_and_count_and_writes_csv(tmp_path, smtp):
     root, env = first_newsletter_sent(tmp_path, smtp)
-    import_file(root, env, "postfix-user-unknown.eml")
+    import_file(root, env, "postfix-user-unknown.eml", smtp)
     out = tmp_path / "bounces.csv"
     result = mailer(root, "bounces", "--csv", str(out), env=env)
-    assert result.code == 0 and "1 failing addresses written" in result.out
-    with out.open(encoding="utf-8") as f:
-        [row] = list(csv.DictReader(f))
+    assert result.code == 0 and "1 failing addresses and 0 unverified written" in result.out
+    with out.open(encoding="utf-8-sig") as f:
+        [row] = list(csv.DictReader(f, delimiter=";"))
     assert (row["member_id"], row["name"], row["email"], row["kind"], row["status"], row["count"]) == (
         "1",
         "Åse Ødegård",
@@ -232,7 +241,7 @@ def test_bounces_lists_member_name_kind_reason_code_date_and_count_and_writes_cs
 
 def test_bounces_clear_lifts_a_bounce_and_mail_resumes(tmp_path, smtp):
     root, env = first_newsletter_sent(tmp_path, smtp)
-    import_file(root, env, "postfix-user-unknown.eml")
+    import_file(root, env, "postfix-user-unknown.eml", smtp)
     result = mailer(root, "bounces", "clear", "ase@example.org", env=env)
     assert result.code == 0 and "mail to it resumes" in result.out
     assert bounces_json(root, env) == []
@@ -241,7 +250,7 @@ def test_bounces_clear_lifts_a_bounce_and_mail_resumes(tmp_path, smtp):
 
 def test_bounces_clear_never_lifts_a_complaint(tmp_path, smtp):
     root, env = first_newsletter_sent(tmp_path, smtp)
-    import_file(root, env, "yahoo-arf-complaint.eml")
+    import_file(root, env, "yahoo-arf-complaint.eml", smtp)
     result = mailer(root, "bounces", "clear", "hanne@example.org", env=env)
     assert result.code == 1 and "has no bounces to clear" in result.err
     assert "hanne@example.org" not in next_newsletter_recipients(root, env, smtp)
@@ -264,8 +273,8 @@ def test_a_5xx_reply_at_send_time_is_a_hard_bounce(tmp_path, smtp):
 
 def test_status_shows_bounces_per_mailing(tmp_path, smtp):
     root, env = first_newsletter_sent(tmp_path, smtp)
-    import_file(root, env, "postfix-user-unknown.eml")
-    import_file(root, env, "exim-failed.eml")
+    import_file(root, env, "postfix-user-unknown.eml", smtp)
+    import_file(root, env, "exim-failed.eml", smtp)
     data = json.loads(mailer(root, "status", "--json", env=env).out)
     [row] = data["mailings"]
     assert (row["sent"], row["bounced"], row["total"]) == (7, 2, 9)

@@ -10,12 +10,11 @@ import csv
 import io
 import json
 import re
-import sqlite3
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import base_env, mailer
+from conftest import base_env, mailer, state_rows
 from consultation_project import (
     ID,
     LEADERS,
@@ -27,6 +26,8 @@ from consultation_project import (
     send_consultation,
 )
 from webapp import SECRET, board_users, start_web
+
+pytestmark = pytest.mark.usefixtures("engine")  # the ledger on SQLite and on PostgreSQL
 
 
 @pytest.fixture
@@ -128,8 +129,7 @@ def test_two_leaders_answering_from_the_same_page_keep_one_answer_and_lose_neith
     assert second.status_code == 409 and "Åse Ødegård lagra eit svar" in second.text
     assert "Åses svar" in second.text
     assert chapters(project, env)["Ås Senterparti"]["answers"]["saker"] == "Åses svar"
-    db = project / ".mailer" / "state.db"
-    saved = [r[0] for r in sqlite3.connect(db).execute("SELECT answers FROM consultation_answers")]
+    saved = [r[0] for r in state_rows(project, "SELECT answers FROM consultation_answers")]
     assert any("Bjørns svar" in s for s in saved) and any("Åses svar" in s for s in saved)
 
 
@@ -244,5 +244,5 @@ def test_forgetting_a_leader_removes_their_name_from_the_answers_but_keeps_the_c
 
     bærum = chapters(project, env)["Bærum Senterparti"]
     assert bærum["by"] == "(slettet)" and bærum["answers"]["saker"] == "Bru"
-    rows = sqlite3.connect(project / ".mailer" / "state.db").execute("SELECT * FROM consultation_answers")
+    rows = state_rows(project, "SELECT * FROM consultation_answers")
     assert not any("Kari" in str(v) for row in rows for v in row)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import base_env, mailer, small_project
+from conftest import base_env, free_port, mailer, small_project
 from webapp import SECRET, start_web
 
 from mailer.delivery.runner import Runner
@@ -110,7 +110,7 @@ def test_the_jeg_kommer_link_records_the_answer_for_that_meeting(root, smtp):
     text = send(root, smtp)["ase@example.org"]
     link = re.search(r"Jeg kommer \((https://\S+/yes)\)", text)
     assert link
-    server = start_web(root, base_env(MAILER_SECRET=SECRET))
+    server = start_web(root, base_env(MAILER_SECRET=SECRET), now="2026-12-03T18:30")  # the send's clock
     try:
         asked = httpx.get(server.local(link[1]), timeout=10)
         answered = httpx.post(server.local(link[1]), timeout=10)
@@ -143,3 +143,42 @@ def test_mjml_is_compiled_once_per_calendar_group_and_language_not_per_member(ro
         runner.close()
     groups = {("nb", ("tirsdagsmote",)), ("nn", ("tirsdagsmote",)), ("nb", ("styremote",))}
     assert runner.renderer.compilations == 2 + len(groups)
+
+
+def send_late(root: Path, smtp, approve_at: str, send_at: str) -> dict[str, str]:
+    """Preview and approve at one time, send at another (both past the draft's lifetime)."""
+    env = base_env(**smtp.env(), MAILER_SECRET=SECRET)
+    assert mailer(root, "preview", "nyhetsbrev-2026-12", "--now", approve_at, env=env).code == 0
+    approve = mailer(
+        root, "approve", "nyhetsbrev-2026-12", "--by", "Kari Styre", "--now", approve_at, env=env
+    )
+    assert approve.code == 0, approve.err
+    result = mailer(root, "send", "nyhetsbrev-2026-12", "--now", send_at, env=env)
+    assert result.code == 0, result.err
+    return {r.rcpt_tos[0]: r.message.get_body(("plain",)).get_content() for r in smtp.received}
+
+
+def test_a_late_issue_lists_the_meetings_from_the_day_it_is_sent_never_one_already_held(root, smtp):
+    text = send_late(root, smtp, "2026-12-16T12:00", "2026-12-16T12:00")["ase@example.org"]
+    days = re.findall(r"(?:tirsdag|tysdag) (\d+)\. (\w+) kl\. 08\.00", text)
+    assert days == [("22", "desember"), ("29", "desember"), ("5", "januar"), ("12", "januar")]
+
+
+def test_an_issue_approved_before_a_meeting_and_sent_after_it_the_same_day_keeps_its_approval(root, smtp):
+    text = send_late(root, smtp, "2026-12-22T07:00", "2026-12-22T09:00")["ase@example.org"]
+    assert "tirsdag 22. desember" not in text and "tirsdag 29. desember kl. 08.00" in text
+
+
+def test_a_late_issue_retried_the_next_day_keeps_the_calendar_the_board_approved(root, smtp):
+    down = base_env(
+        MAILER_SMTP_HOST="127.0.0.1", MAILER_SMTP_PORT=str(free_port()), MAILER_SMTP_SECURITY="none"
+    )
+    tuesday = "2026-12-22T12:00"  # its window ends before 19 January; Wednesday's would not
+    assert mailer(root, "preview", "nyhetsbrev-2026-12", "--now", tuesday, env=down).code == 0
+    assert mailer(root, "approve", "nyhetsbrev-2026-12", "--by", "Kari", "--now", tuesday, env=down).code == 0
+    assert mailer(root, "send", "nyhetsbrev-2026-12", "--now", "2026-12-22T12:00", env=down).code == 1
+    result = mailer(
+        root, "run-due", "--now", "2026-12-23T10:00", env=base_env(**smtp.env(), MAILER_SECRET=SECRET)
+    )
+    assert result.code == 0, result.err
+    assert "nyhetsbrev-2026-12: 4 sent" in result.out and "changed since" not in result.err

@@ -37,6 +37,7 @@ def test_the_readme_test_command_installs_the_system_packages_before_the_tests()
         "openssl",
         "dovecot-imapd",
         "spamassassin",
+        "faketime",
     ):
         assert package in packages
 

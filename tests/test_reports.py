@@ -240,3 +240,70 @@ def test_a_state_folder_with_nothing_sent_gives_an_empty_report_that_says_so(tmp
     assert result.code == 0, result.err
     assert "nothing sent yet" in result.out
     assert report(root, kind)["empty"].startswith("nothing sent yet")
+
+
+def test_the_chapters_report_gives_the_county_totals_in_a_row_of_their_own(sent):
+    data = report(sent, "chapters")
+    chapters = data["chapters"]["rows"]
+    [county] = data["county"]["rows"]
+    assert county["county"] == "Testfylket Senterparti"
+    assert (county["members"], county["new_this_year"], county["nynorsk"]) == (6, 1, 1)
+    assert county["leaders_missing"] == sum(1 for c in chapters if c["leaders"] == "missing") == 3
+    for key in ("members", "new_this_year", "nynorsk", "unsubscribed", "bouncing"):
+        assert county[key] == sum(c[key] for c in chapters), key
+
+
+def test_the_meetings_report_gives_the_county_totals_in_a_row_of_their_own(sent):
+    [county] = report(sent, "meetings")["county"]["rows"]
+    counts = [county[k] for k in ("series", "held", "invited", "yes", "no", "no_answer", "goal_met")]
+    assert counts == [1, 2, 8, 3, 1, 4, "1 of 2"]
+
+
+def test_the_mailings_report_gives_the_county_totals_in_a_row_of_their_own(sent):
+    data = report(sent, "mailings")
+    [county] = data["county"]["rows"]
+    rows = data["mailings"]["rows"]
+    assert county["mailings"] == len(rows) == 3
+    for key in ("recipients", "sent", "failed", "deferred", "open", "dropped", "unsubscribed"):
+        assert county[key] == sum(r[key] for r in rows), key
+
+
+def test_the_county_total_is_a_table_of_its_own_in_the_terminal(sent):
+    result = mailer(sent, "report", "chapters", "--now", AFTER_BOTH)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("County total"))
+    _, header, _, row, end = lines[start + 1 : start + 6]
+    assert end.startswith("└")
+    assert "leaders missing" in header and "bouncing addresses" in header
+    assert re.search(r"Testfylket Senterparti\s*│\s+6 │\s+1 │\s+1 │\s+3 │", row), row
+
+
+@pytest.mark.parametrize("kind", ["chapters", "meetings", "mailings"])
+def test_the_html_report_ends_with_the_county_row(sent, tmp_path, kind):
+    target = tmp_path / f"{kind}.html"
+    assert mailer(sent, "report", kind, "--html", str(target), "--now", AFTER_BOTH).code == 0
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(target.as_uri())
+        total = page.locator("table.total")
+        assert total.count() == 1
+        assert page.locator("section.report > table").last.get_attribute("class") == "total"
+        assert total.locator("tbody tr").count() == 1
+        assert total.locator("td").first.inner_text() == "Testfylket Senterparti"
+        weight = total.locator("td").first.evaluate("e => getComputedStyle(e).fontWeight")
+        assert int(weight) >= 700
+
+
+def test_the_board_page_shows_the_county_totals_of_each_report(sent):
+    web = start_web(sent, base_env(MAILER_SECRET=SECRET, MAILER_BOARD_USERS=board_users()))
+    try:
+        page = web.board().get("/board/rapporter")
+    finally:
+        web.stop()
+    assert page.status_code == 200
+    sections = re.findall(r'<section class="report" id="(\w+)">(.*?)</section>', page.text, re.S)
+    assert [kind for kind, _ in sections] == ["chapters", "meetings", "mailings"]
+    for kind, body in sections:
+        assert body.count('<table class="total">') == 1, kind
+        assert "<h2>Hele fylket</h2>" in body and "<td>Testfylket Senterparti</td>" in body, kind

@@ -12,12 +12,14 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import base_env, copy_example, mailer, small_project
+import pytest
+from conftest import base_env, copy_example, mailer, small_project, state_rows
 from webapp import SECRET, start_web
 
 from mailer.delivery.tokens import Signer
 from mailer.state.migrations import MIGRATIONS
 
+pytestmark = pytest.mark.usefixtures("engine")  # every test on SQLite and on PostgreSQL
 FIXTURES = Path(__file__).parent / "fixtures"
 MEMBERS = (
     "1,Åse,Bjørnstad,ase@example.org,Ås,Ås Senterparti,medlem,2020-01-01,nb\n"
@@ -39,20 +41,18 @@ def v1_project(tmp_path: Path) -> Path:
 
 
 def db_rows(root: Path, sql: str) -> list[tuple[object, ...]]:
-    db = sqlite3.connect(root / ".mailer" / "state.db")
-    try:
-        return db.execute(sql).fetchall()
-    finally:
-        db.close()
+    return state_rows(root, sql)
 
 
+@pytest.mark.sqlite_only
 def test_a_state_file_from_the_first_release_opens_and_upgrades_in_place(tmp_path, smtp):
     root = v1_project(tmp_path)
     env = base_env(**smtp.env())
     result = mailer(root, "status", "--json", env=env)
     assert result.code == 0, result.err
     assert '"sent": 6' in result.out.replace(" ", "").replace('"sent":6', '"sent": 6')
-    assert db_rows(root, "PRAGMA user_version") == [(len(MIGRATIONS),)]
+    with sqlite3.connect(root / ".mailer" / "state.db") as db:
+        assert db.execute("PRAGMA user_version").fetchall() == [(len(MIGRATIONS),)]
     # what the first release sent, approved and recorded still holds: nothing goes out twice
     assert mailer(root, "preview", "nyhetsbrev-2026-12", env=env).code == 0  # templates changed since
     for name in ("Kari Nordmann", "Per Hansen"):
@@ -66,6 +66,7 @@ def test_a_state_file_from_the_first_release_opens_and_upgrades_in_place(tmp_pat
     ]
 
 
+@pytest.mark.sqlite_only
 def test_a_state_file_from_a_newer_release_is_refused_and_left_unchanged(tmp_path):
     root = v1_project(tmp_path)
     db = sqlite3.connect(root / ".mailer" / "state.db")
@@ -79,6 +80,7 @@ def test_a_state_file_from_a_newer_release_is_refused_and_left_unchanged(tmp_pat
     assert hashlib.sha256((root / ".mailer" / "state.db").read_bytes()).hexdigest() == before
 
 
+@pytest.mark.sqlite_only
 def test_a_corrupt_state_file_is_one_clear_line_and_exit_1(tmp_path):
     root = small_project(tmp_path / "p", MEMBERS)
     (root / ".mailer").mkdir()
@@ -89,6 +91,7 @@ def test_a_corrupt_state_file_is_one_clear_line_and_exit_1(tmp_path):
     assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
 
 
+@pytest.mark.sqlite_only
 def test_a_state_file_locked_by_another_process_is_one_clear_line_and_exit_1(tmp_path):
     root = small_project(tmp_path / "p", MEMBERS)
     assert mailer(root, "status").code == 0
@@ -242,6 +245,7 @@ def test_an_unsubscribe_outlives_erasure_as_a_keyed_hash_and_stops_a_later_impor
     assert [r.rcpt_tos for r in smtp.received] == [["oyvind@example.org"]]
 
 
+@pytest.mark.sqlite_only
 def test_the_state_folder_and_database_are_the_owners_alone_whatever_the_umask(tmp_path):
     root = small_project(tmp_path / "p", MEMBERS)
     old = os.umask(0)

@@ -56,6 +56,7 @@ def send_to_outbox_and_preview_as_gudrun(root: Path) -> None:
     assert sent.code == 0, sent.err
 
 
+@pytest.mark.usefixtures("engine")
 def test_outbox_file_names_do_not_carry_the_recipient_s_address(root):
     send_to_outbox_and_preview_as_gudrun(root)
     names = [p.name.lower() for p in (root / ".mailer" / "outbox").rglob("*.eml")]
@@ -63,12 +64,14 @@ def test_outbox_file_names_do_not_carry_the_recipient_s_address(root):
     assert not any("gudrun" in n or "kari" in n or "@" in n for n in names)
 
 
+@pytest.mark.usefixtures("engine")
 def test_the_files_show_gudrun_before_she_is_forgotten(root):
     send_to_outbox_and_preview_as_gudrun(root)
     found = traces(root)
     assert any("outbox" in name for name in found) and any("previews" in name for name in found)
 
 
+@pytest.mark.usefixtures("engine")
 def test_forget_leaves_no_trace_of_the_person_in_any_file_of_the_state_folder(root):
     send_to_outbox_and_preview_as_gudrun(root)
     result = mailer(root, "forget", "GUDRUN.fjellheim@example.ORG")
@@ -76,6 +79,7 @@ def test_forget_leaves_no_trace_of_the_person_in_any_file_of_the_state_folder(ro
     assert traces(root) == {}
 
 
+@pytest.mark.usefixtures("engine")
 def test_forget_keeps_the_other_members_outbox_messages(root):
     send_to_outbox_and_preview_as_gudrun(root)
     assert mailer(root, "forget", "gudrun.fjellheim@example.org").code == 0

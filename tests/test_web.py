@@ -71,7 +71,9 @@ Hei {{ member.first_name }}!
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     root = small_project(tmp_path / "fylke", MEMBERS, SERIES)
-    (root / "drafts" / "nyhetsbrev-2026-12.md").write_text(DRAFT, encoding="utf-8")
+    # The issue is planned ahead of the real clock that `mailer serve` runs on, so the board lists it.
+    ahead = DRAFT.replace("send_at: 2026-12-03T18:00", f"send_at: {AHEAD[0].isoformat()}T18:00")
+    (root / "drafts" / "nyhetsbrev-2026-12.md").write_text(ahead, encoding="utf-8")
     return root
 
 

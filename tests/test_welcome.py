@@ -117,7 +117,7 @@ def test_a_joined_date_in_the_future_or_unreadable_is_reported_and_gets_no_welco
     )
     assert "recipients/members.csv:4: joined date 'snart' is not a date" in result.err
     assert welcomes(smtp) == ["ase@example.org"]
-    check = mailer(root, "check")
+    check = mailer(root, "--now", "2026-11-23T10:00", "check")
     assert check.code == 1 and "members.csv:3:" in check.err
 
 

@@ -59,12 +59,23 @@ class WebServer:
             self.proc.wait()
 
 
-def start_web(project: Path, env: dict[str, str]) -> WebServer:
+def start_web(project: Path, env: dict[str, str], now: str | None = None) -> WebServer:
+    """`mailer serve` on a free port; with `now`, as of that time (`mailer --now T serve`)."""
     port = free_port()
     log = project.parent / f"serve-{port}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mailer", "--project", str(project), "serve", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "mailer",
+                "--project",
+                str(project),
+                *(["--now", now] if now else []),
+                "serve",
+                "--port",
+                str(port),
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -185,3 +185,47 @@ def attendance(
             if result.occasions:
                 out.append(result)
     return out
+
+
+CSV_HEADER = (
+    "møteserie",
+    "møte",
+    "dato",
+    "invitert",
+    "ja",
+    "nei",
+    "ikke svart",
+    "kom",
+    "kom uten å svare",
+    "gjester",
+    "mål",
+    "mål nådd",
+    "merknad",
+)
+
+
+def csv_rows(results: list[SeriesAttendance]) -> list[list[object]]:
+    """One row per meeting, for `mailer attendance --csv` (counts only: no names)."""
+    rows: list[list[object]] = []
+    for s in results:
+        for o in s.occasions:
+            met = o.as_json(s.goal)["goal_met"]
+            note = "avlyst" if o.cancelled else ("" if o.held else "ikke holdt ennå")
+            rows.append(
+                [
+                    s.series,
+                    s.title,
+                    o.day.isoformat(),
+                    o.invited,
+                    o.yes,
+                    o.no,
+                    o.no_answer,
+                    o.attended,
+                    o.attended_unanswered if o.attended is not None else None,
+                    o.unmatched if o.attended is not None else None,
+                    s.goal,
+                    None if met is None else ("ja" if met else "nei"),
+                    note,
+                ]
+            )
+    return rows

@@ -60,15 +60,29 @@ def occurrence_of(runner: Runner, occurrence_id: str) -> calendar.Occurrence:
     return occ
 
 
-def import_file(runner: Runner, occurrence_id: str, path: Path) -> Imported:
-    occ = occurrence_of(runner, occurrence_id)
+def read_report(path: Path) -> bytes:
+    """The file's bytes, refused (never read whole) when it is larger than a report can be."""
     label = str(path)
+    limit = teams_report.MAX_FILE_BYTES
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
     except FileNotFoundError:
         raise UserError(f"{label}: file not found") from None
     except OSError as exc:
         raise UserError(f"{label}: cannot be read ({exc.strerror})") from None
+    if len(data) > limit:
+        raise UserError(
+            f"{label}: larger than {limit // (1024 * 1024)} MB, the most an attendance report can be; "
+            "give the report Teams downloads, or a CSV of who came"
+        )
+    return data
+
+
+def import_file(runner: Runner, occurrence_id: str, path: Path) -> Imported:
+    occ = occurrence_of(runner, occurrence_id)
+    label = str(path)
+    data = read_report(path)
     participants = teams_report.parse(data, label)
     matched = attendees.match(participants, runner.members())
     store = runner.state.attendance

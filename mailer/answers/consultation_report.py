@@ -6,20 +6,17 @@ left the audience since are listed too: an answer is never dropped from the boar
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mailer.delivery.consultation_reminders import unit_of
 from mailer.delivery.runner import Runner
-from mailer.errors import UserError
+from mailer.exports import write_csv
 from mailer.project import consultations
 from mailer.project.drafts import Question
+from mailer.project.mailings import Consultation
 from mailer.state.consultations import Answer
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -31,7 +28,7 @@ class Row:
 
 @dataclass(frozen=True)
 class Status:
-    consultation: consultations.Consultation
+    consultation: Consultation
     rows: list[Row]
 
     @property
@@ -104,35 +101,25 @@ def lines(s: Status) -> list[str]:
     return out
 
 
-def _cell(value: str) -> str:
-    """A cell Excel shows as text, never runs as a formula (a leader's answer may start with '=')."""
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
-def export_csv(s: Status) -> str:
-    """One row per chapter (or member), one column per question; `;`-separated for Excel in Norway."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+def export_rows(s: Status) -> tuple[list[str], list[list[str]]]:
+    """One row per chapter (or member), one column per question."""
     first = "lokallag" if s.consultation.answer_per == "chapter" else "medlem"
-    writer.writerow([first, "svart", "svart av", "tidspunkt", *(_cell(q.text) for q in s.questions)])
+    header = [first, "svart", "svart av", "tidspunkt", *(q.text for q in s.questions)]
+    rows = []
     for r in s.rows:
         a = r.answer
-        writer.writerow(
+        rows.append(
             [
-                _cell(r.label),
+                r.label,
                 "ja" if a else "nei",
-                _cell(a.member_name) if a else "",
+                a.member_name if a else "",
                 a.answered_at.strftime("%d.%m.%Y %H:%M") if a else "",
-                *(_cell(a.answers.get(q.id, "")) if a else "" for q in s.questions),
+                *(a.answers.get(q.id, "") if a else "" for q in s.questions),
             ]
         )
-    return buf.getvalue()
+    return header, rows
 
 
 def write_export(s: Status, out: Path) -> None:
-    """UTF-8 with BOM, so Excel reads æøå right."""
-    if out.is_dir():
-        raise UserError(f"--out {out} is a folder; give a file name such as svar.csv")
-    if not out.parent.is_dir():
-        raise UserError(f"--out {out}: the folder {out.parent} does not exist")
-    out.write_text(export_csv(s), encoding="utf-8-sig", newline="")
+    """Through the one CSV writer (`mailer.exports`): formula cells neutralised, BOM and ';', 0600."""
+    write_csv(out, *export_rows(s), option="--out")

@@ -18,7 +18,7 @@ from mailer.answers.choices import Refused
 from mailer.delivery import notices
 from mailer.delivery.runner import Runner
 from mailer.project.members import Member
-from mailer.state import personal_data, requests
+from mailer.state import requests
 from mailer.state.database import transaction
 from mailer.state.suppressions import address_digest
 
@@ -35,7 +35,8 @@ REPORT_SUBJECT = "Noe feil i medlemsregisteret? Melding fra {{ who.name }} (medl
 
 def collect(runner: Runner, member: Member) -> dict[str, Any]:
     """What mailer holds about this member and their address, as one JSON document."""
-    state, db = runner.state, runner.state.db
+    state = runner.state
+    held = state.personal_data
     address = member.address_key
     choice = state.preferences.of(address)
     digest_entries = state.consent.of(address, address_digest(state.secret, address))
@@ -54,12 +55,12 @@ def collect(runner: Runner, member: Member) -> dict[str, Any]:
             for h in state.suppressions.of(address)
         ],
         "consent_log": [e.as_json() for e in digest_entries],
-        "deliveries": personal_data.deliveries(db, member.id, address),
-        "rsvps": personal_data.rsvps(db, member.id),
-        "attendance": personal_data.attendance(db, member.id),
-        "registrations": personal_data.registrations(db, member.id),
-        "consultation_answers": personal_data.consultation_answers(db, member.id),
-        "bounces": personal_data.bounces(db, member.id, address),
+        "deliveries": held.deliveries(member.id, address),
+        "rsvps": held.rsvps(member.id),
+        "attendance": held.attendance(member.id),
+        "registrations": held.registrations(member.id),
+        "consultation_answers": held.consultation_answers(member.id),
+        "bounces": held.bounces(member.id, address),
     }
 
 

@@ -4,6 +4,9 @@ Teams downloads its report as UTF-16 with a BOM, tab-separated, in numbered sect
 (`1. Summary`, `2. Participants`, `3. In-Meeting Activities`, or as Norwegian Teams writes
 them); a secretary's list for a physical meeting is a CSV with an e-mail or a name column.
 Sections and columns are found by name, never by position. Pure: bytes in, participants out.
+
+The file comes from outside: a name, an address or a role longer than its limit (NAME_LIMIT,
+EMAIL_LIMIT, ROLE_LIMIT) is cut before it is stored or printed.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from mailer.errors import UserError
+from mailer.project.textclean import clip
 
 EXPECTED = (
     "expected a Teams attendance report (sections '1. Summary', '2. Participants', …) "
@@ -28,6 +32,11 @@ ROLE = {"role", "rolle"}
 FIRST = {"first_name", "first name", "fornavn", "førenamn"}
 LAST = {"last_name", "last name", "etternavn", "etternamn"}
 _SECTION = re.compile(r"^\s*(\d)\.\s+(.+?)\s*$")
+NAME_LIMIT = 200
+EMAIL_LIMIT = 254
+ROLE_LIMIT = 100
+MAX_FILE_BYTES = 5 * 1024 * 1024
+"""An attendance report is small: Teams' report of a meeting of 300 is well under 1 MB."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,8 @@ def _participant(row: list[str], columns: dict[str, int], line: int) -> Particip
         email = ""
     if not name and not email:
         return None
-    return Participant(name, email, _cell(row, columns, "role"), line)
+    role = _cell(row, columns, "role")
+    return Participant(clip(name, NAME_LIMIT), clip(email, EMAIL_LIMIT), clip(role, ROLE_LIMIT), line)
 
 
 def _teams(lines: list[str], start: int, label: str) -> list[Participant]:
@@ -119,13 +129,22 @@ def _teams(lines: list[str], start: int, label: str) -> list[Participant]:
     return out
 
 
+def _delimiter(text: str) -> str:
+    """The header line decides: `;` as Norwegian Excel writes, `,` or a tab (a long cell below it
+    cannot confuse the choice, as it can a sniffer)."""
+    header = next((line for line in text.splitlines() if line.strip()), "")[:4096]
+    counts = {d: header.count(d) for d in (";", ",", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
 def _csv(text: str, label: str) -> list[Participant]:
-    sample = text[:4096]
+    dialect = _delimiter(text)
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))  # long cells are cut, not refused
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+        rows = list(csv.reader(io.StringIO(text), delimiter=dialect))
+    except csv.Error as exc:
+        raise UserError(f"{label}: not a CSV file this program can read ({exc}); {EXPECTED}") from None
     header_at = next((i for i, r in enumerate(rows) if any(c.strip() for c in r)), None)
     if header_at is None:
         raise UserError(f"{label}: the file is empty; {EXPECTED}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -10,13 +9,15 @@ from typing import Any
 
 from mailer.bounces import mailbox
 from mailer.bounces.process import ImportReport, Policy, Processor, complaint_categories
-from mailer.delivery.runner import Runner, run_lock
+from mailer.delivery.runner import Runner
 from mailer.errors import UserError
+from mailer.exports import write_csv
 from mailer.project.addresses import check_email
-from mailer.state.bounces import BounceStore
+from mailer.project.textclean import clip, escape_controls
+from mailer.state.database import transaction
 
 Print = Callable[..., None]
-COLUMNS = ("member_id", "name", "email", "kind", "status", "reason", "last", "count")
+COLUMNS = ("member_id", "name", "email", "kind", "status", "reason", "last", "count", "verified", "why")
 
 
 def processor(runner: Runner, source: str) -> Processor:
@@ -33,7 +34,7 @@ def processor(runner: Runner, source: str) -> Processor:
 def import_messages(runner: Runner, source: str, out: Print, warn: Print) -> ImportReport:
     """Read every message of a file, mbox, Maildir or stdin; one broken message skips only itself."""
     proc = processor(runner, "import")
-    with run_lock(runner.project.state_dir, wait=True):
+    with runner.lock(wait=True):
         for label, data in mailbox.messages(source):
             proc.handle(label, data)
             for line in proc.report.warnings:
@@ -44,11 +45,16 @@ def import_messages(runner: Runner, source: str, out: Print, warn: Print) -> Imp
 
 
 def rows(runner: Runner) -> list[dict[str, Any]]:
-    names = {m.id: m.name for m in runner.members()}
+    """The failing addresses (verified), then the unverified claims, as one list."""
+    members = {m.address_key: m for m in runner.members()}
+    names = {m.id: m.name for m in members.values()}
     tz = runner.project.tz
+
+    def when(stamp: str) -> str:
+        return dt.datetime.fromisoformat(stamp).astimezone(tz).isoformat(timespec="minutes")
+
     out = []
     for f in runner.state.bounces.failing():
-        last = dt.datetime.fromisoformat(f.last_at).astimezone(tz)
         out.append(
             {
                 "member_id": f.member_id,
@@ -57,8 +63,26 @@ def rows(runner: Runner) -> list[dict[str, Any]]:
                 "kind": f.kind,
                 "status": f.status,
                 "reason": f.reason,
-                "last": last.isoformat(timespec="minutes"),
+                "last": when(f.last_at),
                 "count": f.count,
+                "verified": True,
+                "why": None,
+            }
+        )
+    for c in runner.state.unverified.listing():
+        member = members.get(c.address)
+        out.append(
+            {
+                "member_id": member.id if member else None,
+                "name": member.name if member else "",
+                "email": c.address,
+                "kind": c.kind,
+                "status": c.status,
+                "reason": c.reason,
+                "last": when(c.last_at),
+                "count": c.count,
+                "verified": False,
+                "why": c.why,
             }
         )
     return out
@@ -70,26 +94,37 @@ def listing(
     """Print the failing addresses (or JSON), and write them as CSV for the register when asked."""
     found = rows(runner)
     if csv_file is not None:
-        try:
-            with csv_file.open("w", encoding="utf-8", newline="") as f:
-                writer = csv.DictWriter(f, COLUMNS)
-                writer.writeheader()
-                writer.writerows(found)
-        except OSError as exc:
-            raise UserError(f"cannot write {csv_file}: {exc.strerror}; choose another --csv path") from None
+        cells = ([*(r[c] for c in COLUMNS[:-2]), "yes" if r["verified"] else "no", r["why"]] for r in found)
+        write_csv(csv_file, COLUMNS, cells, option="--csv")
     if as_json:
         emit(found)
         return
     if csv_file is not None:
-        out(f"{len(found)} failing addresses written to {csv_file}")
+        verified = sum(1 for r in found if r["verified"])
+        out(f"{verified} failing addresses and {len(found) - verified} unverified written to {csv_file}")
         return
     if not found:
         out("no address bounces or has complained")
         return
     for r in found:
-        status = f" {r['status']}" if r["status"] else ""
-        who = f"{r['member_id']} {r['name']}".strip() or "(not in the member list)"
-        out(f"{r['email']}  {who}  {r['kind']}{status} x{r['count']}, last {r['last'][:16]}: {r['reason']}")
+        if r["verified"]:
+            out(_line(r))
+    unverified = [r for r in found if not r["verified"]]
+    if unverified:
+        out(f"unverified ({len(unverified)}): reports that prove nothing; nobody was suppressed:")
+    for r in unverified:
+        out(f"  {_line(r)} ({r['why']})")
+
+
+def _line(r: dict[str, Any]) -> str:
+    """One row for the terminal: fields from outside are cut and their control characters escaped."""
+    status = f" {r['status']}" if r["status"] else ""
+    who = f"{r['member_id'] or ''} {r['name']}".strip() or "(not in the member list)"
+    text = (
+        f"{r['email'] or '(no address)'}  {who}  {r['kind']}{status} x{r['count']}, "
+        f"last {r['last'][:16]}: {r['reason']}"
+    )
+    return escape_controls(clip(text, 1000))
 
 
 def clear(runner: Runner, email: str, out: Print) -> None:
@@ -98,19 +133,15 @@ def clear(runner: Runner, email: str, out: Print) -> None:
         address = check_email(email.strip()).casefold()
     except ValueError as exc:
         raise UserError(f"'{email}' is not an email address: {exc}") from None
-    with run_lock(runner.project.state_dir, wait=True):
-        db = runner.state.db
-        store = BounceStore(db)  # creating the tables commits, so before the transaction
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            cleared = store.clear(address, runner.now)
-            lifted = db.execute(
-                "DELETE FROM suppressions WHERE address = ? AND source = 'bounce'", (address,)
-            ).rowcount
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    with runner.lock(wait=True):
+        state = runner.state
+        with transaction(state.db):
+            cleared = state.bounces.clear(address, runner.now)
+            lifted = state.suppressions.lift_bounce(address, runner.now)
+            looked_at = state.unverified.clear(address)
+    if looked_at and not cleared and not lifted:
+        out(f"{address}: {looked_at} unverified reports cleared; they had suppressed nothing")
+        return
     if not cleared and not lifted:
         raise UserError(f"{address} has no bounces to clear; `mailer bounces` lists those that have")
     kept = [c for a, c, _, _ in runner.state.suppressions.rows() if a == address]

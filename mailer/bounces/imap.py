@@ -29,7 +29,7 @@ def collect(runner: Runner, warn: Callable[[str], None]) -> str | None:
         return None
     where = f"bounce mailbox {settings.bounce_imap_host}:{settings.bounce_imap_port}"
     try:
-        read, report = fetch(runner, settings)
+        read, report = fetch(runner, settings, warn)
     except imaplib.IMAP4.error as exc:
         warn(
             f"{where}: {_text(exc)}; check MAILER_BOUNCE_IMAP_*; bounces are read next time, sending goes on"
@@ -51,15 +51,15 @@ def _text(exc: BaseException) -> str:
         return f"TLS failed: {exc.reason or text}"
     if isinstance(exc, imaplib.IMAP4.error) and "auth" in text.lower():
         return f"login refused: {text.rstrip('.')}"
-    return " ".join(text.split())[:200].rstrip(".") or type(exc).__name__
+    return " ".join(text.split())[:200].rstrip(".") or "the connection failed"
 
 
 def _quote(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def fetch(runner: Runner, settings: Settings) -> tuple[int, str]:
-    """(new messages read, the import's summary line)."""
+def fetch(runner: Runner, settings: Settings, warn: Callable[[str], None]) -> tuple[int, str]:
+    """(new messages read, the import's summary line); a skipped message is one warning line."""
     from mailer.bounces.commands import processor
 
     cafile = str(settings.bounce_imap_cafile) if settings.bounce_imap_cafile else None
@@ -90,6 +90,9 @@ def fetch(runner: Runner, settings: Settings) -> tuple[int, str]:
             if typ != "OK" or raw is None:
                 continue
             outcome = proc.handle(f"{folder} message {uid}", raw)
+            for line in proc.report.warnings:
+                warn(line)
+            proc.report.warnings.clear()
             if outcome not in LEAVE:
                 processed.append(uid)
             runner.state.meta.set(key, str(uid))

@@ -1,14 +1,17 @@
 """Where returned messages are read from: one message file, an mbox, a Maildir, or stdin.
 
-Yields each message's bytes with a label for warnings. One broken message does not stop the
-rest; an empty or missing source is the user's to fix.
+Yields each message's bytes with a label for warnings. One broken, huge or unreadable message
+does not stop the rest (it is skipped with one warning line); an empty or missing source is the
+user's to fix.
 """
 
 from __future__ import annotations
 
 import mailbox
+import os
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from mailer.errors import UserError
@@ -17,17 +20,23 @@ MAX_MESSAGE = 10 * 1024 * 1024
 """A bounce is small; anything larger is skipped, so a stray huge file cannot fill memory."""
 
 
-class TooLarge(Exception):
-    """One message over MAX_MESSAGE bytes."""
+@dataclass(frozen=True)
+class Skipped:
+    """A message that is not read, and why, in words for the warning line."""
+
+    why: str
 
 
-def messages(source: str) -> Iterator[tuple[str, bytes | TooLarge]]:
-    """(label, bytes) for each message, or (label, TooLarge) for one that is skipped."""
+TOO_LARGE = Skipped("larger than a bounce can be")
+
+
+def messages(source: str) -> Iterator[tuple[str, bytes | Skipped]]:
+    """(label, bytes) for each message, or (label, Skipped) for one that is skipped."""
     if source == "-":
         data = sys.stdin.buffer.read(MAX_MESSAGE + 1)
         if not data.strip():
             raise UserError("standard input is empty: pipe one bounce or complaint message to it")
-        yield "standard input", TooLarge() if len(data) > MAX_MESSAGE else data
+        yield "standard input", TOO_LARGE if len(data) > MAX_MESSAGE else data
         return
     path = Path(source)
     if path.is_dir():
@@ -47,25 +56,32 @@ def messages(source: str) -> Iterator[tuple[str, bytes | TooLarge]]:
     if head == b"From ":
         yield from _mbox(path)
         return
-    yield str(path), TooLarge() if size > MAX_MESSAGE else path.read_bytes()
+    yield str(path), TOO_LARGE if size > MAX_MESSAGE else _read(path)
 
 
-def _maildir(path: Path) -> Iterator[tuple[str, bytes | TooLarge]]:
+def _read(file: Path) -> bytes | Skipped:
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        return Skipped(f"cannot be read ({os.strerror(exc.errno) if exc.errno else 'read error'})")
+
+
+def _maildir(path: Path) -> Iterator[tuple[str, bytes | Skipped]]:
     files = sorted(f for sub in ("new", "cur") for f in (path / sub).iterdir() if f.is_file())
     for file in files:
         if file.name.startswith("."):
             continue
         label = f"{path}/{file.parent.name}/{file.name}"
-        yield label, TooLarge() if file.stat().st_size > MAX_MESSAGE else file.read_bytes()
+        yield label, TOO_LARGE if file.stat().st_size > MAX_MESSAGE else _read(file)
 
 
-def _mbox(path: Path) -> Iterator[tuple[str, bytes | TooLarge]]:
+def _mbox(path: Path) -> Iterator[tuple[str, bytes | Skipped]]:
     """Split on 'From ' lines as mbox readers do; a message with broken headers still comes out."""
     box = mailbox.mbox(path, factory=None, create=False)
     try:
         for n, key in enumerate(box.iterkeys(), start=1):
             with box.get_file(key) as f:
                 data = f.read(MAX_MESSAGE + 1)
-            yield f"{path} message {n}", TooLarge() if len(data) > MAX_MESSAGE else data
+            yield f"{path} message {n}", TOO_LARGE if len(data) > MAX_MESSAGE else data
     finally:
         box.close()

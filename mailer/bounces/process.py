@@ -1,11 +1,18 @@
 """What a returned message changes: bounce records, the delivery's status, and suppressions.
 
-A valid VERP token decides the delivery, and so the member and address, even when the bounce
-names another address (a forwarding target). Without a token, the address the report names
-must be one we sent to. A hard bounce suppresses the address for all mail at once; soft ones
-add to a score, and `soft_limit` of them within `soft_days` suppress it too. A complaint
-unsubscribes the member from every category except the meetings of the bodies they hold
-office in (invitations whose audience is chosen by role): those they cannot do without.
+The bounce address is public, so a report changes something only when it proves that it
+answers a message we sent:
+- a valid VERP token (MAILER_BOUNCE_ADDRESS set) decides the delivery, and so the member and
+  address, even when the report names another address (a forwarding target);
+- without one, a Message-ID of ours that the report quotes (the returned headers, In-Reply-To,
+  References) must belong to a delivery to the very address the report says failed.
+Anything else is recorded as *unverified* with the address it claims (`state/unverified.py`),
+listed by `mailer bounces`, and suppresses nobody.
+
+A hard bounce suppresses the address for all mail at once; soft ones add to a score, and
+`soft_limit` of them within `soft_days` suppress it too. A complaint unsubscribes the member
+from every category except the meetings of the bodies they hold office in (invitations whose
+audience is chosen by role): those they cannot do without.
 """
 
 from __future__ import annotations
@@ -14,12 +21,19 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from mailer.bounces import parse
-from mailer.bounces.mailbox import TooLarge
-from mailer.bounces.verp import Verp
+from mailer.bounces.mailbox import Skipped
+from mailer.delivery.verp import Verp
 from mailer.project import categories
 from mailer.project.config import Config
 from mailer.state import State
 from mailer.state.bounces import Event
+from mailer.state.database import transaction
+from mailer.state.unverified import Claim
+
+Row = tuple[int, str, str, str]  # delivery id, member id, address, mailing id
+NO_PROOF = "no VERP token and no Message-ID of ours in it"
+FORGED = "its VERP token does not verify (forged or damaged)"
+OTHER_ADDRESS = "the Message-ID of ours it quotes was sent to another address"
 
 
 @dataclass
@@ -33,8 +47,8 @@ class ImportReport:
     suppressed: int = 0
     auto_replies: int = 0
     unrecognised: int = 0
+    unverified: int = 0
     unknown: int = 0
-    forged: int = 0
     already_read: int = 0
     broken: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -48,8 +62,8 @@ class ImportReport:
             "suppressed": "addresses suppressed",
             "auto_replies": "automatic replies ignored",
             "unrecognised": "not bounces (left alone)",
-            "unknown": "for addresses never mailed (ignored)",
-            "forged": "with a forged token (ignored)",
+            "unverified": "unverified (nobody suppressed; listed by `mailer bounces`)",
+            "unknown": "for deliveries no longer in the ledger (ignored)",
             "already_read": "read before",
             "broken": "unreadable",
         }
@@ -82,38 +96,42 @@ class Processor:
 
     def __post_init__(self) -> None:
         self.store = self.state.bounces
+        self.state.unverified.expire(self.now)
 
-    def handle(self, label: str, data: bytes | TooLarge) -> str:
-        """Read one message and record what it says; returns its verdict (or why it was skipped).
+    def handle(self, label: str, data: bytes | Skipped) -> str:
+        """Read one message and record what it says; returns its verdict (or "broken" if skipped).
 
-        A message read before changes nothing and returns what was found then.
+        A message read before changes nothing and returns what was found then. A skipped one
+        adds one warning line in the secretary's words (never an exception's name). An unverified
+        message is remembered by a digest of its bytes, not by its Message-ID, so a forgery
+        sent ahead of a real bounce cannot make the real one look read already.
         """
         self.report.read += 1
-        if isinstance(data, TooLarge):
-            self.report.broken += 1
-            self.report.warnings.append(f"{label}: larger than a bounce can be; skipped")
-            return "broken"
+        if isinstance(data, Skipped):
+            return self._skip(label, data.why)
         try:
             finding = parse.read(data)
-        except Exception as exc:  # untrusted input: one broken message must not stop the rest
-            self.report.broken += 1
-            self.report.warnings.append(f"{label}: not a readable message ({type(exc).__name__}); skipped")
-            return "broken"
-        db = self.state.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            before = self.store.outcome(finding.key)
+        except parse.NotAMessage as exc:
+            return self._skip(label, str(exc))
+        except parse.Unreadable as exc:
+            return self._skip(label, f"not read: {exc}")
+        except Exception:  # untrusted input: one broken message must not stop the rest
+            return self._skip(label, "not a readable message")
+        with transaction(self.state.db):
+            self.state.db.lock("bounces")  # two readers of one mailbox count a message once
+            before = self.store.outcome(finding.key) or self.store.outcome(finding.digest)
             if before is not None:
                 self.report.already_read += 1
-                outcome = before
-            else:
-                outcome = self._apply(finding)
-                self.store.mark_read(finding.key, outcome, self.now)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+                return before
+            outcome = self._apply(finding)
+            key = finding.digest if outcome == "unverified" else finding.key
+            self.store.mark_read(key, outcome, self.now)
         return outcome
+
+    def _skip(self, label: str, why: str) -> str:
+        self.report.broken += 1
+        self.report.warnings.append(f"{label}: {why}; skipped")
+        return "broken"
 
     def _apply(self, finding: parse.Finding) -> str:
         if finding.verdict == "auto_reply":
@@ -122,37 +140,43 @@ class Processor:
         if finding.verdict == "unrecognised":
             self.report.unrecognised += 1
             return "unrecognised"
+        why = NO_PROOF
         tokens = self.verp.tokens(finding.text) if self.verp else []
         if tokens:
-            valid = [d for d in (self.verp.delivery(t) for t in tokens) if d is not None]  # type: ignore[union-attr]
-            if not valid:
-                self.report.forged += 1
-                return "forged"
-            row = _delivery(self.state, valid[0])
+            valid = [d for d in map(self.verp.delivery, tokens) if d is not None]  # type: ignore[union-attr]
+            if valid:
+                return self._by_token(finding, valid[0])
+            why = FORGED
+        ours = self.state.deliveries.by_message_ids(finding.references)
+        verified = 0
+        claims = finding.failures or (parse.Failure("", "complaint", None, "complaint without an address"),)
+        for failure in claims:
+            row = next((r for r in ours if r[2] == failure.address), None)
             if row is None:
-                self.report.unknown += 1
-                return "unknown"
-            failure = finding.failures[0] if finding.failures else None
-            kind = "complaint" if finding.verdict == "complaint" else finding.verdict
-            status = failure.status if failure else None
-            reason = failure.reason if failure else "complaint"
-            self._record(row, kind, status, reason, finding.key)
-            return kind
-        matched = 0
-        for failure in finding.failures:
-            row = _last_delivery_to(self.state, failure.address)
-            if row is None:
+                self._unverified(failure, OTHER_ADDRESS if ours and why == NO_PROOF else why, finding.key)
                 continue
-            matched += 1
+            verified += 1
             self._record(row, failure.kind, failure.status, failure.reason, finding.key)
-        if not matched:
+        return finding.verdict if verified else "unverified"
+
+    def _by_token(self, finding: parse.Finding, delivery_id: int) -> str:
+        row = self.state.deliveries.sent_row(delivery_id)
+        if row is None:  # a delivery erased since (`mailer forget`, retention)
             self.report.unknown += 1
             return "unknown"
-        return finding.verdict
+        failure = finding.failures[0] if finding.failures else None
+        kind = "complaint" if finding.verdict == "complaint" else finding.verdict
+        status = failure.status if failure else None
+        reason = failure.reason if failure else "complaint"
+        self._record(row, kind, status, reason, finding.key)
+        return kind
 
-    def _record(
-        self, row: tuple[int, str, str, str], kind: str, status: str | None, reason: str, key: str
-    ) -> None:
+    def _unverified(self, failure: parse.Failure, why: str, key: str) -> None:
+        self.report.unverified += 1
+        claim = Claim(failure.address, failure.kind, failure.status, failure.reason, why, self.source, key)
+        self.state.unverified.add(claim, self.now)
+
+    def _record(self, row: Row, kind: str, status: str | None, reason: str, key: str) -> None:
         delivery_id, member_id, address, mailing_id = row
         event = Event(address, kind, status, reason, self.source, member_id, mailing_id, delivery_id, key)  # type: ignore[arg-type]
         self.store.add(event, self.now)
@@ -165,26 +189,7 @@ class Processor:
             self.report.suppressed += any(new)
             return
         setattr(self.report, kind, getattr(self.report, kind) + 1)
-        self.state.db.execute(
-            "UPDATE deliveries SET status = 'bounced', last_reply = ? WHERE id = ? AND status = 'sent'",
-            (f"bounced: {status + ' ' if status else ''}{reason}"[:500], delivery_id),
-        )
+        self.state.deliveries.mark_bounced(delivery_id, f"bounced: {status + ' ' if status else ''}{reason}")
         since = self.now - dt.timedelta(days=self.policy.soft_days)
         if kind == "hard" or self.store.soft_score(address, since) >= self.policy.soft_limit:
             self.report.suppressed += self.state.suppressions.add(address, "*", self.now, "bounce")
-
-
-def _delivery(state: State, delivery_id: int) -> tuple[int, str, str, str] | None:
-    return state.db.execute(
-        "SELECT id, member_id, address, mailing_id FROM deliveries WHERE id = ? AND address IS NOT NULL",
-        (delivery_id,),
-    ).fetchone()
-
-
-def _last_delivery_to(state: State, address: str) -> tuple[int, str, str, str] | None:
-    """The latest message that went to an address (a bounce for one we never mailed is ignored)."""
-    return state.db.execute(
-        "SELECT id, member_id, address, mailing_id FROM deliveries WHERE address = ? "
-        "AND status IN ('sent', 'bounced') ORDER BY id DESC LIMIT 1",
-        (address.casefold(),),
-    ).fetchone()

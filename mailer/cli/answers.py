@@ -17,6 +17,9 @@ def attendance(
     file: Annotated[Path | None, typer.Argument(help="With `import`: a Teams report or a CSV.")] = None,
     last: Annotated[int, typer.Option("--last", min=1, help="How many meetings held to show.")] = 10,
     as_json: JsonOpt = False,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Also write one row per meeting to this CSV file.")
+    ] = None,
     now: NowOpt = None,
 ) -> None:
     """Per meeting: invited, yes, no, no answer and who came against the goal, and the trend.
@@ -35,7 +38,7 @@ def attendance(
     if meeting is not None:
         raise typer.BadParameter(f"unexpected '{meeting}'; to import, write: mailer attendance import …")
     with user_errors(), runner(now) as r:
-        run(r, series, last, as_json, print, emit)
+        run(r, series, last, as_json, print, emit, csv_file)
 
 
 class ReportKind(StrEnum):
@@ -49,13 +52,28 @@ def report(
     name: Annotated[str | None, typer.Argument(help="One meeting series or mailing.")] = None,
     as_json: JsonOpt = False,
     html: Annotated[Path | None, typer.Option("--html", help="Write a page with charts here.")] = None,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Also write the report's tables to this CSV file.")
+    ] = None,
     now: NowOpt = None,
 ) -> None:
     """The board's numbers: per chapter and region, per meeting series, per mailing."""
     from mailer.reports.command import report as run
 
     with user_errors(), runner(now) as r:
-        run(r, kind.value, name, as_json, html, print, emit)
+        run(
+            r.project,
+            r.state.figures,
+            r.members,
+            r.now,
+            kind.value,
+            name,
+            as_json,
+            html,
+            print,
+            emit,
+            csv_file,
+        )
 
 
 consultation_app = typer.Typer(help="Who answered a consultation, and what.", no_args_is_help=True)

@@ -7,16 +7,31 @@ from pathlib import Path
 from typing import Any
 
 from mailer.delivery.runner import Runner
+from mailer.project.textclean import escape_controls
 
 Print = Callable[..., None]
 
 
 def attendance(
-    runner: Runner, series: str | None, last: int, as_json: bool, out: Print, emit: Callable[[Any], None]
+    runner: Runner,
+    series: str | None,
+    last: int,
+    as_json: bool,
+    out: Print,
+    emit: Callable[[Any], None],
+    csv_file: Path | None = None,
 ) -> None:
+    from mailer.answers.attendance import CSV_HEADER, csv_rows
     from mailer.answers.attendance import attendance as count
+    from mailer.exports import check_target, write_csv
 
+    if csv_file is not None:
+        check_target(csv_file, "--csv")
     results = count(runner.state, runner.project.config, series, runner.now, last)
+    if csv_file is not None:
+        written = write_csv(csv_file, CSV_HEADER, csv_rows(results), option="--csv")
+        if not as_json:
+            out(f"{csv_file}: {written} meetings")
     if as_json:
         emit([s.as_json() for s in results])
         return
@@ -64,8 +79,5 @@ def attendance_import(runner: Runner, occurrence: str, path: Path, out: Print) -
         f"{len(done.unmatched)} guests or names not matched to a member ({done.new_unmatched} new)"
     )
     for p in done.unmatched:
-        out(
-            f"  not matched: {p.name or '(no name)'}"
-            + (f" <{p.email}>" if p.email else "")
-            + f" (line {p.line})"
-        )
+        line = f"  not matched: {p.name or '(no name)'}" + (f" <{p.email}>" if p.email else "")
+        out(escape_controls(line) + f" (line {p.line})")

@@ -6,17 +6,17 @@ import dataclasses
 import datetime as dt
 import html
 import shutil
-import sys
 from collections import Counter
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from mailer.delivery.runner import Runner, run_lock
+from mailer import clock
+from mailer.delivery.runner import Runner
 from mailer.errors import ProblemList, UserError
 from mailer.project.config_base import normalise_name
-from mailer.project.coverage import empty_audiences, no_board
+from mailer.project.coverage import empty_audiences, exhausted_series, no_board
 from mailer.project.folder import Project
 from mailer.state import folder as privacy
 
@@ -40,7 +40,7 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
         return exc.problems
     config_problems = project.calendar_and_template_problems()
     problems = list(config_problems)
-    runner = Runner(project, dt.datetime.now(project.tz))
+    runner = Runner(project, clock.now(project.tz))
     today = runner.now.date()
     try:
         store = runner.state.members
@@ -61,10 +61,12 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
     except UserError as exc:
         problems.append(str(exc))
         drafts = []
+    checked = []
     for draft in drafts if not config_problems else []:
         try:
-            mailing = project.newsletter(draft, dt.datetime.now(project.tz))
+            mailing = project.newsletter(draft, runner.now)
             compile_mailing(runner.renderer, mailing)
+            checked.append(mailing)
         except UserError as exc:
             label = str(project.label_path(draft.path))
             problems.append(str(exc) if str(exc).startswith(label) else f"{label}: {exc}")
@@ -72,10 +74,11 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
         nynorsk = sum(1 for m in mailing.audience.select(members, today) if m.language == "nn")
         if nynorsk and draft.nynorsk is None:
             label = project.label_path(draft.path)
-            (project.warn or out)(
-                f"warning: {label}: {nynorsk} readers prefer nynorsk and "
+            line = (
+                f"{label}: {nynorsk} readers prefer nynorsk and "
                 f"{label.with_name(draft.id + '.nn.md')} does not exist; they get the bokmål text"
             )
+            project.warn(line) if project.warn else out(f"warning: {line}")
     addresses = Counter(m.address_key for m in members)
     shared = sum(1 for n in addresses.values() if n > 1)
     roles = {normalise_name(r): r for r in cfg.roles}
@@ -90,11 +93,26 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
     out(f"{len(cfg.audiences)} audiences, {len(cfg.mailings)} mailings, {len(drafts)} newsletter drafts")
     for empty in empty_audiences(cfg, members, today) if project.warn else []:
         project.warn(str(empty))
+    where = str(project.label_path(project.config_path))
+    for ended in exhausted_series(cfg, where, runner.now) if project.warn and not config_problems else []:
+        project.warn(ended)
+    for line in _archive_lines(runner, checked):
+        out(line)
     if problems:
         out(f"{len(problems)} problems:")
     else:
         out("everything is in order")
     return problems
+
+
+def _archive_lines(checked: Runner, mailings: list[Any]) -> list[str]:
+    from mailer.delivery import archiving
+
+    runner = Runner(checked.project, checked.now)  # the check's own run closed its state
+    try:
+        return archiving.publishing_lines(runner.project, runner.state.archive, mailings, runner.now)
+    finally:
+        runner.close()
 
 
 def recipients(
@@ -140,14 +158,16 @@ def recipients(
 
 
 def schedule(runner: Runner, days: int, as_json: bool, out: Print, emit: Callable[[Any], None]) -> None:
-    from mailer.delivery.due import schedule as planned
+    from mailer.delivery import timing
+    from mailer.delivery.ahead import nothing_ahead, stale_drafts
+    from mailer.delivery.ahead import schedule as planned
 
     rows = planned(runner, days)
     if as_json:
         emit([r.as_json() for r in rows])
         return
     if not rows:
-        out(f"nothing to send in the next {days} days")
+        out(nothing_ahead(runner, days))
         return
     width = max(len(r.mailing.id) for r in rows)
     for r in rows:
@@ -158,9 +178,12 @@ def schedule(runner: Runner, days: int, as_json: bool, out: Print, emit: Callabl
             f"{m.send_at:%Y-%m-%d %H:%M}  {m.id:<{width}}  {m.kind:<10}  {m.audience.name} "
             f"({r.recipients}){meeting}  [{r.state}]{flag}"
         )
+    for m in stale_drafts(runner):
+        out(f"not listed: {timing.stale(m, runner.now)}")
 
 
-def _mailing(runner: Runner, mailing_id: str):  # type: ignore[no-untyped-def]
+def find_mailing(runner: Runner, mailing_id: str):  # type: ignore[no-untyped-def]
+    """Any mailing by its id as the ledger knows it now (a moved meeting's update included)."""
     from mailer.delivery import announcements
 
     return announcements.revision_by_id(
@@ -182,10 +205,11 @@ def preview(
     runner: Runner, mailing_id: str, out_dir: Path | None, member_id: str | None, to_board: bool, out: Print
 ) -> None:
     from mailer.delivery.test_copies import send_test_copies
+    from mailer.project.pictures import for_preview
     from mailer.render import sample
 
     project = runner.project
-    mailing = runner.prepare(_mailing(runner, mailing_id))
+    mailing = runner.prepare(find_mailing(runner, mailing_id))
     compiled = runner.compiled(mailing)
     today = runner.now.date()
     if member_id is None:
@@ -202,6 +226,10 @@ def preview(
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"html": folder / "preview.html", "text": folder / "preview.txt", "eml": folder / "preview.eml"}
     paths["html"].write_text(copy.html, encoding="utf-8")
+    shown = paths["html"]
+    if compiled.pictures:  # index.html is opened from disk: its frames show the pictures beside it
+        shown = folder / "preview-offline.html"
+        shown.write_text(for_preview(copy.html, compiled.pictures, folder), encoding="utf-8")
     paths["text"].write_text(copy.text, encoding="utf-8")
     paths["eml"].write_bytes(message.data)
     paths["index"] = folder / "index.html"
@@ -209,7 +237,7 @@ def preview(
         _INDEX.format(
             title=html.escape(mailing.id),
             subject=html.escape(copy.subject),
-            html=paths["html"].name,
+            html=shown.name,
             to=html.escape(f"{member.name} <{member.email}>"),
             text=html.escape(copy.text),
             fingerprint=compiled.fingerprint,
@@ -246,11 +274,11 @@ def preview(
 
 
 def approve(runner: Runner, mailing_id: str, by: str, out: Print) -> None:
-    from mailer.delivery import approvals
+    from mailer.delivery import approvals, timing
 
     if "\n" in by or "\r" in by:
         raise UserError("--by needs the approver's name on one line")
-    mailing = runner.prepare(_mailing(runner, mailing_id))
+    mailing = runner.prepare(find_mailing(runner, mailing_id))
     if not mailing.needs_approval:
         raise UserError(f"{mailing.id} is a {mailing.kind}; only newsletters are approved")
     compiled = runner.compiled(mailing)
@@ -260,7 +288,8 @@ def approve(runner: Runner, mailing_id: str, by: str, out: Print) -> None:
             f"{mailing.id} has changed since it was last previewed (or was never previewed); "
             f"run `mailer preview {mailing.id}`, look at it, then approve"
         )
-    new = approvals.record(runner, mailing.id, fingerprint, by)
+    board = runner.project.settings.board_users
+    new = approvals.record(runner.state, board, mailing.id, fingerprint, by, runner.now)
     have = approvals.names(runner.state, mailing.id, fingerprint)
     need = mailing.approvals_required
     verb = "approved" if new else "already approved"
@@ -268,58 +297,9 @@ def approve(runner: Runner, mailing_id: str, by: str, out: Print) -> None:
         f"{mailing.id} {verb} by {approvals.tidy(by)} (fingerprint {fingerprint}); "
         f"{len(have)} of {need} approvals" + ("; ready to send" if len(have) >= need else "")
     )
-
-
-def _print_reports(reports: list[Any], out: Print) -> None:
-    for report in reports:
-        out(report.line())
-
-
-def send(runner: Runner, mailing_id: str, dry_run: bool, out: Print, warn: Print) -> int:
-    from mailer.delivery.approvals import check_approval
-
-    mailing = runner.prepare(_mailing(runner, mailing_id)).starting_now(runner.now)
-    if dry_run:
-        compiled = runner.compiled(mailing)
-        try:
-            check_approval(runner.state, compiled)
-            approval = "approved"
-        except UserError as exc:
-            approval = f"NOT SENDABLE: {exc}"
-        new, already, suppressed = runner.would_send(mailing)
-        out(
-            f"{mailing.id} (dry run, nothing sent): {new} would be sent, {already} already in the "
-            f"state, {suppressed} unsubscribed; {approval}"
-        )
-        return 0
-    with run_lock(runner.project.state_dir, wait=True):
-        runner.sync_register()
-        transport = runner.get_transport()
-        report = runner.send(mailing, retry_all_deferred=True)
-    out(report.line())
-    if runner.outbox:
-        out(f"no SMTP host set (MAILER_SMTP_HOST): messages are in {transport.folder(mailing.id)}")  # type: ignore[attr-defined]
-    return 1 if report.server_lost else 0
-
-
-def run_due(runner: Runner, out: Print, warn: Print) -> int:
-    from mailer.bounces.imap import collect as collect_bounces
-    from mailer.delivery.due import run_due as due
-
-    with run_lock(runner.project.state_dir, wait=False) as locked:
-        if not locked:
-            warn("another mailer run is in progress; this one does nothing")
-            return 0
-        bounced = collect_bounces(runner, warn)
-        if bounced:
-            out(bounced)
-        reports, errors = due(runner)
-    _print_reports(reports, out)
-    if reports and runner.outbox:
-        out(f"no SMTP host set (MAILER_SMTP_HOST): messages are in {runner.outbox}")
-    for e in errors:
-        print(f"error: {e}", file=sys.stderr)
-    return 1 if errors or any(r.server_lost for r in reports) else 0
+    when = timing.after_approval(mailing, runner.now) if len(have) >= need else None
+    if when:
+        out(when)
 
 
 def status(

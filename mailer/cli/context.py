@@ -41,18 +41,18 @@ def fail(message: str) -> None:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """A problem the user can fix becomes one clear line per problem and exit 1, no traceback."""
-    import sqlite3
-
     from mailer.errors import UserError
 
     try:
         yield
     except UserError as exc:
         fail(str(exc))
-    except sqlite3.DatabaseError as exc:
-        from mailer.state.database import explain
+    except Exception as exc:
+        from mailer.state.database import explain, is_database_error
 
-        fail(explain(project().state_dir / "state.db", exc))
+        if not is_database_error(exc):
+            raise
+        fail(explain(None, exc))
 
 
 def project() -> Project:
@@ -62,9 +62,10 @@ def project() -> Project:
 
 
 def now_of(proj: Project, now: str | None):  # type: ignore[no-untyped-def]
-    from mailer.project.dates import parse_now
+    """The time a command runs at: its own `--now` (which sets the clock), else the clock."""
+    from mailer import clock
 
-    return parse_now(now, proj.tz)
+    return clock.start(now, proj.tz)
 
 
 @contextmanager

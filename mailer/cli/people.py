@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mailer.delivery.runner import Runner, run_lock
+from mailer.delivery.runner import Runner
 from mailer.errors import UserError
 from mailer.project.addresses import check_email
 
@@ -18,11 +18,13 @@ def forget(runner: Runner, email: str, out: Print) -> None:
         address = check_email(email.strip()).casefold()
     except ValueError as exc:
         raise UserError(f"'{email}' is not an email address: {exc}") from None
-    with run_lock(runner.project.state_dir, wait=True):
+    with runner.lock(wait=True):
         ids = runner.state.register.member_ids_for(address)
         removed = sum(
-            register.erase(runner.state, runner.project.state_dir, i, address) for i in ids or [None]
+            register.erase(runner.state, runner.project.state_dir, i, address, clean=False)
+            for i in ids or [None]
         )
+        register.clean_up(runner.state)
     out(
         f"erased {address}: {removed} deliveries folded into anonymous counts; "
         "remove the person from the member export too, or they are added again"

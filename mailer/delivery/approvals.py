@@ -11,13 +11,13 @@ a change to the draft, template or subject after the vote asks the board again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import datetime as dt
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mailer.errors import UserError
 
 if TYPE_CHECKING:
-    from mailer.delivery.runner import Runner
     from mailer.render.messages import CompiledMailing
     from mailer.state import State
 
@@ -61,14 +61,18 @@ def names(state: State, mailing_id: str, fingerprint: str) -> list[str]:
     return sorted(people.values())
 
 
-def record(runner: Runner, mailing_id: str, fingerprint: str, by: str) -> bool:
-    """Store `by`'s approval under their canonical name; False if they had approved already."""
-    board: Mapping[str, str] = runner.project.settings.board_users
-    earlier = [b for _, b, _ in runner.state.approvals.of(mailing_id)]
+def record(
+    state: State, board: Iterable[str], mailing_id: str, fingerprint: str, by: str, now: dt.datetime
+) -> bool:
+    """Store `by`'s approval under their canonical name; False if they had approved already.
+
+    `board` is the names in MAILER_BOARD_USERS (none: any name is taken).
+    """
+    earlier = [b for _, b, _ in state.approvals.of(mailing_id)]
     name = canonical(by, board, earlier)
-    if key(name) in {key(b) for b in names(runner.state, mailing_id, fingerprint)}:
+    if key(name) in {key(b) for b in names(state, mailing_id, fingerprint)}:
         return False
-    return runner.state.approvals.approve(mailing_id, fingerprint, name, runner.now)
+    return state.approvals.approve(mailing_id, fingerprint, name, now)
 
 
 def check_approval(state: State, compiled: CompiledMailing) -> None:

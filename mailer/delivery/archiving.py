@@ -2,20 +2,28 @@
 
 Each member's values are filled with neutral words ("Hei medlem,"), the unsubscribe link
 with the organisation's address instead of a personal token (the preference link with the
-organisation's web address), and inline pictures point at
-their hosted copies: nothing in it identifies a member, so anyone may read it.
+organisation's web address), and inline pictures point at their hosted copies: nothing in it
+identifies a member. Whether anyone may read it is decided when it is sent
+(`Mailing.published`: an audience of every member, or `archive: true`); a board-only issue is
+stored unpublished and `/arkiv` never shows it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from mailer.errors import UserError
 from mailer.project.config import Organisation
+from mailer.project.drafts import ID
+from mailer.project.mailings import Mailing
 from mailer.render.messages import CompiledMailing
-from mailer.state.archive import Issue
+from mailer.state.archive import Archive, Issue
+
+if TYPE_CHECKING:
+    from mailer.project.folder import Project
 
 NEUTRAL = {
     "nb": {"member.first_name": "medlem", "member.name": "medlem"},
@@ -36,7 +44,8 @@ def public_issues(compiled: CompiledMailing, org: Organisation, sent_at: dt.date
         html = variant.html.fill([_escape(v) for v in values])
         for picture in compiled.pictures:
             html = html.replace(f"cid:{picture.cid}", f"/bilder/{picture.name}")
-        out.append(Issue(mailing.id, language, sent_at, variant.subject.fill(values), html))
+        subject = variant.subject.fill(values)
+        out.append(Issue(mailing.id, language, sent_at, subject, html, public=mailing.published))
     return out
 
 
@@ -47,13 +56,59 @@ def _escape(value: str) -> str:
 
 
 def record(
-    db: sqlite3.Connection, compiled: CompiledMailing, org: Organisation, now: dt.datetime, state_dir: Path
+    archive: Archive, compiled: CompiledMailing, org: Organisation, now: dt.datetime, state_dir: Path
 ) -> None:
     """Keep the issue's public copy, and its pictures where `mailer serve` finds them."""
     from mailer.project import pictures
-    from mailer.state.archive import Archive
 
     pictures.publish(state_dir / "pictures", compiled.pictures)
-    archive = Archive(db)
     for issue in public_issues(compiled, org, now):
         archive.record(issue)
+
+
+def review(archive: Archive, project: Project, now: dt.datetime) -> list[str]:
+    """Decide the issues archived before publishing was decided per issue; returns warnings.
+
+    An issue stays published only if its draft still exists and is meant for everyone; one
+    whose draft is gone is withdrawn. A draft that cannot be read now leaves its issue hidden
+    (undecided) until it can.
+    """
+    warnings = []
+    for mailing_id in archive.undecided():
+        path = project.root / "drafts" / f"{mailing_id}.md"
+        if not ID.fullmatch(mailing_id) or not path.is_file():
+            archive.decide(mailing_id, False)
+            continue
+        try:
+            mailing = project.mailing(mailing_id, now)
+        except UserError as exc:
+            warnings.append(f"archive: {mailing_id} stays hidden until its draft can be read: {exc}")
+            continue
+        archive.decide(mailing_id, mailing.published)
+    return warnings
+
+
+def published_url(project: Project, mailing_id: str) -> str:
+    """Where an issue is published (the path alone when there is no base URL)."""
+    return f"{project.config.organisation.base_url or ''}/arkiv/{mailing_id}"
+
+
+def publishing_lines(
+    project: Project, archive: Archive, mailings: list[Mailing], now: dt.datetime
+) -> list[str]:
+    """What `mailer check` says about the archive: drafts to be published, and those kept out."""
+    lines = review(archive, project, now)
+    sent = archive.sent_ids()
+    for m in mailings:
+        if m.kind != "newsletter" or m.id in sent:
+            continue
+        if m.published:
+            lines.append(f"archive: {m.id} will be published at {published_url(project, m.id)}")
+        elif m.archive is False:
+            lines.append(f"archive: {m.id} is kept out of the archive (archive: false)")
+        else:
+            lines.append(
+                f"archive: {m.id} is kept out of the archive (audience {m.audience.name} does not "
+                "select every member; `archive: true` in its front matter publishes it)"
+            )
+    return lines

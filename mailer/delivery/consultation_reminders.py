@@ -7,7 +7,6 @@ from collections.abc import Callable
 from mailer.project.mailings import Mailing
 from mailer.project.members import Member
 from mailer.state import State
-from mailer.state.consultations import answered_units
 
 
 def unit_of(answer_per: str, member: Member) -> str:
@@ -23,11 +22,6 @@ def missing(state: State, mailing: Mailing) -> Callable[[Member], bool]:
     """
     c = mailing.consultation
     assert c is not None
-    reached = {
-        row[0]
-        for row in state.db.execute(
-            "SELECT member_id FROM deliveries WHERE mailing_id = ? AND status = 'sent'", (c.id,)
-        )
-    }
-    answered = answered_units(state.db, c.id)
+    reached = state.deliveries.sent_member_ids(c.id)
+    answered = state.consultations.answered_units(c.id)
     return lambda member: member.id in reached and unit_of(c.answer_per, member) not in answered

@@ -17,7 +17,7 @@ from mailer.project.addresses import ascii_domain
 from mailer.project.members import Member
 from mailer.state import State
 from mailer.state.database import stamp
-from mailer.state.erasure import erase_person
+from mailer.state.erasure import anonymous, clean_up, erase_person
 from mailer.state.folder import erase_files
 
 
@@ -46,17 +46,26 @@ def is_new(state: State, member: Member, window_days: int, today: dt.date) -> bo
 
 
 def forget_gone(state: State, state_dir: Path, retention_days: int, now: dt.datetime) -> int:
-    """Erase members who left the export more than `retention_days` ago; returns how many."""
+    """Erase members who left the export more than `retention_days` ago; returns how many.
+
+    Guests and names an attendance report listed apart (never members, or not recognised) are
+    kept as long: after `retention_days` only their count stays.
+    """
     cutoff = now - dt.timedelta(days=retention_days)
     gone = state.register.gone_before(cutoff)
     for member_id, address in gone:
-        erase(state, state_dir, member_id, address)
+        erase(state, state_dir, member_id, address, clean=False)
+    state.attendance.anonymise_guests(cutoff, anonymous)
+    if gone:
+        clean_up(state)
     return len(gone)
 
 
-def erase(state: State, state_dir: Path, member_id: str | None, address: str | None) -> int:
+def erase(
+    state: State, state_dir: Path, member_id: str | None, address: str | None, clean: bool = True
+) -> int:
     """Remove one person's data from the ledger and rendered files; counts stay."""
-    removed = erase_person(state, member_id, address)
+    removed = erase_person(state, member_id, address, clean)
     if address:
         erase_files(state_dir, [address, ascii_domain(address)])
     return removed

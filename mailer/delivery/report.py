@@ -37,3 +37,16 @@ class Report:
         if self.slowed:
             notes.append(f"slowed down {self.slowed} time(s) at the server's request")
         return text + (f" ({'; '.join(notes)})" if notes else "")
+
+    def as_json(self) -> dict[str, object]:
+        """The run's own counts (`accounting.Accounting.as_json` adds why the rest got nothing)."""
+        return {
+            "mailing": self.mailing_id,
+            "sent": self.sent,
+            "deferred": self.deferred,
+            "failed_in_run": self.failed,
+            "dropped_in_run": self.dropped,
+            "expired_in_run": self.expired,
+            "still_to_send": self.still_open,
+            "note": self.note or None,
+        }

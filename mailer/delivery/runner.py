@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import fcntl
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,26 +11,27 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailer.answers import rsvp_rules
-from mailer.bounces import expiry, refused
-from mailer.bounces.verp import Verp
-from mailer.delivery import announcements, consultation_reminders, links, register
+from mailer.delivery import announcements, consultation_reminders, links, register, rsvp_rules
 from mailer.delivery.approvals import check_approval
 from mailer.delivery.choices import MemberChoices
 from mailer.delivery.observer import Progress, Silent
-from mailer.delivery.plan import Recipients, is_suppressed, plan, plan_key
+from mailer.delivery.plan import Recipients, plan, plan_key
 from mailer.delivery.ratelimit import Clock, RateLimiter
 from mailer.delivery.report import Report
+from mailer.delivery.runlock import run_lock
 from mailer.delivery.sending import Delivery
 from mailer.delivery.tokens import Signer, load_secret
 from mailer.delivery.transport import OutboxTransport, Transport, make_transport
+from mailer.delivery.verp import Verp
 from mailer.errors import TransportUnavailable, UserError
 from mailer.project import categories
 from mailer.project.folder import Project
 from mailer.project.mailings import Mailing
 from mailer.project.members import Member
 from mailer.render import reasons
-from mailer.state import State
+from mailer.state import State, expiry, refusals
+from mailer.state.claims import Claims
+from mailer.state.database import Location
 from mailer.state.folder import secure
 from mailer.state.members import MemberStore
 
@@ -44,22 +43,6 @@ if TYPE_CHECKING:
 KEEP_MEMBERS = 20_000
 
 
-@contextmanager
-def run_lock(state_dir: Path, wait: bool) -> Iterator[bool]:
-    """One sending process per project at a time; a killed process releases it at once."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
-
-
 @dataclass
 class Runner:
     project: Project
@@ -68,6 +51,8 @@ class Runner:
     transport: Transport | None = None
     report_row_problems: bool = True
     shared_state: State | None = None
+    pool: int = 0
+    """PostgreSQL: take the connection from a pool of this size (`mailer serve`)."""
     _state: State | None = None
     _compiled: dict[str, CompiledMailing] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set)
@@ -79,15 +64,31 @@ class Runner:
     def __post_init__(self) -> None:
         self.clock = Clock(self.now)
 
+    def location(self) -> Location:
+        """Where the state is: MAILER_DATABASE_URL (one schema per organisation), else state.db."""
+        settings = self.project.settings
+        if settings.database_url is not None:
+            schema = self.project.config.organisation.schema
+            url = settings.database_url.get_secret_value()
+            return Location(url=url, schema=schema, wait=settings.state_wait, pool=self.pool)
+        return Location(path=self.project.state_dir / "state.db", wait=settings.state_wait)
+
     @property
     def state(self) -> State:
         if self._state is None and self.shared_state is not None:
             self._state = self.shared_state
         if self._state is None:
             secure(self.project.state_dir)
-            settings = self.project.settings
-            self._state = State(self.project.state_dir / "state.db", self.secret(), settings.state_wait)
+            location = self.location()
+            kept_in_database = location.url is not None and self.project.settings.secret is None
+            self._state = State(location, None if kept_in_database else self.secret())
         return self._state
+
+    @contextmanager
+    def lock(self, wait: bool) -> Iterator[bool]:
+        """The run lock (see `run_lock`), open to several senders when the state is shared."""
+        with run_lock(self.project.state_dir, wait, self.state.db.shared) as locked:
+            yield locked
 
     @property
     def opened_state(self) -> State | None:
@@ -97,6 +98,7 @@ class Runner:
     def close(self) -> None:
         if self._state is not None and self._state is not self.shared_state:
             self._state.close()
+        self._state = None
 
     @cached_property
     def renderer(self) -> Renderer:
@@ -117,7 +119,10 @@ class Runner:
     # -- links and messages --------------------------------------------------------------
 
     def secret(self) -> bytes:
+        """MAILER_SECRET; else the state folder's file (SQLite) or the database's (PostgreSQL)."""
         configured = self.project.settings.secret
+        if configured is None and self.project.settings.database_url is not None:
+            return self.state.secret
         return load_secret(configured.get_secret_value() if configured else None, self.project.state_dir)
 
     def signer(self) -> Signer:
@@ -263,8 +268,18 @@ class Runner:
     # -- sending -----------------------------------------------------------------------------
 
     def prepare(self, mailing: Mailing) -> Mailing:
-        """The mailing as the ledger knows it (calendar sequence numbers)."""
-        return announcements.with_sequence(self.state, mailing)
+        """The mailing as the ledger knows it (calendar sequence numbers, a late issue's calendar)."""
+        return self._calendar_of_first_send(announcements.with_sequence(self.state, mailing))
+
+    def _calendar_of_first_send(self, mailing: Mailing) -> Mailing:
+        """A newsletter sent by hand past its lifetime lists the meetings from the day it was first
+        sent, not from the day of each later run, so its retries keep the approved fingerprint."""
+        if not mailing.calendar or not mailing.past_lifetime(self.now):
+            return mailing
+        first = self.state.deliveries.first_planned_at(mailing.id)
+        if first is None or first.astimezone(self.project.tz).date() == self.now.date():
+            return mailing
+        return self.project.with_calendar_from(mailing, first.astimezone(self.project.tz))
 
     def send(
         self, mailing: Mailing, retry_all_deferred: bool = False, recipients: Recipients | None = None
@@ -315,6 +330,7 @@ class Runner:
             suppressed=self.choices.suppressed,
             progress=self.progress(),
             envelope=self.verp().sender if self.project.settings.bounce_address else None,
+            claims=Claims(self.state.db, settings.claim_seconds) if self.state.db.shared else None,
         )
         try:
             report = asyncio.run(delivery.run(retry_all_deferred))
@@ -328,32 +344,10 @@ class Runner:
             from mailer.delivery import archiving
 
             org = self.project.config.organisation
-            archiving.record(self.state.db, compiled, org, self.clock.now(), self.project.state_dir)
+            archiving.record(self.state.archive, compiled, org, self.clock.now(), self.project.state_dir)
         report.expired += expired
-        refused.record_refusals(self.state, mailing.id, self.clock.now())
+        refusals.record_refusals(self.state, mailing.id, self.clock.now())
         return report
-
-    def would_send(self, mailing: Mailing) -> tuple[int, int, int]:
-        """(new recipients, already in the ledger, unsubscribed) without writing anything."""
-        today = self.now.date()
-        recipients = self.recipients()
-        suppressed = recipients.suppressed()
-        known = {m for m, _ in self.state.deliveries.open_members(mailing.id)}
-        known |= set(self.state.deliveries.member_ids(mailing.id))
-        previous = announcements.previous_recipients(self.state, mailing)
-        new = already = unsubscribed = 0
-        for member in mailing.audience.select(recipients.members(), today):
-            if previous is not None and member.id not in previous:
-                continue
-            if recipients.extra_filter and not recipients.extra_filter(mailing, member):
-                continue
-            if member.id in known:
-                already += 1
-            elif is_suppressed(suppressed, mailing.category, member.address_key):
-                unsubscribed += 1
-            else:
-                new += 1
-        return new, already, unsubscribed
 
     def _warn_missing_nynorsk(self, compiled: CompiledMailing) -> None:
         mailing = compiled.mailing

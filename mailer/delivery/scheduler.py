@@ -8,15 +8,16 @@ ticks collapse into one (`coalesce=True`): run-due catches up on everything over
 
 from __future__ import annotations
 
+import datetime
 import signal
 import threading
 from collections.abc import Callable
 
+from mailer import clock
 from mailer.delivery import stopping
 from mailer.delivery.observer import Progress
 from mailer.delivery.runner import Runner
 from mailer.errors import UserError
-from mailer.project.dates import parse_now
 from mailer.project.folder import Project
 
 TICK_SECONDS = 60
@@ -35,7 +36,7 @@ def tick(
     """One run-due at the current time, with its own runner and lock."""
     if stopping.STOP.is_set():
         return
-    runner = Runner(project, parse_now(None, project.tz), progress=progress)
+    runner = Runner(project, clock.now(project.tz), progress=progress)
     try:
         run_due(runner)
     except UserError as exc:
@@ -73,7 +74,7 @@ def run_forever(
         "interval",
         seconds=TICK_SECONDS,
         args=(project, run_due, progress, warn),
-        next_run_time=__import__("datetime").datetime.now(project.tz),
+        next_run_time=datetime.datetime.now(project.tz),  # APScheduler's timer: the machine's time
     )
     scheduler.start()
     out(f"scheduler running for {project.root} (every {TICK_SECONDS} s); stop with Ctrl-C or SIGTERM")

@@ -34,6 +34,7 @@ from mailer.errors import UserError
 from mailer.project.mailings import Mailing
 from mailer.project.members import Member
 from mailer.state import State
+from mailer.state.claims import Claims
 from mailer.state.deliveries import OpenDelivery
 from mailer.state.suppressions import SuppressionList
 
@@ -80,6 +81,8 @@ class Delivery:
     progress: Progress = field(default_factory=Silent)
     envelope: Callable[[int], str] | None = None
     """The envelope sender per delivery id (VERP), when a bounce address is set."""
+    claims: Claims | None = None
+    """Where several senders share the state: deliveries are claimed before they are sent."""
     report: Report = field(init=False)
     _queue: asyncio.Queue[_Item | None] = field(init=False)
     _changed: asyncio.Event = field(init=False)
@@ -112,7 +115,8 @@ class Delivery:
             self.report.note = DAY_LIMIT_NOTE
             return self._finish()
         connection = await self.transport.connect(self.mailing.id)
-        rows = self.state.deliveries.open(self.mailing.id, start, retry_all_deferred)
+        rows = (self.claims or self.state.deliveries).open(self.mailing.id, start, retry_all_deferred)
+        keeper = asyncio.create_task(self.claims.keep(self.mailing.id)) if self.claims else None
         self._queue = asyncio.Queue(maxsize=self.transport.connections * 2)
         self._changed = asyncio.Event()
         self.progress.start(self.mailing.id, total)
@@ -131,6 +135,9 @@ class Delivery:
                 w.cancel()
             self._journal.flush()
             self._abandon_retries()
+            if self.claims and keeper:
+                keeper.cancel()
+                self.claims.release(self.mailing.id)
             restore_signals()
             self.progress.finish()
         for result in results:

@@ -65,6 +65,13 @@ class Audience:
     def of(cls, name: str, cfg: AudienceConfig) -> Audience:
         return cls(name, Rule.of(cfg), Rule.of(cfg.exclude) if cfg.exclude else None, cfg.description)
 
+    @property
+    def everyone(self) -> bool:
+        """Selects every member: no criterion and no exclusion (what may be published)."""
+        rule = self.include
+        criteria = (rule.roles, rule.regions, rule.municipalities, rule.chapters)
+        return not any(criteria) and rule.joined_within_days is None and self.exclude is None
+
     def includes(self, member: Member, today: dt.date) -> bool:
         if not self.include.matches(member, today):
             return False

@@ -69,6 +69,17 @@ def first_day(meeting: Meeting) -> dt.date | None:
     return days[0][0] if days else None
 
 
+def last_day(meeting: Meeting) -> dt.date | None:
+    """The last planned date of a series that ends (dates, or a recurrence with until or count)."""
+    if meeting.recurrence is not None:
+        if meeting.recurrence.until is None and meeting.recurrence.count is None:
+            return None
+        last = _rule(meeting.recurrence).before(dt.datetime.max)
+        return last.date() if last else None
+    days = planned_days(meeting, dt.date.min, dt.date.max)
+    return days[-1][0] if days else None
+
+
 def occurrences(
     series: str, meeting: Meeting, tz: ZoneInfo, since: dt.date, until: dt.date
 ) -> list[Occurrence]:

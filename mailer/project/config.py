@@ -88,6 +88,22 @@ class Colours(ConfigModel):
         return v
 
 
+_SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_LETTERS = str.maketrans({"æ": "ae", "ø": "o", "å": "aa", "ä": "a", "ö": "o", "ü": "u", "é": "e"})
+
+
+def is_schema_name(name: str) -> bool:
+    return bool(_SCHEMA.fullmatch(name)) and not name.startswith("pg_") and name not in ("public",)
+
+
+def schema_name(organisation: str) -> str:
+    """'Akershus Senterparti' → 'akershus_senterparti': a safe PostgreSQL identifier."""
+    text = re.sub(r"[^a-z0-9]+", "_", organisation.casefold().translate(_LETTERS)).strip("_")
+    if not text or text[0].isdigit() or text.startswith("pg_"):
+        text = "org_" + text
+    return text[:63].rstrip("_")
+
+
 class Organisation(ConfigModel):
     name: str
     sender: Mailbox
@@ -104,6 +120,23 @@ class Organisation(ConfigModel):
     logo: str | None = None
     archive_indexed: bool = False
     colours: Colours = Colours()
+    database_schema: str | None = None
+    """The schema that holds this organisation's state in PostgreSQL (else derived from `name`)."""
+
+    @field_validator("database_schema")
+    @classmethod
+    def _schema_name(cls, v: str | None) -> str | None:
+        if v is not None and not is_schema_name(v):
+            raise ValueError(
+                f"'{v}' cannot be a schema name; use lower-case letters, digits and _ "
+                "(at most 63, not starting with a digit or pg_), e.g. akershus_senterparti"
+            )
+        return v
+
+    @property
+    def schema(self) -> str:
+        """Where this organisation's state lives in a shared PostgreSQL database."""
+        return self.database_schema or schema_name(self.name)
 
     @field_validator("timezone")
     @classmethod

@@ -10,50 +10,38 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Protocol
 
 from mailer.errors import UserError
-from mailer.project import dates
+from mailer.project.audiences import Audience
 from mailer.project.config import Config
-from mailer.project.drafts import ID, Draft, Question, read_draft
+from mailer.project.drafts import ID, Draft, read_draft
 from mailer.project.mailing_config import ConsultationConfig
-from mailer.project.mailings import Mailing
-
-if TYPE_CHECKING:
-    from mailer.project.folder import Project
+from mailer.project.mailings import Consultation, Mailing
 
 REMINDER_ID = re.compile(r"(?P<draft>[a-z0-9][a-z0-9._-]*)/reminder-(?P<n>\d+)")
 REMINDER_SUBJECT = "{% if language == 'nn' %}Påminning{% else %}Påminnelse{% endif %}: "
 
 
-@dataclass(frozen=True)
-class Consultation:
-    """What the form, the reminders and the board's list need to know about one consultation."""
+class Folder(Protocol):
+    """What a consultation's mailings need of the project folder (`folder.Project` has it all).
 
-    id: str
-    series: str
-    questions: tuple[Question, ...]
-    deadline: dt.datetime
-    answer_per: Literal["chapter", "member"]
-    reminder: int | None = None
+    Named here rather than imported, so the folder, which builds every mailing, can call this
+    module without the two importing each other.
+    """
 
-    def is_open(self, now: dt.datetime) -> bool:
-        return now < self.deadline
-
-    def deadline_label(self, language: str = "nb") -> str:
-        """'mandag 1. februar' for a deadline given as a date (it closes at midnight after it)."""
-        if self.deadline.time() == dt.time(0):
-            return dates.long_date((self.deadline - dt.timedelta(days=1)).date(), language)
-        return dates.date_and_time(self.deadline, language)
+    root: Path
 
     @property
-    def deadline_iso(self) -> str:
-        """The last day when given as a date, else the date and time."""
-        if self.deadline.time() == dt.time(0):
-            return (self.deadline - dt.timedelta(days=1)).date().isoformat() + " (end of day)"
-        return f"{self.deadline:%Y-%m-%d %H:%M}"
+    def config(self) -> Config: ...
+
+    @property
+    def tz(self) -> dt.tzinfo: ...
+
+    def label_path(self, path: Path) -> Path: ...
+
+    def audience(self, name: str) -> Audience: ...
 
 
 def config_for(cfg: Config, draft: Draft) -> tuple[str, ConsultationConfig] | None:
@@ -113,7 +101,7 @@ def draft_problems(label: str, name: str, cfg: ConsultationConfig, draft: Draft,
 
 
 def mailings(
-    project: Project, draft: Draft, name: str, cfg: ConsultationConfig, now: dt.datetime
+    project: Folder, draft: Draft, name: str, cfg: ConsultationConfig, now: dt.datetime
 ) -> list[Mailing]:
     """The consultation's first message, then one mailing per reminder."""
     tz = project.tz
@@ -185,7 +173,7 @@ def mailings(
     return out
 
 
-def by_id(project: Project, consultation_id: str, now: dt.datetime) -> list[Mailing]:
+def by_id(project: Folder, consultation_id: str, now: dt.datetime) -> list[Mailing]:
     """A consultation's mailings from its draft's id; UserError when it is not a consultation."""
     path = project.root / "drafts" / f"{consultation_id}.md"
     if not ID.fullmatch(consultation_id) or not path.is_file():  # an id never walks out of drafts/
@@ -197,7 +185,7 @@ def by_id(project: Project, consultation_id: str, now: dt.datetime) -> list[Mail
     return mailings(project, draft, *found, now)
 
 
-def reminder_by_id(project: Project, mailing_id: str, now: dt.datetime) -> Mailing | None:
+def reminder_by_id(project: Folder, mailing_id: str, now: dt.datetime) -> Mailing | None:
     """`DRAFT/reminder-N`, or None when the id is not of that shape."""
     m = REMINDER_ID.fullmatch(mailing_id)
     if not m:

@@ -1,4 +1,5 @@
-"""Audiences that select nobody: a mailing that silently goes to no one is worse than an error.
+"""Audiences that select nobody, series with no dates left: a mailing that silently goes to no
+one, or never again, is worse than an error.
 
 `mailer check` warns about each such mailing, and the board's test copy explains what to set
 up when there is no board, because an empty board audience otherwise passes unnoticed until a
@@ -11,8 +12,10 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mailer.project import calendar
 from mailer.project.audiences import audience
 from mailer.project.config import Config
+from mailer.project.mailing_config import InvitationConfig
 from mailer.project.members import Member
 
 
@@ -46,6 +49,23 @@ def empty_audiences(config: Config, members: Iterable[Member], today: dt.date) -
         if not used[mailing.audience]:
             roles = tuple(config.audiences[mailing.audience].roles)
             out.append(EmptyAudience(name, mailing.audience, roles))
+    return out
+
+
+def exhausted_series(config: Config, where: str, now: dt.datetime) -> list[str]:
+    """Meeting series whose every date lies behind `now`: they will never invite anyone again."""
+    out = []
+    for name, mailing in config.mailings.items():
+        if not isinstance(mailing, InvitationConfig):
+            continue
+        last = calendar.last_day(mailing.meeting)
+        if last is None:
+            continue
+        held = calendar.occurrences(name, mailing.meeting, config.organisation.tz, last, last)
+        if all(occ.start <= now for occ in held):
+            out.append(
+                f"{where}: mailings.{name}: every date lies in the past (last {last}); add the next dates"
+            )
     return out
 
 

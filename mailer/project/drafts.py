@@ -60,6 +60,7 @@ class FrontMatter(BaseModel):
     title: str | None = None
     questions: list[Question] = Field(default_factory=list)
     calendar: bool | None = None
+    archive: bool | None = None
 
     @field_validator("questions")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -152,34 +153,49 @@ class Project:
             versions["nn"] = (nn.body, {"draft": draft.front.model_copy(update=nn.front.model_dump())})
         inline = (cfg.pictures or ("hosted" if self._hosted else "inline")) == "inline"
         lifetime = dt.timedelta(hours=cfg.lifetime_hours)
+        audience = self.audience(draft.front.audience or cfg.audience)
+        archive = cfg.archive if draft.front.archive is None else draft.front.archive
+        public = audience.everyone if archive is None else archive
         return Mailing(
             id=draft.id,
             kind="newsletter",
             series=series,
-            audience=self.audience(draft.front.audience or cfg.audience),
+            audience=audience,
             template=cfg.template,
             subject=cfg.subject,
             send_at=send_at,
             closes_at=send_at + lifetime,
             expires_at=None,
             retry_lifetime=lifetime,
-            context=self._context(draft=draft.front, draft_id=draft.id, web_url=self._web_url(draft.id)),
+            context=self._context(
+                draft=draft.front, draft_id=draft.id, web_url=self._web_url(draft.id) if public else None
+            ),
             markdown_body=draft.body,
             approvals_required=cfg.approvals_required or self.config.organisation.approvals_required,
             pictures=tuple(refs),
             language_versions=versions,
             pictures_inline=inline,
             logo=self.logo,
-            calendar=self._reader_calendar(cfg, draft, send_at),
+            calendar=self._reader_calendar(cfg, draft, reader_calendar.planned_from(send_at, lifetime, now)),
+            calendar_shown_from=max(send_at, now),
+            archive=archive,
         )
 
     def _reader_calendar(
-        self, cfg: NewsletterConfig, draft: Draft, send_at: dt.datetime
+        self, cfg: NewsletterConfig, draft: Draft, since: dt.datetime
     ) -> tuple[reader_calendar.SeriesDates, ...]:
         wanted = cfg.calendar if draft.front.calendar is None else draft.front.calendar
         if not wanted:
             return ()
-        return reader_calendar.upcoming(self.config, send_at, cfg.calendar_weeks, self.audience)
+        return reader_calendar.upcoming(self.config, since, cfg.calendar_weeks, self.audience)
+
+    def with_calendar_from(self, mailing: Mailing, first_sent: dt.datetime) -> Mailing:
+        """A late issue's calendar as planned on the day it was first sent (see `Runner.prepare`)."""
+        cfg = self.config.mailings[mailing.series]
+        assert isinstance(cfg, NewsletterConfig)
+        since = reader_calendar.planned_from(mailing.send_at, mailing.closes_at - mailing.send_at, first_sent)
+        dates = reader_calendar.upcoming(self.config, since, cfg.calendar_weeks, self.audience)
+        return dataclasses.replace(mailing, calendar=dates)
 
     @cached_property
     def logo(self) -> pictures.PictureRef | None:

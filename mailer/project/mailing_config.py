@@ -21,6 +21,7 @@ class NewsletterConfig(ConfigModel):
     pictures: Literal["hosted", "inline"] | None = None
     calendar: bool = False
     calendar_weeks: PositiveInt = 4
+    archive: bool | None = None
 
 
 class InvitationConfig(ConfigModel):
@@ -79,6 +80,17 @@ class WelcomeConfig(ConfigModel):
         return parse_time(v)
 
 
+class ReceiptConfig(ConfigModel):
+    """The short mail a leader gets when an answer is saved through their link (a forwarded or
+    misused link shows up in their own inbox)."""
+
+    template: str = "consultation-receipt"
+    subject: str = (
+        "{% if language == 'nn' %}Svaret for {{ unit_label }} er lagra"
+        "{% else %}Svaret for {{ unit_label }} er lagret{% endif %}"
+    )
+
+
 class ConsultationConfig(ConfigModel):
     """A consultation: one answer per chapter (or member) on a web form, by a deadline."""
 
@@ -91,6 +103,7 @@ class ConsultationConfig(ConfigModel):
     reminders: list[SendRule] = Field(default_factory=list)
     attachments: list[str] = Field(default_factory=list)
     approvals_required: PositiveInt | None = None
+    receipt: ReceiptConfig | None = ReceiptConfig()
 
     @field_validator("deadline", mode="before")
     @classmethod

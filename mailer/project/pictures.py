@@ -190,6 +190,20 @@ def _name(data: bytes, ext: str) -> str:
     return f"{hashlib.sha256(data).hexdigest()[:20]}.{ext}"
 
 
+def for_preview(html: str, pictures: Iterable[Picture], folder: Path) -> str:
+    """The HTML with each picture read from a copy in `folder/bilder/`, for a preview opened from disk.
+
+    In a message a picture is a hosted address (answered once `mailer serve` is published at
+    the base URL) or a `cid:` part (shown only inside a message); a preview file has neither.
+    """
+    for picture in pictures:
+        (folder / "bilder").mkdir(exist_ok=True)
+        (folder / "bilder" / picture.name).write_bytes(picture.data)
+        address = rf"cid:{re.escape(picture.cid)}|https?://[^\s\"'<>]*/bilder/{re.escape(picture.name)}"
+        html = re.sub(address, f"bilder/{picture.name}", html)
+    return html
+
+
 def publish(folder: Path, pictures: Iterable[Picture]) -> None:
     """Write hosted pictures where `mailer serve` finds them (a name never changes content)."""
     folder.mkdir(parents=True, exist_ok=True)

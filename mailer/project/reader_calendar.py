@@ -46,6 +46,19 @@ class SeriesDates:
     entries: tuple[Entry, ...]
 
 
+def planned_from(send_at: dt.datetime, lifetime: dt.timedelta, now: dt.datetime) -> dt.datetime:
+    """Where the calendar the board approves begins: at the send time, or, for an issue past its
+    lifetime (sent late by hand), at the start of today.
+
+    Each copy then leaves out the meetings held by the time it is built (`entries_for`), so a
+    late issue never lists a meeting already held, and an issue previewed, approved and sent on
+    the same day keeps the fingerprint the board approved even when a meeting is held in between.
+    """
+    if now < send_at + lifetime:
+        return send_at
+    return dt.datetime.combine(now.date(), dt.time(), tzinfo=now.tzinfo)
+
+
 def upcoming(
     config: Config, since: dt.datetime, weeks: int, audience: Callable[[str], Audience]
 ) -> tuple[SeriesDates, ...]:
@@ -77,9 +90,11 @@ def group_of(dates: tuple[SeriesDates, ...], member: Member, today: dt.date) -> 
     return tuple(s.series for s in dates if s.audience.includes(member, today))
 
 
-def entries_for(dates: tuple[SeriesDates, ...], group: tuple[str, ...]) -> list[Entry]:
-    """A group's meetings in order of time."""
-    chosen = [e for s in dates if s.series in group for e in s.entries]
+def entries_for(
+    dates: tuple[SeriesDates, ...], group: tuple[str, ...], since: dt.datetime | None = None
+) -> list[Entry]:
+    """A group's meetings in order of time, those starting before `since` left out."""
+    chosen = [e for s in dates if s.series in group for e in s.entries if since is None or e.start >= since]
     return sorted(chosen, key=lambda e: (e.start, e.occurrence_id))
 
 

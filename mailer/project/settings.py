@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     rate_per_hour: int | None = Field(None, ge=1)
     rate_per_day: int | None = Field(None, ge=1)
     state_dir: Path | None = None
+    database_url: SecretStr | None = None
+    claim_seconds: float = Field(120.0, ge=2)
     state_wait: float = Field(30.0, gt=0)
     secret: SecretStr | None = None
     dkim_selector: str | None = None
@@ -50,6 +52,18 @@ class Settings(BaseSettings):
     bounce_imap_folder: str = "INBOX"
     bounce_imap_done_folder: str = "mailer-processed"
     bounce_imap_cafile: Path | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """Only PostgreSQL takes a URL; SQLite is what an unset (or empty) one means."""
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "write postgresql://USER:PASSWORD@HOST:PORT/DATABASE, or leave it unset for SQLite"
+            )
+        return value
 
     @field_validator("bounce_address")
     @classmethod

@@ -1,7 +1,10 @@
-"""Control characters out of what reaches a header or a log line.
+"""Control characters out of what reaches a header or a log line, and fields cut to a length.
 
 Member data comes from spreadsheets: a vertical tab, form feed, escape or a C1 character
 in a name would otherwise land raw in `Subject:` and `To:`, or rewrite a terminal's log.
+What arrives from outside (a bounce's diagnostic, a name in an attendance report) is cut to
+a length before it is stored or printed: a 40-million-character "name" never reaches a
+terminal or a row.
 """
 
 from __future__ import annotations
@@ -27,3 +30,8 @@ def escape_controls(text: str) -> str:
 def mask_addresses(text: str) -> str:
     """Each e-mail address cut to its first letters and its domain: `ka…@example.org`."""
     return _ADDRESS.sub(lambda m: f"{m[1]}…@{m[2]}", text)
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, ending in '…' when something was cut."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"

@@ -83,6 +83,8 @@ class CompiledMailing:
             h.update(self.variants[lang].digest().encode())
         if m.calendar:
             h.update(reader_calendar.digest(m.calendar).encode())
+        if m.archive is not None:  # publishing is part of what the board approves
+            h.update(f"archive:{m.archive}".encode())
         for name, ctype, data in self.attachments:
             h.update(f"{name}\x00{ctype}\x00".encode() + hashlib.sha256(data).digest())
         return h.hexdigest()[:16]
@@ -113,7 +115,7 @@ def compile_mailing(renderer: Renderer, mailing: Mailing) -> CompiledMailing:
         context = {**mailing.context, **looks, **extra}
         keys: tuple[str, ...] = personal
         if group:
-            entries = reader_calendar.entries_for(mailing.calendar, group)
+            entries = reader_calendar.entries_for(mailing.calendar, group, mailing.calendar_shown_from)
             context["reader_calendar"] = entries
             keys = (*personal, *(e.rsvp_key for e in entries))
         return renderer.compile(mailing.template, mailing.subject, context, lang, keys, body, blocks)

@@ -29,10 +29,6 @@ if TYPE_CHECKING:
     from mailer.render.blocks import Blocks
 
 LANGUAGES = ("nb", "nn")
-SHIPPED = Path(__file__).resolve().parent.parent / "skeleton" / "templates"
-BUILT_IN = frozenset({"preferences-confirm", "my-data", "register-error"})
-"""Templates of mailer's own messages to one person: a project made before they existed lacks
-them, so the copies mailer ships stand in (they extend the project's own base.mjml)."""
 _TOKEN = re.compile(r"@@s(\d+)@@")
 _ANY_TOKEN = re.compile(r"@@[sS][0-9]+@@", re.IGNORECASE)
 
@@ -207,11 +203,25 @@ def markdown_html(text: str, blocks: Blocks | None = None) -> Markup:
     return Markup((blocks or Blocks()).render(text))
 
 
+BUILT_IN = Path(__file__).resolve().parent.parent / "skeleton" / "templates"
+BUILT_IN_TEMPLATES = frozenset({"consultation-receipt", "preferences-confirm", "my-data", "register-error"})
+"""Templates of mailer's own messages to one person, which a project folder made before they
+existed may lack: the packaged copy is used (it extends the project's own base.mjml)."""
+
+
+def _built_in(name: str) -> str | None:
+    if name.split(".")[0] not in BUILT_IN_TEMPLATES or not (BUILT_IN / name).is_file():
+        return None
+    return (BUILT_IN / name).read_text("utf-8")
+
+
 def _env(templates_dir: Path, autoescape: bool) -> jinja2.Environment:
     """Sandboxed: drafts, subjects and templates are written by people, not by us."""
-    shipped = jinja2.PrefixLoader({"mailer": jinja2.FileSystemLoader(str(SHIPPED))})
+    loader = jinja2.ChoiceLoader(
+        [jinja2.FileSystemLoader(str(templates_dir)), jinja2.FunctionLoader(_built_in)]
+    )
     env = jinja2.sandbox.ImmutableSandboxedEnvironment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(templates_dir)), shipped]),
+        loader=loader,
         autoescape=autoescape,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -249,9 +259,8 @@ class Renderer:
         if (self.templates_dir / own).is_file():
             return own, False
         base = f"{template}.mjml"
-        if not (self.templates_dir / base).is_file() and template in BUILT_IN:
-            own_shipped = (SHIPPED / own).is_file()
-            return f"mailer/{own if own_shipped else base}", language != "nb" and not own_shipped
+        if not (self.templates_dir / base).is_file() and _built_in(base) is not None:
+            return (own, False) if _built_in(own) is not None else (base, language != "nb")
         if not (self.templates_dir / base).is_file():
             raise UserError(
                 f"template '{template}' not found: {self._label(base)} does not exist; "

@@ -13,11 +13,24 @@ from itertools import groupby
 
 from mailer.project.config_base import normalise_name
 from mailer.project.members import Member
-from mailer.reports.ledgerdb import LedgerReader
-from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Report, table
-from mailer.state.database import stamp
+from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Note, Report, county_total, table
+from mailer.state.figures import Figures
 
 LEADER = normalise_name("lokallagsleder")
+NO_MEMBERS = Note("no members in the member export", "Medlemslista har ingen medlemmer.")
+
+
+@dataclass(frozen=True)
+class Chose:
+    """Addresses by what they asked for, read once for the whole report (lower case)."""
+
+    stopped: set[str]
+    """No mail at all."""
+    some_off: set[str]
+    """Some categories turned off (a newsletter, a series)."""
+    paused: set[str]
+    """A pause from everything optional running now."""
+    bouncing: set[str]
 
 
 @dataclass(frozen=True)
@@ -28,8 +41,7 @@ class Group:
     chapter: str
     members: list[Member]
     year: int
-    reader: LedgerReader
-    now: dt.datetime | None = None
+    chose: Chose
 
 
 def members(g: Group) -> Cell:
@@ -51,38 +63,22 @@ def leaders(g: Group) -> Cell:
 
 def unsubscribed(g: Group) -> Cell:
     """Members who asked for no mail at all."""
-    stopped = {a for (a,) in g.reader.rows("SELECT address FROM suppressions WHERE category = '*'")}
-    return sum(1 for m in g.members if m.address_key in stopped)
+    return sum(1 for m in g.members if m.address_key in g.chose.stopped)
 
 
 def paused(g: Group) -> Cell:
     """Members whose pause from everything optional is running now."""
-    if g.now is None or not g.reader.has("member_preferences", "address", "paused_until"):
-        return None
-    sql = "SELECT address FROM member_preferences WHERE paused_until > ?"
-    running = {a for (a,) in g.reader.rows(sql, (stamp(g.now),))}
-    return sum(1 for m in g.members if m.address_key in running)
+    return sum(1 for m in g.members if m.address_key in g.chose.paused)
 
 
 def turned_off(g: Group) -> Cell:
     """Members who stopped some categories (a newsletter, a series) but not all mail."""
-    if not g.reader.has("member_preferences"):
-        return None
-    some = {a for (a,) in g.reader.rows("SELECT DISTINCT address FROM suppressions WHERE category != '*'")}
-    return sum(1 for m in g.members if m.address_key in some)
+    return sum(1 for m in g.members if m.address_key in g.chose.some_off)
 
 
 def bouncing(g: Group) -> Cell:
-    """Addresses that bounce, once the bounce records exist."""
-    if not g.reader.has("bounce_events", "address", "kind", "cleared_at"):
-        return None
-    bad = {
-        str(a).casefold()
-        for (a,) in g.reader.rows(
-            "SELECT address FROM bounce_events WHERE cleared_at IS NULL AND kind IN ('hard', 'soft')"
-        )
-    }
-    return sum(1 for m in g.members if m.address_key in bad)
+    """Addresses that bounce (hard or soft, not cleared)."""
+    return sum(1 for m in g.members if m.address_key in g.chose.bouncing)
 
 
 CHAPTER_COLUMNS: list[Column[Group]] = [
@@ -100,20 +96,51 @@ CHAPTER_COLUMNS: list[Column[Group]] = [
 REGION_COLUMNS = [c for c in CHAPTER_COLUMNS if c.key not in ("chapter", "leaders")]
 
 
+@dataclass(frozen=True)
+class County:
+    """Every member at once, and the chapters they fall into (for the leaders missing)."""
+
+    name: str
+    everyone: Group
+    chapters: list[Group]
+
+
+def leaders_missing(c: County) -> Cell:
+    return sum(1 for g in c.chapters if not any(LEADER in m.roles for m in g.members))
+
+
+COUNTY_COLUMNS: list[Column[County]] = [
+    Column("county", "county", "Fylke", lambda c: c.name),
+    Column("members", "members", "Medlemmer", lambda c: members(c.everyone)),
+    Column("new_this_year", "new this year", "Nye i år", lambda c: new_this_year(c.everyone)),
+    Column("nynorsk", "nynorsk", "Nynorsk", lambda c: nynorsk(c.everyone)),
+    Column("leaders_missing", "leaders missing", "Lokallag uten leder", leaders_missing),
+    Column("unsubscribed", "no mail at all", "Avmeldt alt", lambda c: unsubscribed(c.everyone)),
+    Column("bouncing", "bouncing addresses", "Adresser som feiler", lambda c: bouncing(c.everyone)),
+]
+
+
 def chapters_report(
-    people: Iterable[Member], regions_in_order: list[str], reader: LedgerReader, now: dt.datetime
+    people: Iterable[Member],
+    regions_in_order: list[str],
+    figures: Figures,
+    now: dt.datetime,
+    county: str,
 ) -> Report:
-    """Every chapter, grouped by region in the order schedules.yaml lists them, and a chart."""
+    """Every chapter, grouped by region in schedules.yaml's order, the county's totals, and a chart."""
     order = {r: i for i, r in enumerate(regions_in_order)}
     everyone = sorted(
         people, key=lambda m: (order.get(m.region, len(order)), m.region, m.chapter or m.municipality)
     )
+    chose = Chose(
+        figures.stopped_everything(), figures.stopped_some(), figures.paused(now), figures.bouncing()
+    )
     chapter_groups = [
-        Group(region, chapter, list(ms), now.year, reader, now)
+        Group(region, chapter, list(ms), now.year, chose)
         for (region, chapter), ms in groupby(everyone, key=lambda m: (m.region, m.chapter or m.municipality))
     ]
     by_region = groupby(everyone, key=lambda m: m.region)
-    region_groups = [Group(region, "", list(ms), now.year, reader, now) for region, ms in by_region]
+    region_groups = [Group(region, "", list(ms), now.year, chose) for region, ms in by_region]
     regions = table("Regions", "Regioner", REGION_COLUMNS, region_groups)
     chart = Bars(
         "Medlemmer per region",
@@ -125,8 +152,15 @@ def chapters_report(
         "Chapters and regions",
         "Lokallag og regioner",
         now,
-        {"regions": regions, "chapters": table("Chapters", "Lokallag", CHAPTER_COLUMNS, chapter_groups)},
+        {
+            "regions": regions,
+            "chapters": table("Chapters", "Lokallag", CHAPTER_COLUMNS, chapter_groups),
+            "county": county_total(
+                COUNTY_COLUMNS,
+                County(county, Group("", "", everyone, now.year, chose), chapter_groups),
+            ),
+        },
         charts=[chart],
         notes=[NO_OPENS],
-        empty=None if everyone else "no members in the member export",
+        empty=None if everyone else NO_MEMBERS,
     )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 
 from mailer.errors import UserError
-from mailer.reports.ledgerdb import LedgerReader
-from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Report, table
+from mailer.reports.model import NO_OPENS, Bars, Cell, Column, Note, Report, county_total, summed, table
+from mailer.state.figures import Figures
 
 OPEN = ("pending", "sending")
+NOTHING_SENT = Note(
+    "nothing sent yet: the ledger holds no mailing", "Ingenting er sendt ennå: loggen har ingen utsendinger."
+)
 
 
 @dataclass(frozen=True)
@@ -28,35 +30,12 @@ class Sent:
         return sum(self.statuses.get(s, 0) for s in statuses)
 
 
-def _statuses(reader: LedgerReader) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for mid, status, n in reader.rows("SELECT mailing_id, status, count(*) FROM deliveries GROUP BY 1, 2"):
-        out[mid][status] += n
-    for mid, status, n in reader.rows("SELECT mailing_id, status, count FROM erased_counts"):
-        out[mid][status] += n
-    return out
-
-
-def _unsubscribed(reader: LedgerReader) -> dict[str, int]:
-    """Addresses that stopped this mailing's series (or everything) after it reached them."""
-    return dict(
-        reader.rows(
-            "SELECT d.mailing_id, count(DISTINCT s.address) FROM deliveries d "
-            "JOIN mailings m ON m.id = d.mailing_id "
-            "JOIN suppressions s ON s.address = d.address AND s.category IN ('*', m.series) "
-            "WHERE d.status = 'sent' AND s.created_at >= d.updated_at GROUP BY d.mailing_id"
-        )
-    )
-
-
-def mailings_of(reader: LedgerReader) -> list[Sent]:
-    statuses = _statuses(reader)
-    gone = _unsubscribed(reader)
+def mailings_of(figures: Figures) -> list[Sent]:
+    statuses = figures.statuses()
+    gone = figures.unsubscribed_after()
     return [
         Sent(mid, kind, series, planned, dict(statuses.get(mid, {})), gone.get(mid, 0))
-        for mid, kind, series, planned in reader.rows(
-            "SELECT id, kind, series, first_planned_at FROM mailings ORDER BY first_planned_at, id"
-        )
+        for mid, kind, series, planned in figures.mailings()
     ]
 
 
@@ -78,9 +57,24 @@ COLUMNS: list[Column[Sent]] = [
 ]
 
 
-def mailings_report(reader: LedgerReader, now: dt.datetime, only: str | None = None) -> Report:
-    """Every mailing in the ledger (or `only` that one), oldest first."""
-    sent = mailings_of(reader)
+@dataclass(frozen=True)
+class County:
+    """Every mailing of the report at once."""
+
+    name: str
+    mailings: list[Sent]
+
+
+COUNTY_COLUMNS: list[Column[County]] = [
+    Column("county", "county", "Fylke", lambda c: c.name),
+    Column("mailings", "mailings", "Utsendinger", lambda c: len(c.mailings)),
+    *(summed(col, lambda c: c.mailings) for col in COLUMNS if col.key not in ("mailing", "kind", "planned")),
+]
+
+
+def mailings_report(figures: Figures, now: dt.datetime, county: str, only: str | None = None) -> Report:
+    """Every mailing in the ledger (or `only` that one), oldest first, and the county's totals."""
+    sent = mailings_of(figures)
     if only is not None:
         sent = [s for s in sent if s.id == only]
         if not sent:
@@ -94,8 +88,11 @@ def mailings_report(reader: LedgerReader, now: dt.datetime, only: str | None = N
         "Mailings",
         "Utsendinger",
         now,
-        {"mailings": table("Mailings", "Utsendinger", COLUMNS, sent)},
+        {
+            "mailings": table("Mailings", "Utsendinger", COLUMNS, sent),
+            "county": county_total(COUNTY_COLUMNS, County(county, sent)),
+        },
         charts=[chart] if sent else [],
         notes=[NO_OPENS],
-        empty=None if sent else "nothing sent yet: the ledger holds no mailing",
+        empty=None if sent else NOTHING_SENT,
     )

@@ -7,24 +7,23 @@ in the goal and the chart, and the report says so.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 
 from mailer.errors import UserError
 from mailer.project import calendar
 from mailer.project.config import Config
 from mailer.project.mailing_config import InvitationConfig
-from mailer.reports.ledgerdb import LedgerReader
-from mailer.reports.model import Cell, Column, Line, Note, Report, table
+from mailer.reports.model import Cell, Column, Line, Note, Report, county_total, summed, table
+from mailer.state.figures import Figures
 
 YES_STANDS_IN = Note(
     "who came is not recorded yet: the goal and the charts count yes answers",
     "Hvem som møtte er ikke registrert ennå: målet og grafene teller ja-svar.",
 )
 
-OCCURRENCE = (
-    "CASE WHEN instr(mailing_id, '/') > 0 THEN substr(mailing_id, 1, instr(mailing_id, '/') - 1) "
-    "ELSE mailing_id END"
+NO_INVITATIONS = Note(
+    "nothing sent yet: no meeting invitation is in the ledger",
+    "Ingenting er sendt ennå: loggen har ingen møteinvitasjoner.",
 )
 
 
@@ -67,36 +66,21 @@ class Series:
         return self.held[-1] if self.held else None
 
 
-def _counts(reader: LedgerReader) -> dict[str, dict[str, int]]:
+def _counts(figures: Figures) -> dict[str, dict[str, int]]:
     """Occurrence id → invited (sent any of its mailings), yes, no."""
-    out: dict[str, dict[str, int]] = defaultdict(lambda: {"invited": 0, "yes": 0, "no": 0})
-    for occ, n in reader.rows(
-        f"SELECT {OCCURRENCE} AS o, count(DISTINCT member_id) FROM deliveries "
-        "WHERE status = 'sent' AND instr(mailing_id, '@') > 0 GROUP BY o"
-    ):
-        out[occ]["invited"] += n
-    for occ, n in reader.rows(
-        "SELECT mailing_id, count FROM erased_counts WHERE status = 'sent' "
-        "AND instr(mailing_id, '@') > 0 AND instr(mailing_id, '/') = 0"
-    ):
-        out[occ]["invited"] += n
-    for occ, answer, n in reader.rows("SELECT occurrence, answer, count(*) FROM rsvps GROUP BY 1, 2"):
-        if answer in ("yes", "no"):
-            out[occ][answer] += n
+    out: dict[str, dict[str, int]] = {}
+    for occ, n in figures.invited().items():
+        out.setdefault(occ, {"invited": 0, "yes": 0, "no": 0})["invited"] += n
+    for occ, answers in figures.answers().items():
+        row = out.setdefault(occ, {"invited": 0, "yes": 0, "no": 0})
+        for answer in ("yes", "no"):
+            row[answer] += answers.get(answer, 0)
     return out
 
 
-def attended(reader: LedgerReader) -> dict[str, int] | None:
-    """Who came, per occurrence, once the attendance records exist."""
-    if not reader.has("attendance", "occurrence", "member_id"):
-        return None
-    return dict(reader.rows("SELECT occurrence, count(DISTINCT member_id) FROM attendance GROUP BY 1"))
-
-
-def series_of(config: Config, reader: LedgerReader, now: dt.datetime) -> list[Series]:
+def series_of(config: Config, figures: Figures, now: dt.datetime, came: dict[str, int]) -> list[Series]:
     """Every meeting series with at least one invitation sent, its meetings oldest first."""
-    counts = _counts(reader)
-    came = attended(reader)
+    counts = _counts(figures)
     out = []
     for name, cfg in config.mailings.items():
         if not isinstance(cfg, InvitationConfig):
@@ -114,7 +98,7 @@ def series_of(config: Config, reader: LedgerReader, now: dt.datetime) -> list[Se
             found = calendar.find(name, cfg.meeting, config.organisation.tz, day)
             end = found.end if found else dt.datetime.combine(day, dt.time.max, tzinfo=now.tzinfo)
             state = "cancelled" if found and found.cancelled else "held" if end <= now else "ahead"
-            who = None if came is None else came.get(occ)  # None: no report imported for it
+            who = came.get(occ)  # None: no report imported for it
             meetings.append(Meeting(name, day, state, c["invited"], c["yes"], c["no"], goal, who))
         if meetings:
             out.append(Series(name, cfg.meeting.title, goal, sorted(meetings, key=lambda m: m.day)))
@@ -163,15 +147,48 @@ MEETING_COLUMNS: list[Column[Meeting]] = [
 ]
 
 
-def meetings_report(
-    config: Config, reader: LedgerReader, now: dt.datetime, only: str | None = None
-) -> Report:
-    """Every series (or `only` that one) with a chart of turnout against the goal per series."""
+@dataclass(frozen=True)
+class County:
+    """Every series of the report at once."""
+
+    name: str
+    series: list[Series]
+
+    @property
+    def meetings(self) -> list[Meeting]:
+        return [m for s in self.series for m in s.meetings]
+
+
+def county_goal_met(c: County) -> Cell:
+    """Meetings held that reached their series' goal, of those held in series that have one."""
+    with_goal = [s for s in c.series if s.goal is not None]
+    if not with_goal:
+        return None
+    met = sum(1 for s in with_goal for m in s.held if m.turnout >= (s.goal or 0))
+    return f"{met} of {sum(len(s.held) for s in with_goal)}"
+
+
+COUNTY_COLUMNS: list[Column[County]] = [
+    Column("county", "county", "Fylke", lambda c: c.name),
+    Column("series", "series", "Møteserier", lambda c: len(c.series)),
+    Column("held", "meetings held", "Møter holdt", lambda c: sum(len(s.held) for s in c.series)),
+    *(
+        summed(col, lambda c: c.meetings)
+        for col in MEETING_COLUMNS
+        if col.key in ("invited", "yes", "no", "no_answer", "attended")
+    ),
+    Column("goal_met", "goal met", "Mål nådd", county_goal_met),
+]
+
+
+def meetings_report(config: Config, figures: Figures, now: dt.datetime, only: str | None = None) -> Report:
+    """Every series (or `only` that one), the county's totals, and turnout against the goal per series."""
     if only is not None and not isinstance(config.mailings.get(only), InvitationConfig):
         names = sorted(k for k, m in config.mailings.items() if isinstance(m, InvitationConfig))
         raise UserError(f"no meeting series '{only}' in schedules.yaml; use one of: {', '.join(names)}")
-    series = [s for s in series_of(config, reader, now) if only is None or s.name == only]
-    stands_in = attended(reader) is None
+    came = figures.attended()
+    series = [s for s in series_of(config, figures, now, came) if only is None or s.name == only]
+    stands_in = not came
     measure = "ja-svar" if stands_in else "møtte"
     charts = [
         Line(
@@ -192,8 +209,9 @@ def meetings_report(
         {
             "series": table("Series", "Møteserier", SERIES_COLUMNS, series),
             "meetings": table("Meetings", "Møter", MEETING_COLUMNS, [m for s in series for m in s.meetings]),
+            "county": county_total(COUNTY_COLUMNS, County(config.organisation.name, series)),
         },
         charts=charts,
         notes=notes,
-        empty=None if series else "nothing sent yet: no meeting invitation is in the ledger",
+        empty=None if series else NO_INVITATIONS,
     )

@@ -44,6 +44,7 @@ class Table:
     label: str
     columns: Sequence[tuple[str, str, str]]  # key, title, label
     rows: list[dict[str, Cell]]
+    total: bool = False  # the county's one row, shown apart from the rows it adds up
 
     def not_recorded(self) -> list[str]:
         """Columns with no value in any row: the records behind them do not exist yet."""
@@ -59,6 +60,37 @@ def table(title: str, label: str, columns: Sequence[Column[R]], items: Iterable[
         label,
         [(c.key, c.title, c.label) for c in columns],
         [{c.key: c.value(item) for c in columns} for item in items],
+    )
+
+
+def county_total(columns: Sequence[Column[R]], whole: R) -> Table:
+    """The county's totals in a row of their own: `whole` is everything the other tables split up.
+
+    Its key in `--json` is `county`; the first column names the organisation.
+    """
+    return Table(
+        "County total",
+        "Hele fylket",
+        [(c.key, c.title, c.label) for c in columns],
+        [{c.key: c.value(whole) for c in columns}],
+        total=True,
+    )
+
+
+def added(values: Iterable[Cell]) -> Cell:
+    """The sum of a column's numbers; "not recorded" when there are rows and none has one."""
+    cells = list(values)
+    numbers = [v for v in cells if isinstance(v, int | float)]
+    return None if cells and not numbers else sum(numbers)
+
+
+W = TypeVar("W")
+
+
+def summed(column: Column[R], parts: Callable[[W], Iterable[R]]) -> Column[W]:
+    """The same column for a whole (the county): the cells of its parts added up."""
+    return Column(
+        column.key, column.title, column.label, lambda whole: added(map(column.value, parts(whole)))
     )
 
 
@@ -93,13 +125,13 @@ class Report:
     tables: dict[str, Table]
     charts: list[Chart] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
-    empty: str | None = None
+    empty: Note | None = None  # why there is nothing to show yet
 
     def as_json(self) -> dict[str, object]:
         return {
             "report": self.kind,
             "generated_at": self.generated_at.isoformat(timespec="seconds"),
-            "empty": self.empty,
+            "empty": self.empty.text if self.empty else None,
             "notes": [n.text for n in self.notes],
             **{name: t.as_json() for name, t in self.tables.items()},
         }

@@ -15,12 +15,12 @@ def _text(value: Cell) -> str:
 def show(report: Report, console: Console) -> None:
     console.print(f"[bold]{report.title}[/bold] ({report.generated_at:%Y-%m-%d %H:%M})")
     if report.empty:
-        console.print(report.empty)
+        console.print(report.empty.text)
         return
     for t in report.tables.values():
         if not t.rows:
             continue
-        out = RichTable(title=t.title, title_justify="left")
+        out = RichTable(title=t.title, title_justify="left", style="bold" if t.total else None)
         for key, title, _ in t.columns:
             numeric = any(isinstance(r[key], int | float) for r in t.rows)
             out.add_column(title, justify="right" if numeric else "left")

@@ -6,6 +6,7 @@ methods on a big class: `State` only opens the file and hands out the record kin
 
 from __future__ import annotations
 
+import secrets as _random
 from functools import cached_property
 from pathlib import Path
 
@@ -14,30 +15,54 @@ from mailer.state.approvals import Approvals
 from mailer.state.archive import Archive
 from mailer.state.attendance import Attendance
 from mailer.state.bounces import BounceStore
+from mailer.state.connection import Connection
 from mailer.state.consent import ConsentLog
 from mailer.state.consultations import Answers
-from mailer.state.database import connect
+from mailer.state.database import Location, connect, transaction
 from mailer.state.deliveries import Deliveries
 from mailer.state.events import Events
+from mailer.state.figures import Figures
 from mailer.state.members import MemberStore
 from mailer.state.meta import Meta
 from mailer.state.newcomers import Newcomers
 from mailer.state.notices import Notices
+from mailer.state.personal_data import PersonalData
 from mailer.state.preferences import Preferences
 from mailer.state.register import Register
 from mailer.state.requests import MemberRequests
 from mailer.state.resubscriptions import Resubscriptions
 from mailer.state.rsvps import Rsvps
 from mailer.state.suppressions import Suppressions
+from mailer.state.unverified import Unverified
+
+SECRET_KEY = "secret"
+_kept: dict[str, bytes] = {}  # the database's secret, read once per process
 
 
 class State:
-    """The open state database of one project (`.mailer/state.db`)."""
+    """The open state of one project: `.mailer/state.db`, or its schema in PostgreSQL.
 
-    def __init__(self, path: Path, secret: bytes, wait: float = 30.0):
-        self.path = path
-        self.secret = secret
-        self.db = connect(path, wait)
+    `secret` signs links and hashes erased addresses: MAILER_SECRET, else the state folder's
+    `secret` file (SQLite), else (PostgreSQL, where several machines share the state) one
+    kept in the database itself, made on first use; `None` asks for the database's.
+    """
+
+    def __init__(self, where: Path | Location | Connection, secret: bytes | None, wait: float = 30.0):
+        self.db: Connection = where if hasattr(where, "execute") else connect(where, wait)  # type: ignore[arg-type]
+        self.path = where if isinstance(where, Path) else getattr(where, "path", None)
+        self.secret = secret if secret is not None else self.kept_secret()
+
+    def kept_secret(self) -> bytes:
+        """The secret kept in the database (made once; two first runs at once agree on one)."""
+        if self.db.where in _kept:
+            return _kept[self.db.where]
+        with transaction(self.db):
+            self.db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (SECRET_KEY, _random.token_urlsafe(32)),
+            )
+            _kept[self.db.where] = str(self.meta.get(SECRET_KEY)).encode()
+        return _kept[self.db.where]
 
     def close(self) -> None:
         self.db.close()
@@ -99,6 +124,14 @@ class State:
         return BounceStore(self.db)
 
     @cached_property
+    def unverified(self) -> Unverified:
+        return Unverified(self.db)
+
+    @cached_property
+    def figures(self) -> Figures:
+        return Figures(self.db)
+
+    @cached_property
     def notices(self) -> Notices:
         return Notices(self.db)
 
@@ -117,3 +150,7 @@ class State:
     @cached_property
     def requests(self) -> MemberRequests:
         return MemberRequests(self.db)
+
+    @cached_property
+    def personal_data(self) -> PersonalData:
+        return PersonalData(self.db)

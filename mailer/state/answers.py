@@ -6,13 +6,13 @@ update reads them when it is planned, so a "no" stops what has not gone out yet.
 
 from __future__ import annotations
 
-import sqlite3
+from mailer.state.connection import Connection
 
 
 class RsvpAnswers:
     """Read-only view of the `rsvps` table."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def of_occurrence(self, occurrence: str) -> dict[str, str]:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
+from collections.abc import Callable, Iterable
 
+from mailer.state.connection import Connection
 from mailer.state.database import stamp
 
 
 class Approvals:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def record_preview(self, mailing_id: str, fingerprint: str, now: dt.datetime) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO previews VALUES (?, ?, ?)", (mailing_id, fingerprint, stamp(now))
+            "INSERT INTO previews VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (mailing_id, fingerprint, stamp(now)),
         )
 
     def was_previewed(self, mailing_id: str, fingerprint: str) -> bool:
@@ -26,8 +28,8 @@ class Approvals:
     def approve(self, mailing_id: str, fingerprint: str, by: str, now: dt.datetime) -> bool:
         """Record one approval; False when this person had already approved this content."""
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO approvals (mailing_id, fingerprint, approved_by, approved_at) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT INTO approvals (mailing_id, fingerprint, approved_by, approved_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (mailing_id, fingerprint, by, stamp(now)),
         )
         return cur.rowcount == 1
@@ -38,3 +40,12 @@ class Approvals:
             "SELECT fingerprint, approved_by, approved_at FROM approvals WHERE mailing_id = ? ORDER BY id",
             (mailing_id,),
         ).fetchall()
+
+    def forget(self, names: Iterable[str], anonymous: Callable[[], str]) -> None:
+        """An erased person's approvals stay counted under a name that is nobody's."""
+        keys = {" ".join(n.casefold().split()) for n in names if n.strip()}
+        rows = self.db.execute("SELECT id, approved_by FROM approvals").fetchall()
+        self.db.executemany(
+            "UPDATE approvals SET approved_by = ? WHERE id = ?",
+            [(anonymous(), i) for i, by in rows if " ".join(by.casefold().split()) in keys],
+        )

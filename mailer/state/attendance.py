@@ -7,14 +7,23 @@ the same file twice changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-from collections.abc import Iterable
+import re
+import secrets
+from collections.abc import Callable, Iterable
+
+from mailer.state.connection import Connection
+from mailer.state.database import transaction
+
+
+def erased_id() -> str:
+    """What stands in for an erased member's id: counted still, never linked to anyone."""
+    return "erased:" + secrets.token_hex(8)
 
 
 class Attendance:
     """The attendance tables over the state database."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def record(
@@ -27,25 +36,21 @@ class Attendance:
     ) -> tuple[int, int]:
         """Add who came; returns how many members and unmatched names were new."""
         stamp = now.isoformat()
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.db):
             members = sum(
                 self.db.execute(
-                    "INSERT OR IGNORE INTO attendance VALUES (?, ?, ?, ?)", (occurrence, m, source, stamp)
+                    "INSERT INTO attendance VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (occurrence, m, source, stamp),
                 ).rowcount
                 for m in sorted(member_ids)
             )
             others = sum(
                 self.db.execute(
-                    "INSERT OR IGNORE INTO attendance_unmatched VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO attendance_unmatched VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (occurrence, name, email.casefold(), source, stamp),
                 ).rowcount
                 for name, email in unmatched
             )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return members, others
 
     def counts(self, series: str) -> dict[str, dict[str, int]]:
@@ -53,7 +58,8 @@ class Attendance:
         like = series.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "@%"
         out: dict[str, dict[str, int]] = {}
         rows = self.db.execute(
-            "SELECT a.occurrence, count(*), sum(r.member_id IS NULL) FROM attendance a "
+            "SELECT a.occurrence, count(*), sum(CASE WHEN r.member_id IS NULL THEN 1 ELSE 0 END) "
+            "FROM attendance a "
             "LEFT JOIN rsvps r ON r.occurrence = a.occurrence AND r.member_id = a.member_id "
             "WHERE a.occurrence LIKE ? ESCAPE '\\' GROUP BY a.occurrence",
             (like,),
@@ -69,14 +75,52 @@ class Attendance:
             out[occurrence]["unmatched"] = n
         return out
 
-    def forget(self, member_id: str) -> None:
+    def forget(self, member_id: str, anonymous: Callable[[], str]) -> None:
         """A member erased from the ledger: who came stays counted, no longer whom."""
-        self.db.execute(
-            "UPDATE attendance SET member_id = 'erased:' || lower(hex(randomblob(8))) WHERE member_id = ?",
-            (member_id,),
+        rows = self.db.execute(
+            "SELECT occurrence FROM attendance WHERE member_id = ?", (member_id,)
+        ).fetchall()
+        self.db.executemany(
+            "UPDATE attendance SET member_id = ? WHERE occurrence = ? AND member_id = ?",
+            [(anonymous(), occurrence, member_id) for (occurrence,) in rows],
+        )
+
+    def forget_guest(self, address: str | None, names: Iterable[str], anonymous: Callable[[], str]) -> None:
+        """An erased person listed apart by their address, or by every word of their name in any
+        order ('Fjellheim, Gudrun (Guest)' is Gudrun Fjellheim): a namesake is anonymised too."""
+        wanted = [_words(n) for n in names if _words(n)]
+        rows = self.db.execute("SELECT occurrence, name, email FROM attendance_unmatched").fetchall()
+        self._anonymise(
+            [
+                r
+                for r in rows
+                if (address and r[2].casefold() == address) or any(w <= _words(r[1]) for w in wanted)
+            ],
+            anonymous,
+        )
+
+    def anonymise_guests(self, before: dt.datetime, anonymous: Callable[[], str]) -> int:
+        """Retention: guests' names and addresses of meetings recorded before `before` go; the count stays."""
+        rows = self.db.execute(
+            "SELECT occurrence, name, email FROM attendance_unmatched WHERE recorded_at < ? "
+            "AND name NOT LIKE 'erased:%'",
+            (before.isoformat(),),
+        ).fetchall()
+        self._anonymise(rows, anonymous)
+        return len(rows)
+
+    def _anonymise(self, rows: list[tuple[str, str, str]], anonymous: Callable[[], str]) -> None:
+        self.db.executemany(
+            "UPDATE attendance_unmatched SET name = ?, email = '' WHERE occurrence = ? AND name = ? "
+            "AND email = ?",
+            [(anonymous(), *row) for row in rows],
         )
 
     def unmatched(self, occurrence: str) -> list[tuple[str, str]]:
         return self.db.execute(
             "SELECT name, email FROM attendance_unmatched WHERE occurrence = ? ORDER BY name", (occurrence,)
         ).fetchall()
+
+
+def _words(name: str) -> frozenset[str]:
+    return frozenset(re.findall(r"\w+", name.casefold()))

@@ -10,9 +10,11 @@ which also restarts its soft score.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
 from typing import Literal
+
+from mailer.state.connection import Connection
+from mailer.state.database import like_containing
 
 Kind = Literal["hard", "soft", "complaint"]
 
@@ -52,7 +54,7 @@ class Failing:
 class BounceStore:
     """The bounce tables over the state database's connection."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def outcome(self, message_key: str) -> str | None:
@@ -63,14 +65,17 @@ class BounceStore:
 
     def mark_read(self, message_key: str, outcome: str, now: dt.datetime) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO bounce_messages VALUES (?, ?, ?)", (message_key, outcome, _stamp(now))
+            "INSERT INTO bounce_messages (message_key, outcome, read_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (message_key) DO NOTHING",
+            (message_key, outcome, _stamp(now)),
         )
 
     def add(self, event: Event, now: dt.datetime) -> bool:
         """Record an event; False when it was recorded before (a refusal seen by an earlier run)."""
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO bounce_events (address, member_id, mailing_id, delivery_id, kind, "
-            "status, reason, source, message_key, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO bounce_events (address, member_id, mailing_id, delivery_id, kind, status, "
+            "reason, source, message_key, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             (
                 event.address.casefold(),
                 event.member_id,
@@ -141,3 +146,12 @@ class BounceStore:
         ):
             out.setdefault(mailing_id, {})[kind] = n
         return out
+
+    def forget(self, member_id: str | None, address: str | None) -> None:
+        """Erasure: every event for the person, or quoting their address in its reason."""
+        self.db.execute("DELETE FROM bounce_events WHERE member_id = ?", (member_id,))
+        if address:
+            self.db.execute(
+                "DELETE FROM bounce_events WHERE address = ? OR lower(reason) LIKE ? ESCAPE '\\'",
+                (address.casefold(), like_containing(address.casefold())),
+            )

@@ -9,9 +9,9 @@ a keyed hash of the address) stay under that hash too, as their evidence; every 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
 
+from mailer.state.connection import Connection
 from mailer.state.database import stamp
 
 UNSUBSCRIBED = "unsubscribed"
@@ -20,6 +20,8 @@ RESUBSCRIBED = "resubscribed"
 PAUSED = "paused"
 RESUMED = "resumed"
 LANGUAGE = "language"
+BOUNCE_CLEARED = "bounce_cleared"
+"""`mailer bounces clear` lifted the suppression a bounce caused (not a choice of the person)."""
 KEPT_AFTER_ERASURE = (UNSUBSCRIBED,)
 HASHED = "hash:"
 
@@ -47,7 +49,7 @@ class Entry:
 
 
 class ConsentLog:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def add(

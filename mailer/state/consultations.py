@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from dataclasses import dataclass
+
+from mailer.state.connection import Connection
+from mailer.state.database import transaction
 
 
 @dataclass(frozen=True)
@@ -43,26 +45,10 @@ ERASED = "(slettet)"
 _COLUMNS = "id, unit, member_id, member_name, answered_at, answers, stands"
 
 
-def _exists(db: sqlite3.Connection) -> bool:
-    row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'consultation_answers'")
-    return row.fetchone() is not None
-
-
-def answered_units(db: sqlite3.Connection, consultation: str) -> set[str]:
-    """Units with an answer; only reads, so it may run inside another transaction (planning)."""
-    if not _exists(db):
-        return set()
-    rows = db.execute(
-        "SELECT DISTINCT unit FROM consultation_answers WHERE consultation = ? AND stands = 1",
-        (consultation,),
-    )
-    return {r[0] for r in rows}
-
-
 class Answers:
-    """The answers table over the state database's connection (autocommit mode)."""
+    """The answers table over the state database's connection."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def current(self, consultation: str, unit: str) -> Answer | None:
@@ -87,8 +73,8 @@ class Answers:
 
         Returns (stands, the answer standing after this call).
         """
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.db):
+            self.db.lock(f"answers:{consultation}:{unit}")  # two leaders at once: one stands
             standing = self.current(consultation, unit)
             stands = (standing.id if standing else 0) == based_on
             self.db.execute(
@@ -106,12 +92,16 @@ class Answers:
                 ),
             )
             after = self.current(consultation, unit)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         assert after is not None
         return stands, after
+
+    def answered_units(self, consultation: str) -> set[str]:
+        """Units with an answer; only reads, so it may run inside another transaction (planning)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT unit FROM consultation_answers WHERE consultation = ? AND stands = 1",
+            (consultation,),
+        )
+        return {r[0] for r in rows}
 
     def standing(self, consultation: str) -> dict[str, Answer]:
         """Unit → the answer that stands, for the board's list and the reminders."""
@@ -122,12 +112,14 @@ class Answers:
         return {a.unit: a for a in map(_answer, rows)}
 
     def forget_member(self, member_id: str) -> int:
-        """An erased person's name leaves the answers; the chapter's answer itself stays."""
+        """Erasure: answers given for the person (per member) go; on a chapter's answer only the
+        name of who gave it goes, and the chapter's answer stays."""
+        removed = self.db.execute("DELETE FROM consultation_answers WHERE unit = ?", (member_id,)).rowcount
         cur = self.db.execute(
             "UPDATE consultation_answers SET member_id = '', member_name = ? WHERE member_id = ?",
             (ERASED, member_id),
         )
-        return cur.rowcount
+        return removed + cur.rowcount
 
     def versions(self, consultation: str, unit: str) -> list[Answer]:
         rows = self.db.execute(
@@ -135,3 +127,25 @@ class Answers:
             (consultation, unit),
         )
         return [_answer(r) for r in rows]
+
+    # -- receipts: the leader whose link saved an answer hears of it ---------------------------
+
+    def awaiting_receipt(self) -> list[tuple[str, Answer]]:
+        """(consultation, version) of every saved version whose receipt is not yet decided."""
+        rows = self.db.execute(
+            f"SELECT consultation, {_COLUMNS} FROM consultation_answers WHERE receipt IS NULL ORDER BY id"
+        ).fetchall()
+        return [(str(r[0]), _answer(r[1:])) for r in rows]
+
+    def decide_receipt(self, answer_ids: list[int], receipt: str) -> None:
+        """`receipt` is the receipt's mailing id, or '-' when none is due."""
+        self.db.executemany(
+            "UPDATE consultation_answers SET receipt = ? WHERE id = ? AND receipt IS NULL",
+            [(receipt, i) for i in answer_ids],
+        )
+
+    def by_id(self, answer_id: int) -> tuple[str, Answer] | None:
+        row = self.db.execute(
+            f"SELECT consultation, {_COLUMNS} FROM consultation_answers WHERE id = ?", (answer_id,)
+        ).fetchone()
+        return (str(row[0]), _answer(row[1:])) if row else None

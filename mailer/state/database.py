@@ -1,23 +1,26 @@
-"""The state database (.mailer/state.db): one SQLite connection, its pragmas and its migrations.
+"""Opening the state: SQLite (the default) or PostgreSQL, the numbered migrations, transactions.
 
-SQLite in WAL mode keeps the file valid through a kill -9. The schema carries its version in
-`PRAGMA user_version`; `migrations` brings an older file up to date in place, and a file
-from a newer release is refused before anything is written.
+Each engine is a small module (`sqlitedb`, `postgres`) behind one interface (`connection`).
+The schema carries its version (SQLite's `PRAGMA user_version`, a one-row table on
+PostgreSQL); `migrations` brings an older database up to date in place, each step in one
+transaction, and a database from a newer release is refused before anything is written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 from mailer.errors import UserError
+from mailer.state.connection import Connection
 from mailer.state.migrations import MIGRATIONS
 
 VERSION = len(MIGRATIONS)
+_last_opened: list[str] = []
 
 
 def stamp(when: dt.datetime) -> str:
@@ -29,6 +32,11 @@ def unstamp(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
 
 
+def like_containing(text: str) -> str:
+    """A LIKE pattern (with ESCAPE '\\') that matches any text containing `text` as it is."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def private_folder(folder: Path) -> Path:
     """The state folder is the owner's alone (0700), whatever the umask."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -37,75 +45,89 @@ def private_folder(folder: Path) -> Path:
     return folder
 
 
-def _private_files(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        p = path.with_name(path.name + suffix)
+@dataclass(frozen=True)
+class Location:
+    """Where one project's state lives: a SQLite file, or a schema in a PostgreSQL database."""
+
+    path: Path | None = None
+    url: str | None = None
+    schema: str | None = None
+    wait: float = 30.0
+    pool: int = 0
+    """PostgreSQL: more than 0 takes connections from a pool of at most this many (the web part)."""
+
+    @property
+    def engine(self) -> str:
+        return "postgresql" if self.url else "sqlite"
+
+    def describe(self) -> str:
+        if self.url:
+            from mailer.state.postgres import describe
+
+            return describe(self.url, self.schema or "")
+        return str(self.path)
+
+
+def connect(where: Path | Location, wait: float = 30.0) -> Connection:
+    """Open (creating or upgrading) the state; every problem is one clear line (UserError)."""
+    location = where if isinstance(where, Location) else Location(path=where, wait=wait)
+    _last_opened[:] = [location.describe()]
+    if location.url:
+        from mailer.state import postgres
+
+        schema = location.schema or ""
+        if location.pool:
+            pooled = postgres.from_pool(location.url, schema, location.wait, location.pool)
+            if pooled is not None:
+                return pooled
+        pg = postgres.open_database(location.url, schema, location.wait, VERSION)
         try:
-            if p.stat().st_mode & 0o077:
-                p.chmod(0o600)
-        except FileNotFoundError:
-            pass
+            migrate(pg)
+        except BaseException:
+            pg.close()
+            raise
+        if location.pool:
+            postgres.start_pool(location.url, schema, location.wait, location.pool)
+        return pg
+    from mailer.state import sqlitedb
 
-
-def connect(path: Path, wait: float = 30.0) -> sqlite3.Connection:
-    """Open (creating or upgrading) the state database; every problem is one clear line.
-
-    `wait` is how many seconds to wait for another process that holds the database.
-    """
+    assert location.path is not None
+    path = location.path
     private_folder(path.parent)
-    if not path.exists():
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     try:
-        db = sqlite3.connect(path, isolation_level=None, timeout=wait, check_same_thread=False)
-        db.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
-        _refuse_newer(db, path)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA secure_delete=ON")  # erased members leave no trace in free pages
-        _migrate(db, path)
+        db = sqlitedb.open_file(path, location.wait, VERSION)
+        try:
+            migrate(db)
+        except BaseException:
+            db.close()
+            raise
     except sqlite3.DatabaseError as exc:
-        raise UserError(explain(path, exc)) from None
-    _private_files(path)
+        raise UserError(sqlitedb.explain(path, exc)) from None
+    sqlitedb.private_files(path)
     return db
 
 
-def explain(path: Path, exc: sqlite3.DatabaseError) -> str:
-    text = str(exc)
-    if "locked" in text or "busy" in text:
-        return f"{path}: the state database is locked by another process; wait for it to finish and try again"
-    return (
-        f"{path}: the state database cannot be read ({text}); restore it from a backup "
-        "or move it away to start a new ledger"
-    )
-
-
-def _refuse_newer(db: sqlite3.Connection, path: Path) -> None:
-    """Before anything is written: a file from a newer release stays exactly as it is."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > VERSION:
-        db.close()
-        raise UserError(
-            f"{path}: the state database is version {version}, written by a newer release of mailer "
-            f"(this one reads up to version {VERSION}); upgrade mailer, nothing was changed"
-        )
-
-
-def _migrate(db: sqlite3.Connection, path: Path) -> None:
-    version = db.execute("PRAGMA user_version").fetchone()[0]
+def migrate(db: Connection) -> None:
+    """Apply the steps the database lacks, all in one transaction; another process may race us."""
+    version = db.version()
     if version == VERSION:
         return
     with transaction(db):
-        version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
+        db.lock("migrations")
+        db.prepare_schema()
+        version = db.version()
         if version > VERSION:
-            raise UserError(f"{path}: the state database was upgraded by a newer release of mailer meanwhile")
+            raise UserError(
+                f"{db.where}: the state database was upgraded by a newer release of mailer meanwhile"
+            )
         for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
-            for statement in _statements(sql):
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {number}")
+            for statement in statements(sql):
+                db.execute(db.ddl(statement))
+            db.set_version(number)
 
 
-def _statements(sql: str) -> Iterator[str]:
-    """Split a migration into statements (executescript would commit the open transaction)."""
+def statements(sql: str) -> Iterator[str]:
+    """Split a migration into statements (each engine runs them inside one transaction)."""
     buffer = ""
     for line in sql.splitlines(keepends=True):
         if line.strip().startswith("--"):
@@ -120,12 +142,49 @@ def _statements(sql: str) -> Iterator[str]:
 
 
 @contextmanager
-def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE … COMMIT, rolled back on any error: all of it or none of it."""
-    db.execute("BEGIN IMMEDIATE")
+def transaction(db: Connection) -> Iterator[Connection]:
+    """BEGIN … COMMIT, rolled back on any error: all of it or none of it.
+
+    SQLite begins IMMEDIATE (the write lock at once, so two writers never deadlock);
+    PostgreSQL begins a READ COMMITTED transaction. A transaction opened inside another
+    joins it: the outer one commits.
+    """
+    if db.depth:
+        db.depth += 1
+        try:
+            yield db
+        finally:
+            db.depth -= 1
+        return
+    db.begin()
+    db.depth = 1
     try:
         yield db
     except BaseException:
-        db.execute("ROLLBACK")
+        db.depth = 0
+        with suppress(Exception):  # the connection itself is gone: the server rolled back
+            db.rollback()
         raise
-    db.execute("COMMIT")
+    db.depth = 0
+    db.commit()
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """An error of either engine's driver (the command line turns it into one line)."""
+    if isinstance(exc, sqlite3.DatabaseError):
+        return True
+    import sys
+
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.Error)
+
+
+def explain(where: Path | str | None, exc: BaseException) -> str:
+    """One line for an error the driver raised, naming where the state is and what to do."""
+    if isinstance(exc, sqlite3.DatabaseError):
+        from mailer.state.sqlitedb import explain as sqlite_explain
+
+        return sqlite_explain(where or (_last_opened[0] if _last_opened else "state.db"), exc)
+    from mailer.state.postgres import explain as pg_explain
+
+    return pg_explain(_last_opened[0] if _last_opened else str(where), exc)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from mailer.state.database import stamp, transaction
+from mailer.state.connection import Connection
+from mailer.state.database import like_containing, stamp, transaction, unstamp
 
 OPEN_STATES = ("pending", "sending", "deferred")
 FINAL_STATES = ("sent", "failed", "dropped", "expired")
-_DUE = "status IN ('pending', 'sending', 'deferred') AND (status != 'deferred' OR ? OR next_attempt_at <= ?)"
+DUE = "status IN ('pending', 'sending', 'deferred') AND (status != 'deferred' OR ? OR next_attempt_at <= ?)"
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class OpenDelivery:
 
 
 class Deliveries:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     # -- planning ------------------------------------------------------------------
@@ -70,17 +70,15 @@ class Deliveries:
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at",
                 (mailing_id, kind, series, ts, stamp(expires_at) if expires_at else None),
             )
-            marker = self.db.total_changes
-            self.db.executemany(
-                "INSERT OR IGNORE INTO deliveries "
+            inserted = self.db.executemany(
+                "INSERT INTO deliveries "
                 "(mailing_id, member_id, address, member, status, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                "VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
                 (
                     (mailing_id, r.member_id, r.address, json.dumps(r.member, ensure_ascii=False), ts, ts)
                     for r in rows
                 ),
-            )
-            inserted = self.db.total_changes - marker
+            ).rowcount
             self.db.execute("UPDATE mailings SET planned_inputs = ? WHERE id = ?", (inputs, mailing_id))
         return inserted
 
@@ -90,7 +88,7 @@ class Deliveries:
         while True:
             rows = self.db.execute(
                 "SELECT id, member_id, address, member, status, attempts, first_attempt_at "
-                f"FROM deliveries WHERE mailing_id = ? AND id > ? AND {_DUE} ORDER BY id LIMIT 500",
+                f"FROM deliveries WHERE mailing_id = ? AND id > ? AND {DUE} ORDER BY id LIMIT 500",
                 (mailing_id, last, retry_all_deferred, ts),
             ).fetchall()
             if not rows:
@@ -104,15 +102,16 @@ class Deliveries:
         return [r[0] for r in rows]
 
     def has_work(self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool) -> bool:
-        sql = f"SELECT 1 FROM deliveries WHERE mailing_id = ? AND {_DUE} LIMIT 1"
+        sql = f"SELECT 1 FROM deliveries WHERE mailing_id = ? AND {DUE} LIMIT 1"
         return self.db.execute(sql, (mailing_id, retry_all_deferred, stamp(now))).fetchone() is not None
 
     def open_count_in_language(self, mailing_id: str, language: str) -> int:
-        return self.db.execute(
-            "SELECT count(*) FROM deliveries WHERE mailing_id = ? AND status IN ('pending', 'sending', "
-            "'deferred') AND json_extract(member, '$.language') = ?",
-            (mailing_id, language),
-        ).fetchone()[0]
+        rows = self.db.execute(
+            "SELECT member FROM deliveries WHERE mailing_id = ? AND status IN ('pending', 'sending', "
+            "'deferred')",
+            (mailing_id,),
+        )
+        return sum(1 for (member,) in rows if json.loads(member).get("language") == language)
 
     def count_open(self, mailing_id: str) -> int:
         return self.db.execute(
@@ -123,7 +122,7 @@ class Deliveries:
 
     def count_due(self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool) -> int:
         """How many deliveries `open` would return now (the size of a run)."""
-        sql = f"SELECT count(*) FROM deliveries WHERE mailing_id = ? AND {_DUE}"
+        sql = f"SELECT count(*) FROM deliveries WHERE mailing_id = ? AND {DUE}"
         return self.db.execute(sql, (mailing_id, retry_all_deferred, stamp(now))).fetchone()[0]
 
     def mailings_with_work(self, now: dt.datetime) -> list[str]:
@@ -155,9 +154,9 @@ class Deliveries:
         """
         with transaction(self.db):
             self.db.executemany(
-                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?1, "
-                "first_attempt_at = coalesce(first_attempt_at, ?1) WHERE id = ?2",
-                ((stamp(when), delivery_id) for delivery_id, when in sending),
+                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?, "
+                "first_attempt_at = coalesce(first_attempt_at, ?) WHERE id = ?",
+                ((ts, ts, delivery_id) for delivery_id, ts in ((d, stamp(w)) for d, w in sending)),
             )
             self.db.executemany(
                 "UPDATE deliveries SET status = 'sent', updated_at = ?, last_reply = ?, message_id = ?, "
@@ -191,21 +190,64 @@ class Deliveries:
     def mark_pending(self, delivery_ids: Iterable[int], now: dt.datetime, reply: str) -> None:
         """Put deliveries back as never attempted (their failure was the mailing's, not theirs)."""
         self.db.executemany(
-            "UPDATE deliveries SET status = 'pending', attempts = max(attempts - 1, 0), "
+            "UPDATE deliveries SET status = 'pending', "
+            "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
             "updated_at = ?, last_reply = ? WHERE id = ?",
             ((stamp(now), reply, i) for i in delivery_ids),
         )
 
     def drop_open(self, mailing_id: str, member_ids: Iterable[str], now: dt.datetime, reason: str) -> int:
         ts = stamp(now)
-        before = self.db.total_changes
-        self.db.executemany(
+        return self.db.executemany(
             "UPDATE deliveries SET status = 'dropped', updated_at = ?, last_reply = ?, "
             "next_attempt_at = NULL WHERE mailing_id = ? AND member_id = ? AND status IN "
             "('pending', 'sending', 'deferred')",
             ((ts, reason, mailing_id, m) for m in member_ids),
+        ).rowcount
+
+    def expire_open(
+        self, mailing_id: str, now: dt.datetime, meeting_started: bool, attempted_before: dt.datetime
+    ) -> int:
+        """End open deliveries past their lifetime (or all, once the meeting started); how many."""
+        ts, n = stamp(now), 0
+        if meeting_started:
+            n += self.db.execute(
+                "UPDATE deliveries SET status = 'expired', updated_at = ?, next_attempt_at = NULL, "
+                "last_reply = 'expired: the meeting started before it could be sent' || "
+                "coalesce(' (last: ' || last_reply || ')', '') "
+                "WHERE mailing_id = ? AND status IN ('pending', 'sending', 'deferred')",
+                (ts, mailing_id),
+            ).rowcount
+        n += self.db.execute(
+            "UPDATE deliveries SET status = 'expired', updated_at = ?, next_attempt_at = NULL, "
+            "last_reply = 'expired: its lifetime ended before it could be sent' || "
+            "coalesce(' (last: ' || last_reply || ')', '') "
+            "WHERE mailing_id = ? AND status IN ('pending', 'sending', 'deferred') "
+            "AND coalesce(first_attempt_at, created_at) < ?",
+            (ts, mailing_id, stamp(attempted_before)),
+        ).rowcount
+        return n
+
+    def mark_bounced(self, delivery_id: int, reply: str) -> None:
+        """A sent message came back: the delivery says so (only a sent one)."""
+        self.db.execute(
+            "UPDATE deliveries SET status = 'bounced', last_reply = ? WHERE id = ? AND status = 'sent'",
+            (reply[:500], delivery_id),
         )
-        return self.db.total_changes - before
+
+    def refused(self, mailing_id: str) -> list[tuple[int, str, str, str | None]]:
+        """(id, member id, address, reply) of the deliveries of a mailing that failed."""
+        return self.db.execute(
+            "SELECT id, member_id, address, last_reply FROM deliveries WHERE mailing_id = ? "
+            "AND status = 'failed' AND address IS NOT NULL",
+            (mailing_id,),
+        ).fetchall()
+
+    def sent_member_ids(self, mailing_id: str) -> set[str]:
+        rows = self.db.execute(
+            "SELECT member_id FROM deliveries WHERE mailing_id = ? AND status = 'sent'", (mailing_id,)
+        )
+        return {r[0] for r in rows}
 
     # -- counts ------------------------------------------------------------------------
 
@@ -250,6 +292,83 @@ class Deliveries:
         keys = ("mailing", "member_id", "email", "status", "attempts", "next_attempt_at", "reply")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    def member_statuses(self, mailing_id: str) -> dict[str, str]:
+        """Member id → status of every delivery of a mailing (to explain a run's numbers)."""
+        rows = self.db.execute("SELECT member_id, status FROM deliveries WHERE mailing_id = ?", (mailing_id,))
+        return {r[0]: r[1] for r in rows.fetchall()}
+
+    def first_expired_at(self, mailing_id: str) -> dt.datetime | None:
+        row = self.db.execute(
+            "SELECT min(updated_at) FROM deliveries WHERE mailing_id = ? AND status = 'expired'",
+            (mailing_id,),
+        ).fetchone()
+        return unstamp(row[0]) if row else None
+
+    def first_planned_at(self, mailing_id: str) -> dt.datetime | None:
+        """When the ledger first planned a mailing (a late newsletter's calendar starts that day)."""
+        row = self.db.execute("SELECT first_planned_at FROM mailings WHERE id = ?", (mailing_id,)).fetchone()
+        return unstamp(row[0]) if row else None
+
+    def planned_mailings(self, ids: Sequence[str]) -> set[str]:
+        """Which of these mailings the ledger has planned (sent, or at least begun)."""
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self.db.execute(
+                f"SELECT id FROM mailings WHERE id IN ({', '.join('?' * len(chunk))})", tuple(chunk)
+            )
+            found |= {r[0] for r in rows.fetchall()}
+        return found
+
+    def last_activity(self) -> dt.datetime | None:
+        """The last time any delivery changed: when the ledger was last at work."""
+        row = self.db.execute("SELECT max(updated_at) FROM deliveries").fetchone()
+        return unstamp(row[0]) if row else None
+
+    def expire_closed(self, now: dt.datetime) -> list[tuple[str, str, dt.datetime, int]]:
+        """End open deliveries of mailings closed for good (the meeting started, the deadline
+        passed), from the ledger alone, so that even a mailing no longer in the schedule (a
+        year-old backup) stops waiting. Returns (mailing, kind, closed at, how many) per mailing."""
+        ts = stamp(now)
+        closed = self.db.execute(
+            "SELECT m.id, m.kind, m.expires_at, count(*) FROM mailings m JOIN deliveries d "
+            "ON d.mailing_id = m.id WHERE m.expires_at IS NOT NULL AND m.expires_at <= ? "
+            "AND d.status IN ('pending', 'sending', 'deferred') GROUP BY m.id, m.kind, m.expires_at "
+            "ORDER BY m.expires_at, m.id",
+            (ts,),
+        ).fetchall()
+        out = []
+        with transaction(self.db):
+            for mailing_id, kind, expires_at, _ in closed:
+                why = "the meeting started" if kind == "invitation" else "its deadline passed"
+                cursor = self.db.execute(
+                    "UPDATE deliveries SET status = 'expired', updated_at = ?, next_attempt_at = NULL, "
+                    "last_reply = ? || coalesce(' (last: ' || last_reply || ')', '') "
+                    "WHERE mailing_id = ? AND status IN ('pending', 'sending', 'deferred')",
+                    (ts, f"expired: {why} before it could be sent", mailing_id),
+                )
+                out.append((mailing_id, kind, unstamp(expires_at), cursor.rowcount))
+        return out  # type: ignore[return-value]
+
+    def invited_per_occurrence(self, like: str) -> dict[str, int]:
+        """Occurrence (`series@YYYY-MM-DD`) → members sent any of its mailings (invitation,
+        reminder, updates), erased members' counts included; for mailing ids LIKE `like`."""
+        members: dict[str, set[str]] = {}
+        for mailing_id, member_id in self.db.execute(
+            "SELECT DISTINCT mailing_id, member_id FROM deliveries WHERE status = 'sent' "
+            "AND mailing_id LIKE ? ESCAPE '\\'",
+            (like,),
+        ):
+            members.setdefault(mailing_id.split("/", 1)[0], set()).add(member_id)
+        out = {occurrence: len(ids) for occurrence, ids in members.items()}
+        for mailing_id, n in self.db.execute(
+            "SELECT mailing_id, count FROM erased_counts WHERE status = 'sent' AND mailing_id LIKE ? "
+            "ESCAPE '\\' AND mailing_id NOT LIKE '%/%'",
+            (like,),
+        ):
+            out[mailing_id] = out.get(mailing_id, 0) + n
+        return out
+
     def recipients_of_occurrence(self, occurrence_id: str, except_mailing: str) -> set[str]:
         """Members sent any mailing of one meeting occurrence (invitation, reminder, updates)."""
         rows = self.db.execute(
@@ -258,3 +377,38 @@ class Deliveries:
             (except_mailing, occurrence_id, occurrence_id.replace("_", "\\_") + "/%"),
         ).fetchall()
         return {r[0] for r in rows}
+
+    # -- what comes back --------------------------------------------------------------------
+
+    def sent_row(self, delivery_id: int) -> tuple[int, str, str, str] | None:
+        """(id, member id, address, mailing id) of a delivery that has an address."""
+        return self.db.execute(
+            "SELECT id, member_id, address, mailing_id FROM deliveries WHERE id = ? AND address IS NOT NULL",
+            (delivery_id,),
+        ).fetchone()
+
+    def by_message_ids(self, message_ids: Sequence[str]) -> list[tuple[int, str, str, str]]:
+        """(id, member id, address, mailing id) of the sent deliveries whose Message-ID is listed."""
+        if not message_ids:
+            return []
+        marks = ", ".join("?" for _ in message_ids)
+        return self.db.execute(
+            "SELECT id, member_id, address, mailing_id FROM deliveries WHERE message_id IS NOT NULL "
+            f"AND message_id IN ({marks}) AND address IS NOT NULL AND status IN ('sent', 'bounced') "
+            "ORDER BY id",
+            tuple(message_ids),
+        ).fetchall()
+
+    def member_records(self, member_id: str | None, address: str | None) -> list[str]:
+        """The member snapshots the ledger keeps of one person (for erasure to know their name)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT member FROM deliveries WHERE member_id = ? OR address = ?", (member_id, address)
+        )
+        return [r[0] for r in rows if r[0]]
+
+    def forget_in_plans(self, member_id: str) -> None:
+        """Planning keys may list member ids (notices, follow-ups): they go; the next run plans again."""
+        self.db.execute(
+            "UPDATE mailings SET planned_inputs = NULL WHERE planned_inputs LIKE ? ESCAPE '\\'",
+            (like_containing(repr(member_id)),),
+        )

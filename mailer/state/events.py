@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 
+from mailer.state.connection import Connection
 from mailer.state.database import stamp
 
 _COLUMNS = ("uid", "series", "occurrence", "sequence", "digest", "snapshot", "starts_at", "cancelled")
 
 
 class Events:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def announce(
@@ -27,8 +27,8 @@ class Events:
     ) -> None:
         """Remember what an occurrence looked like when its invitation first went out."""
         self.db.execute(
-            "INSERT OR IGNORE INTO events (uid, series, occurrence, sequence, digest, snapshot, "
-            "starts_at, announced_at) VALUES (?, ?, ?, 0, ?, ?, ?, ?)",
+            "INSERT INTO events (uid, series, occurrence, sequence, digest, snapshot, "
+            "starts_at, announced_at) VALUES (?, ?, ?, 0, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 uid,
                 series,

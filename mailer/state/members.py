@@ -15,17 +15,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from mailer.project.members import Member, RowProblem
+from mailer.state.connection import Connection
 from mailer.state.database import transaction
 from mailer.state.meta import Meta
 
 CONTENT_KEY = "members_content"
 STAT_KEY = "members_stat"
 IMPORTS = "members_imports"
+LATEST_JOINED = "members_latest_joined"
 
 
 def stat_key(paths: Iterable[Path]) -> str:
@@ -48,7 +49,7 @@ def content_key(paths: Iterable[Path]) -> str:
 
 
 class MemberStore:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
         self.meta = Meta(db)
 
@@ -73,11 +74,18 @@ class MemberStore:
             return False
         members, problems = read()
         with transaction(self.db):
+            self.db.lock("members")  # several senders: one imports, the others find it done
+            if self.key == full:
+                self.meta.set(STAT_KEY, quick)
+                return False
             self.db.execute("DELETE FROM members")
             self.db.execute("DELETE FROM member_problems")
             found: list[tuple[int, str, str, int]] = []
-            self.db.executemany("INSERT INTO members VALUES (?, ?, ?, ?)", _rows(members, problems, found))
+            latest: list[str] = []
+            rows = _rows(members, problems, found, latest)
+            self.db.executemany("INSERT INTO members VALUES (?, ?, ?, ?)", rows)
             self.db.executemany("INSERT INTO member_problems VALUES (?, ?, ?, ?)", found)
+            self.meta.set(LATEST_JOINED, max(latest, default=""))
             self.meta.set(CONTENT_KEY, full)
             self.meta.set(STAT_KEY, quick)
             self.meta.set(IMPORTS, str(int(self.meta.get(IMPORTS) or 0) + 1))
@@ -115,24 +123,32 @@ class MemberStore:
             )
         ]
         iso = today.isoformat()
-        for pos, source, joined in self.db.execute(
-            "SELECT position, json_extract(record, '$.source'), json_extract(record, '$.joined') "
-            "FROM members WHERE json_extract(record, '$.joined') > ?",
-            (iso,),
-        ):
-            message = f"joined date {joined} is in the future; no welcome is sent"
-            found.append((pos - 0.5, RowProblem(source, message, skipped=False)))
+        latest = self.meta.get(LATEST_JOINED)
+        if latest is None or latest > iso:  # only then is any joined date in the future
+            for pos, record in self.db.execute("SELECT position, record FROM members ORDER BY position"):
+                rec = json.loads(record)
+                joined = rec.get("joined")
+                if joined is not None and joined > iso:
+                    message = f"joined date {joined} is in the future; no welcome is sent"
+                    found.append((pos - 0.5, RowProblem(rec.get("source"), message, skipped=False)))
         return [p for _, p in sorted(found, key=lambda item: item[0])]
+
+    def records(self, member_id: str | None, address: str | None) -> list[str]:
+        rows = self.db.execute("SELECT record FROM members WHERE id = ? OR address = ?", (member_id, address))
+        return [r[0] for r in rows]
 
     def forget(self, member_id: str | None, address: str | None) -> None:
         """Remove one person (erasure); the next command imports the export again."""
         self.db.execute("DELETE FROM members WHERE id = ? OR address = ?", (member_id, address))
         self.db.execute("DELETE FROM member_problems")  # their messages may quote the address
-        self.db.execute("DELETE FROM meta WHERE key IN (?, ?)", (CONTENT_KEY, STAT_KEY))
+        self.db.execute("DELETE FROM meta WHERE key IN (?, ?, ?)", (CONTENT_KEY, STAT_KEY, LATEST_JOINED))
 
 
 def _rows(
-    members: Iterable[Member], problems: list[RowProblem], found: list[tuple[int, str, str, int]]
+    members: Iterable[Member],
+    problems: list[RowProblem],
+    found: list[tuple[int, str, str, int]],
+    latest: list[str],
 ) -> Iterator[tuple[int, str, str, str]]:
     """Members and the problems the reader found before each, numbered in the export's order."""
     position = 0
@@ -149,6 +165,9 @@ def _rows(
         position += 1
         record = member.to_record()
         record["source"] = member.source
+        joined = record.get("joined")
+        if isinstance(joined, str) and (not latest or joined > latest[0]):
+            latest[:] = [joined]
         yield position, member.id, member.address_key, json.dumps(record, ensure_ascii=False)
     collect()
 

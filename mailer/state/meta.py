@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
+from mailer.state.connection import Connection
 
 
 class Meta:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def get(self, key: str) -> str | None:
@@ -14,4 +14,8 @@ class Meta:
         return row[0] if row else None
 
     def set(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )

@@ -192,6 +192,33 @@ CREATE TABLE IF NOT EXISTS bounce_messages (
 );
 """
 
+V4_VERIFIED_AND_PUBLIC = """
+-- A bounce without a valid VERP token proves itself by a Message-ID of ours: found by this index.
+CREATE INDEX deliveries_message_id ON deliveries (message_id) WHERE message_id IS NOT NULL;
+-- Bounces and complaints that prove nothing (no token of ours, no Message-ID of ours for the
+-- address they name): kept for the secretary to look at, never suppressing anyone.
+CREATE TABLE unverified_bounces (
+    id INTEGER PRIMARY KEY,
+    address TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT,
+    reason TEXT NOT NULL,
+    why TEXT NOT NULL,
+    source TEXT NOT NULL,
+    message_key TEXT,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX unverified_bounces_address ON unverified_bounces (address);
+-- Whether an archived issue is published: 1 meant for everyone, 0 withdrawn. Issues archived
+-- before this step are NULL, hidden until their draft is judged again (state/archive.py).
+ALTER TABLE archive ADD COLUMN public INTEGER;
+-- The receipt a leader gets when an answer is saved through their link (one per version).
+-- NULL: not yet handled; then the receipt's mailing id, or '-' when none is due. Answers saved
+-- before this step get none.
+ALTER TABLE consultation_answers ADD COLUMN receipt TEXT;
+UPDATE consultation_answers SET receipt = '-';
+"""
+
 V5_NOTICES = """
 -- Messages to one person, now (see state/notices.py): what each pending delivery of kind
 -- `notice` says, kept until it is sent or given up, so any process can send it after a crash.
@@ -255,9 +282,31 @@ CREATE TABLE member_requests (
 CREATE INDEX member_requests_address ON member_requests (address, kind, requested_at);
 """
 
+V7_CLAIMS = """
+-- Several senders on one database (PostgreSQL): which sender holds an open delivery, and until
+-- when (a wall-clock UTC stamp). A sender that dies lets its claims run out; see state/claims.py.
+ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+ALTER TABLE deliveries ADD COLUMN claimed_until TEXT;
+"""
+
 # Steps being written in parallel (keep these numbers when merging): 4 what comes back is
 # verified and what is published is meant for everyone (issue 23), 5 events with places and a
-# waiting list (issue 20), 6 members' own preferences and the consent log (issue 21).
-# V5_EVENTS is step 5 and V6_PREFERENCES step 6: they follow V3 here only until step 4 is merged
-# before them (neither depends on what 4 adds).
-MIGRATIONS: list[str] = [V1, V2_MEMBER_STORE, V3_WHAT_COMES_BACK, V5_EVENTS, V6_PREFERENCES]
+# waiting list (issue 20), 6 members' own preferences and the consent log (issue 21), 7 the
+# senders' claims (issue 22). None of 4-7 has shipped in a file yet, so they stand in their
+# numbered order. V5_EVENTS holds only the notices table (issue 20's notices, cherry-picked for
+# the preference page's mail) until issue 20 merges: its step 5 then takes this text whole.
+#
+# Every step is one SQL text that runs on SQLite and on PostgreSQL, in one transaction with the
+# others a database lacks (see the README, "New migration steps"): CREATE TABLE / CREATE INDEX
+# (IF NOT EXISTS), ALTER TABLE … ADD COLUMN, columns TEXT, INTEGER (booleans 0/1) and REAL;
+# an auto-numbered key is `id INTEGER PRIMARY KEY` (PostgreSQL: an identity column). Never
+# AUTOINCREMENT, PRAGMA, WITHOUT ROWID, functions or triggers; never edit a step that shipped.
+MIGRATIONS: list[str] = [
+    V1,
+    V2_MEMBER_STORE,
+    V3_WHAT_COMES_BACK,
+    V4_VERIFIED_AND_PUBLIC,
+    V5_EVENTS,
+    V6_PREFERENCES,
+    V7_CLAIMS,
+]

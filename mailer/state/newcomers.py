@@ -7,14 +7,16 @@ listed in. Rows are written before the notice is planned, so a rerun rebuilds th
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable
+
+from mailer.state.connection import Connection
+from mailer.state.database import transaction
 
 
 class Newcomers:
     """The `chapter_notices` table, and welcome deliveries read from `deliveries`."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def welcomed(self, welcome_id: str) -> dict[str, dt.datetime]:
@@ -35,13 +37,8 @@ class Newcomers:
     def note(self, notice_id: str, member_ids: Iterable[str], now: dt.datetime) -> None:
         """Name members in a notice; a member already named elsewhere keeps that notice."""
         stamp = now.astimezone(dt.UTC).isoformat(timespec="seconds")
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.db):
             self.db.executemany(
-                "INSERT OR IGNORE INTO chapter_notices VALUES (?, ?, ?)",
+                "INSERT INTO chapter_notices VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(m, notice_id, stamp) for m in member_ids],
             )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from dataclasses import dataclass
 
+from mailer.state.connection import Connection
 from mailer.state.database import stamp, transaction
 
 STALE_SENDING = dt.timedelta(minutes=10)
@@ -38,7 +38,7 @@ class Stored:
 
 
 class Notices:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def add(

@@ -5,16 +5,17 @@ language overrides the export's `målform` for what is sent to the address; the 
 the source of truth for everything else. A pause holds back everything optional until a
 moment it names, and ends by the clock: nothing has to run for it to end.
 
-Each change writes the choice and its consent-log entry: call them inside a transaction.
+Each change writes the choice and its consent-log entry: call them inside a transaction (a
+change that reads first takes the `member_preferences` lock there).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
 
 from mailer.state import consent
+from mailer.state.connection import Connection
 from mailer.state.consent import ConsentLog
 from mailer.state.database import stamp, unstamp
 
@@ -32,7 +33,7 @@ class Choice:
 
 
 class Preferences:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
         self.log = ConsentLog(db)
 
@@ -47,6 +48,7 @@ class Preferences:
         """Returns whether it changed anything."""
         if language not in LANGUAGES:
             raise ValueError(f"not a language: {language}")
+        self.db.lock("member_preferences")  # two saves at once: one log entry for one change
         current = self.of(address)
         if current is not None and current.language == language:
             return False
@@ -60,6 +62,7 @@ class Preferences:
 
     def resume(self, address: str, now: dt.datetime, source: str) -> bool:
         """End a pause now; returns whether one was running."""
+        self.db.lock("member_preferences")
         current = self.of(address)
         if current is None or not current.paused_at(now):
             return False

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable
 
+from mailer.state.connection import Connection
 from mailer.state.database import stamp, transaction
 
 
 class Register:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def sync(self, members: Iterable[tuple[str, str]], now: dt.datetime) -> None:
@@ -20,7 +20,9 @@ class Register:
             self.db.execute("CREATE TEMP TABLE IF NOT EXISTS present (member_id TEXT PRIMARY KEY)")
             self.db.execute("DELETE FROM present")
             rows = [(member_id, address, ts, ts) for member_id, address in members]
-            self.db.executemany("INSERT OR IGNORE INTO present VALUES (?)", ((r[0],) for r in rows))
+            self.db.executemany(
+                "INSERT INTO present VALUES (?) ON CONFLICT DO NOTHING", ((r[0],) for r in rows)
+            )
             self.db.executemany(
                 "INSERT INTO member_register VALUES (?, ?, ?, ?, NULL) ON CONFLICT (member_id) "
                 "DO UPDATE SET address = excluded.address, last_seen = excluded.last_seen, gone_since = NULL",

@@ -7,8 +7,8 @@ export at most once in 24 hours, a note to the secretary a few times a day.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
+from mailer.state.connection import Connection
 from mailer.state.database import stamp, unstamp
 
 WINDOW = dt.timedelta(hours=24)
@@ -19,18 +19,21 @@ KINDS = (EXPORT, REPORT, RESUBSCRIBE)
 
 
 class MemberRequests:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def take(self, address: str, kind: str, per_day: int, now: dt.datetime) -> tuple[int, dt.datetime | None]:
         """Record one request if the window has room: (its id, None); else (0, when there is room).
 
-        Call it inside the transaction that records the message it sends (BEGIN IMMEDIATE):
-        fifty presses at the same moment then record exactly `per_day` of them.
+        Call it inside the transaction that records the message it sends: the lock lets one
+        press at a time count what is in the window (SQLite's BEGIN IMMEDIATE does by itself,
+        PostgreSQL's READ COMMITTED would let two read the same count), so fifty presses at the
+        same moment record exactly `per_day` of them.
         """
         if kind not in KINDS:
             raise ValueError(f"not a request: {kind}")
         address = address.casefold()
+        self.db.lock("member_requests")
         rows = self.db.execute(
             "SELECT requested_at FROM member_requests WHERE address = ? AND kind = ? AND requested_at > ? "
             "ORDER BY requested_at",

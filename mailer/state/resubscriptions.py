@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from typing import Literal
 
 from mailer.state import consent
+from mailer.state.connection import Connection
 from mailer.state.consent import ConsentLog
 from mailer.state.database import stamp, transaction, unstamp
 from mailer.state.suppressions import Suppressions
@@ -36,7 +36,7 @@ class Request:
 
 
 class Resubscriptions:
-    def __init__(self, db: sqlite3.Connection, suppressions: Suppressions):
+    def __init__(self, db: Connection, suppressions: Suppressions):
         self.db = db
         self.suppressions = suppressions
         self.log = ConsentLog(db)
@@ -88,9 +88,11 @@ class Resubscriptions:
         """Lift the suppressions a request names, once and in time; returns what happened.
 
         `others` are the categories that exist now (see `Suppressions.lift`). Two clicks at the
-        same moment: the transaction lets exactly one of them count.
+        same moment: the lock lets one at a time read the request, so exactly one of them counts
+        (and the conditional UPDATE's row count would say so even without it).
         """
         with transaction(self.db):
+            self.db.lock("resubscriptions")
             found = self.find(nonce)
             if found is None:
                 return "unknown", []
@@ -98,10 +100,12 @@ class Resubscriptions:
                 return "already", found.categories
             if now >= found.expires_at:
                 return "expired", found.categories
-            self.db.execute(
+            marked = self.db.execute(
                 "UPDATE resubscriptions SET confirmed_at = ? WHERE nonce = ? AND confirmed_at IS NULL",
                 (stamp(now), nonce),
             )
+            if marked.rowcount != 1:
+                return "already", found.categories
             lifted = self.suppressions.lift(found.address, found.categories, others, now, "confirmed by mail")
         return "confirmed", lifted
 

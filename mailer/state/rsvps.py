@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
+from collections.abc import Callable
 
+from mailer.state.connection import Connection
 from mailer.state.database import stamp, transaction
+from mailer.state.deliveries import Deliveries
 
 ANSWERS = ("yes", "no")
 
 
 class Rsvps:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Connection):
         self.db = db
 
     def record(self, occurrence: str, member_id: str, answer: str, now: dt.datetime) -> str | None:
@@ -36,25 +38,13 @@ class Rsvps:
     def counts(self, series: str) -> dict[str, dict[str, int]]:
         """Occurrence id → invited (members sent any of its mailings), yes, no."""
         like = series.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "@%"
-        occ = "CASE WHEN instr(mailing_id, '/') > 0 THEN substr(mailing_id, 1, instr(mailing_id, '/') - 1) "
-        occ += "ELSE mailing_id END"
         out: dict[str, dict[str, int]] = {}
 
         def row(occurrence: str) -> dict[str, int]:
             return out.setdefault(occurrence, {"invited": 0, "yes": 0, "no": 0})
 
-        for occurrence, n in self.db.execute(
-            f"SELECT {occ} AS o, count(DISTINCT member_id) FROM deliveries WHERE status = 'sent' "
-            "AND mailing_id LIKE ? ESCAPE '\\' GROUP BY o",
-            (like,),
-        ):
+        for occurrence, n in Deliveries(self.db).invited_per_occurrence(like).items():
             row(occurrence)["invited"] += n
-        for mailing_id, n in self.db.execute(
-            "SELECT mailing_id, count FROM erased_counts WHERE status = 'sent' AND mailing_id LIKE ? "
-            "ESCAPE '\\' AND instr(mailing_id, '/') = 0",
-            (like,),
-        ):
-            row(mailing_id)["invited"] += n
         for occurrence, answer, n in self.db.execute(
             "SELECT occurrence, answer, count(*) FROM rsvps WHERE occurrence LIKE ? ESCAPE '\\' "
             "GROUP BY occurrence, answer",
@@ -63,3 +53,11 @@ class Rsvps:
             if answer in ANSWERS:
                 row(occurrence)[answer] += n
         return out
+
+    def forget(self, member_id: str, anonymous: Callable[[], str]) -> None:
+        """An erased member's answers stay counted under a key that names nobody."""
+        rows = self.db.execute("SELECT occurrence FROM rsvps WHERE member_id = ?", (member_id,)).fetchall()
+        self.db.executemany(
+            "UPDATE rsvps SET member_id = ? WHERE occurrence = ? AND member_id = ?",
+            [(anonymous(), occurrence, member_id) for (occurrence,) in rows],
+        )

@@ -14,10 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import sqlite3
 from dataclasses import dataclass, field
 
 from mailer.state import consent
+from mailer.state.connection import Connection
 from mailer.state.consent import ConsentLog
 from mailer.state.database import stamp
 
@@ -73,7 +73,7 @@ class Held:
 
 
 class Suppressions:
-    def __init__(self, db: sqlite3.Connection, secret: bytes):
+    def __init__(self, db: Connection, secret: bytes):
         self.db = db
         self.secret = secret
         self.log = ConsentLog(db)
@@ -110,6 +110,7 @@ class Suppressions:
         back), each dated as it was, so coming back to the newsletter leaves the rest as chosen.
         A bounce is never lifted here. Runs inside the caller's transaction.
         """
+        self.db.lock("suppressions")  # what is held, read and rewritten by one process at a time
         address = address.casefold()
         digest = address_digest(self.secret, address)
         held = {h.category: h for h in self.of(address)}
@@ -167,11 +168,31 @@ class Suppressions:
         """Changes whenever a suppression is added or removed, or a member changes a choice
         (every change is an entry in the consent log): to know when to read them again."""
         row = self.db.execute(
-            "SELECT coalesce(max(rowid), 0), count(*), (SELECT count(*) FROM suppression_hashes), "
+            "SELECT count(*), coalesce(max(created_at), ''), "
+            "coalesce(sum(length(address) + length(category)), 0), "
+            "(SELECT count(*) FROM suppression_hashes), "
             "(SELECT coalesce(max(id), 0) FROM consent_log) FROM suppressions"
         ).fetchone()
-        base = (int(row[0]) * 1_000_003 + int(row[1])) * 1_000_003 + int(row[2])
-        return base * 1_000_003 + int(row[3])
+        digest = hashlib.sha256(repr(tuple(str(v) for v in row)).encode()).hexdigest()
+        return int(digest[:15], 16)
+
+    def lift_bounce(self, address: str, now: dt.datetime) -> int:
+        """`bounces clear`: the suppression a bounce caused goes (an unsubscribe stays); how many.
+
+        The consent log says so, so a member's history does not show the bounce as still holding."""
+        address = address.casefold()
+        categories = [
+            c
+            for (c,) in self.db.execute(
+                "SELECT category FROM suppressions WHERE address = ? AND source = 'bounce'", (address,)
+            ).fetchall()
+        ]
+        lifted = self.db.execute(
+            "DELETE FROM suppressions WHERE address = ? AND source = 'bounce'", (address,)
+        ).rowcount
+        for category in categories:
+            self.log.add(address, category, consent.BOUNCE_CLEARED, now, "bounces clear")
+        return lifted
 
     def keep_as_hashes(self, address: str) -> None:
         """Replace an erased person's unsubscribes by keyed hashes (inside the erasure's transaction)."""

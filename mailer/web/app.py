@@ -30,6 +30,7 @@ from mailer.delivery import approvals
 from mailer.delivery.runner import Runner
 from mailer.errors import UserError
 from mailer.project.dates import date_and_time
+from mailer.project.mailings import KIND_NAMES
 from mailer.reports import command as reports
 from mailer.web import archive, board, consultation, pages, preferences
 from mailer.web.headers import DropTrailingSlash, SecurityHeaders
@@ -42,6 +43,7 @@ from mailer.web.responses import TooLarge, page, read_form
 log = logging.getLogger("mailer.web")
 LOGIN_FAILURES = (10, 300.0)  # per client: this many wrong passwords in this many seconds, then 429
 STATIC = {"board.js": "text/javascript", "board.css": "text/css"}
+NOT_SHOWN = "Utsendingen finnes ikke eller kan ikke vises"  # then the reason, as `mailer` gives it
 
 
 class Web:
@@ -112,7 +114,7 @@ class Web:
             try:
                 rows = board.upcoming(r, days)
             except UserError as exc:
-                return self._board_error(org, user, str(exc), 500)
+                return self._board_error(org, user, f"Listen kan ikke vises: {exc}", 500)
             html = pages.render(
                 "board_list.html", org=org, user=user, title="Utsendinger", rows=rows, days=days
             )
@@ -128,7 +130,7 @@ class Web:
             try:
                 shown = board.preview(r, mailing_id, lang, record=False)
             except UserError as exc:
-                return self._board_error(org, user, str(exc), 404)
+                return self._board_error(org, user, f"{NOT_SHOWN}: {exc}", 404)
             m = shown.mailing
             approvers = board.approvers(r, m.id, shown.fingerprint)
             if request.query_params.get("approved") and approvals.key(user) in map(approvals.key, approvers):
@@ -141,7 +143,7 @@ class Web:
                 lang=lang,
                 mailing_id=m.id,
                 subject=shown.copy.subject,
-                kind=board.KINDS.get(m.kind, m.kind),
+                kind=KIND_NAMES.get(m.kind, m.kind),
                 send_at=date_and_time(m.send_at),
                 audience=m.audience.name,
                 fingerprint=shown.fingerprint,
@@ -161,7 +163,7 @@ class Web:
             try:
                 shown = board.preview(r, mailing_id, "nn" if lang == "nn" else "nb", record=False)
             except UserError as exc:
-                return self._board_error(r.project.config.organisation.name, user, str(exc), 404)
+                return self._board_error(r.project.config.organisation.name, user, f"{NOT_SHOWN}: {exc}", 404)
             return page(shown.copy.html, csp=pages.PREVIEW_CSP)
 
     def board_approve(self, request: Request, mailing_id: str, form: dict[str, str]) -> Response:
@@ -172,7 +174,9 @@ class Web:
             org = r.project.config.organisation.name
             fingerprint = form.get("fingerprint", "")
             expected = self.csrf(r, user, mailing_id, fingerprint)
-            if not hmac.compare_digest(expected, form.get("csrf", "")) or not _same_origin(request):
+            if not hmac.compare_digest(expected.encode(), form.get("csrf", "").encode()) or not _same_origin(
+                request
+            ):
                 text = "Skjemaet kom ikke fra denne siden. Last siden på nytt og prøv igjen."
                 return self._board_error(org, user, text, 403)
             try:
@@ -180,7 +184,7 @@ class Web:
             except board.Refused as exc:
                 return self._board_error(org, user, str(exc), 409)
             except UserError as exc:
-                return self._board_error(org, user, str(exc), 404)
+                return self._board_error(org, user, f"{NOT_SHOWN}: {exc}", 404)
             log.info("%s approved %s (fingerprint %s, new: %s)", user, mailing_id, fingerprint, new)
         target = f"/board/m/{urllib.parse.quote(mailing_id)}?approved=1"
         return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
@@ -190,7 +194,7 @@ class Web:
         if isinstance(user, Response):
             return user
         with self.projects.runner() as r:
-            return page(reports.board_page(r), csp=pages.BOARD_CSP)
+            return page(reports.board_page(r.project, r.state.figures, r.members, r.now), csp=pages.BOARD_CSP)
 
     def _board_error(self, org: str, user: str, text: str, status: int) -> Response:
         return page(pages.message("nb", org, "Det gikk ikke", text), status, pages.BOARD_CSP)
@@ -299,8 +303,8 @@ def create_app(root: Path) -> Starlette:
         Route("/static/{name}", static),
         *consultation.routes(web.projects, page),
         *preferences.routes(web.projects),
-        *consultation.board_routes(web, page),
-        *archive.routes(web.projects.current),
+        *consultation.board_routes(web.login, web.projects, page),
+        *archive.routes(web.projects),
     ]
 
     async def broken(request: Request, exc: Exception) -> Response:

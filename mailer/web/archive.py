@@ -10,9 +10,6 @@ request reaches outside the pictures folder.
 from __future__ import annotations
 
 import html
-import sqlite3
-from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +21,7 @@ from mailer.project import pictures
 from mailer.project.dates import long_date_year
 from mailer.project.folder import Project
 from mailer.state.archive import Archive
+from mailer.web.projects import Projects
 
 _TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
 _CSP = (
@@ -55,26 +53,9 @@ def _headers(indexed: bool) -> dict[str, str]:
     return headers
 
 
-def _archive(project: Project) -> tuple[Archive, sqlite3.Connection] | None:
-    path = project.state_dir / "state.db"
-    if not path.is_file():
-        return None
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    try:
-        return Archive.reading(db), db
-    except sqlite3.OperationalError:
-        db.close()
-        return None
-
-
-def list_page(project: Project) -> Response:
+def list_page(project: Project, archive: Archive) -> Response:
     org = project.config.organisation
-    found = _archive(project)
-    issues = []
-    if found:
-        archive, db = found
-        with closing(db):
-            issues = archive.issues()
+    issues = archive.issues()
     items = "".join(
         f'<li><a href="/arkiv/{html.escape(i.mailing_id)}">{html.escape(i.subject)}</a> '
         f'<span class="date">{long_date_year(i.sent_at.date(), "nb")}</span></li>'
@@ -94,14 +75,9 @@ def list_page(project: Project) -> Response:
     return HTMLResponse(body, headers=_headers(org.archive_indexed))
 
 
-def issue_page(project: Project, mailing_id: str, language: str) -> Response:
+def issue_page(project: Project, archive: Archive, mailing_id: str, language: str) -> Response:
     org = project.config.organisation
-    found = _archive(project)
-    if found is None:
-        return _not_found()
-    archive, db = found
-    with closing(db):
-        issue = archive.get(mailing_id, language)
+    issue = archive.get(mailing_id, language)
     if issue is None:
         return _not_found()
     page = issue.html
@@ -124,21 +100,29 @@ def picture(state_dir: Path, name: str) -> Response:
     )
 
 
-def routes(current: Callable[[], Project]) -> list[Route]:
+def routes(projects: Projects) -> list[Route]:
     """The archive's routes, reading the project as it is at each request."""
 
+    def listing() -> Response:
+        with projects.runner() as r:
+            return list_page(r.project, r.state.archive)
+
+    def issue(mailing_id: str, language: str) -> Response:
+        with projects.runner() as r:
+            return issue_page(r.project, r.state.archive, mailing_id, language)
+
     async def arkiv(request: Request) -> Response:
-        return await run_in_threadpool(list_page, current())
+        return await run_in_threadpool(listing)
 
     async def one(request: Request) -> Response:
         p = request.path_params
         language = p.get("lang", "nb")
         if language not in ("nb", "nn"):
             return _not_found()
-        return await run_in_threadpool(issue_page, current(), p["mailing_id"], language)
+        return await run_in_threadpool(issue, p["mailing_id"], language)
 
     async def bilde(request: Request) -> Response:
-        return await run_in_threadpool(picture, current().state_dir, request.path_params["name"])
+        return await run_in_threadpool(picture, projects.current().state_dir, request.path_params["name"])
 
     return [
         Route("/arkiv", arkiv),

@@ -14,18 +14,25 @@ from mailer.delivery import announcements, approvals
 from mailer.delivery.runner import Runner
 from mailer.errors import UserError
 from mailer.project.dates import date_and_time
-from mailer.project.mailings import Mailing
+from mailer.project.mailings import KIND_NAMES, Mailing
 from mailer.project.members import Member
 from mailer.render import sample
 from mailer.render.messages import CompiledMailing
 from mailer.render.renderer import Copy
 
-KINDS = {
-    "newsletter": "nyhetsbrev",
-    "invitation": "invitasjon",
-    "welcome": "velkomst",
-    "consultation": "høring",
+STATES = {
+    "planned": "planlagt",
+    "due": "skal sendes nå",
+    "sending": "sendes",
+    "sent": "sendt",
+    "not approved": "ikke godkjent",
+    "no planned time": "uten planlagt tidspunkt",
 }
+
+
+def state_name(label: str) -> str:
+    """`mailer schedule`'s state ("due, not approved") in the board's words."""
+    return ", ".join(STATES.get(part, part) for part in label.split(", "))
 
 
 def mailing(runner: Runner, mailing_id: str) -> Mailing:
@@ -74,7 +81,7 @@ def approve(runner: Runner, mailing_id: str, fingerprint: str, by: str) -> bool:
     """Record `by`'s approval of `fingerprint`, which the page showed and must be what the mailing is now."""
     found = mailing(runner, mailing_id)
     if not found.needs_approval:
-        raise Refused(f"{found.id} er en {KINDS[found.kind]}; bare nyhetsbrev godkjennes.")
+        raise Refused(f"{found.id} er en {KIND_NAMES[found.kind]}; bare nyhetsbrev godkjennes.")
     current = runner.compiled(found).fingerprint
     if fingerprint != current:
         raise Refused(
@@ -82,7 +89,8 @@ def approve(runner: Runner, mailing_id: str, fingerprint: str, by: str) -> bool:
             "Se på det igjen før du godkjenner."
         )
     runner.state.approvals.record_preview(found.id, fingerprint, runner.now)
-    return approvals.record(runner, found.id, fingerprint, by)
+    board = runner.project.settings.board_users
+    return approvals.record(runner.state, board, found.id, fingerprint, by, runner.now)
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,7 @@ class Row:
 
 def upcoming(runner: Runner, days: int) -> list[Row]:
     """`mailer schedule`, plus drafts without a planned time that are not sent yet."""
-    from mailer.delivery.due import schedule
+    from mailer.delivery.ahead import schedule
 
     rows = []
     listed: set[str] = set()
@@ -130,11 +138,11 @@ def _row(
         have = len(approvers(runner, m.id, fingerprint))
     return Row(
         m.id,
-        KINDS.get(m.kind, m.kind),
+        KIND_NAMES.get(m.kind, m.kind),
         when or date_and_time(m.send_at),
         m.audience.name,
         recipients,
-        state,
+        state_name(state),
         overdue,
         fingerprint,
         have,

@@ -29,10 +29,10 @@ from mailer.delivery.runner import Runner
 from mailer.errors import UserError
 from mailer.project import consultations
 from mailer.project.dates import date_and_time
+from mailer.project.mailings import Consultation
 from mailer.web import clicks, pages
 
 if TYPE_CHECKING:
-    from mailer.web.app import Web
     from mailer.web.projects import Projects
 
 log = logging.getLogger("mailer.web")
@@ -130,7 +130,7 @@ class Visit:
     runner: Runner
     lang: str
     org: str
-    consultation: consultations.Consultation
+    consultation: Consultation
     title: str
     member_id: str
     member_name: str
@@ -232,7 +232,7 @@ def answer(v: Visit, token: str, form: dict[str, str], same_origin: bool) -> tup
     if not v.consultation.is_open(v.runner.now):
         return 410, form_page(v, token)
     expected = csrf_value(v.runner.signer().secret, token)
-    if not same_origin or not hmac.compare_digest(expected, form.get("csrf", "")):
+    if not same_origin or not hmac.compare_digest(expected.encode(), form.get("csrf", "").encode()):
         return 403, pages.message(v.lang, v.org, v.title, c["forged"])
     values, errors = check_answers(v.consultation.questions, form, v.lang)
     if errors:
@@ -318,14 +318,19 @@ def _board_env() -> jinja2.Environment:
     return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
 
 
-def board_routes(web: Web, page: Callable[..., Response]) -> list[Route]:
-    """`/board/h` and `/board/h/{id}`: the answers for the board, behind the board's login."""
+def board_routes(
+    login: Callable[[Request], str | Response], projects: Projects, page: Callable[..., Response]
+) -> list[Route]:
+    """`/board/h` and `/board/h/{id}`: the answers for the board, behind the board's login.
+
+    `login` gives the board member's name, or the 401/429 to answer with (the app's own check).
+    """
 
     def show(request: Request, consultation_id: str | None) -> Response:
-        user = web.login(request)
+        user = login(request)
         if isinstance(user, Response):
             return user
-        with web.projects.runner() as runner:
+        with projects.runner() as runner:
             org = runner.project.config.organisation.name
             context = {"org": org, "user": user, "title": "Høringer", "when": date_and_time}
             try:

@@ -1,11 +1,17 @@
 """Requests per client, limited: a sliding window in memory, one process, no shared store.
 
 The client is the address uvicorn reports; behind a reverse proxy that is the address the
-proxy forwarded (uvicorn's proxy headers, trusted only from MAILER_WEB_TRUSTED_PROXIES).
+proxy forwarded (uvicorn's proxy headers, trusted only from MAILER_WEB_TRUSTED_PROXIES). An
+IPv6 client counts by its /64 network: one subscriber line gets a /64 and could otherwise
+take a new address for every request. Memory stays bounded under a flood of distinct
+clients: only clients that made a request are kept, at most MAX_CLIENTS, and the oldest
+tenth goes at once when the limit is passed (so a flood costs no scan per request).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
 import math
 import time
 from collections import deque
@@ -25,7 +31,9 @@ class SlidingWindow:
         self.hits: dict[str, deque[float]] = {}
 
     def _recent(self, key: str, now: float) -> deque[float]:
-        hits = self.hits.setdefault(key, deque())
+        hits = self.hits.get(key)
+        if hits is None:
+            return deque()  # a client that only asks is not remembered
         while hits and hits[0] <= now - self.window:
             hits.popleft()
         return hits
@@ -40,7 +48,7 @@ class SlidingWindow:
         """Count one event; returns `retry_after` as it was before (0: allowed and counted)."""
         wait = self.retry_after(key)
         if wait == 0:
-            self.hits[key].append(self.clock())
+            self.hits.setdefault(key, deque()).append(self.clock())
             if len(self.hits) > MAX_CLIENTS:
                 self._forget_idle()
         return wait
@@ -49,13 +57,23 @@ class SlidingWindow:
         now = self.clock()
         for key in [k for k, v in self.hits.items() if not v or v[-1] <= now - self.window]:
             del self.hits[key]
-        while len(self.hits) > MAX_CLIENTS:  # a flood of distinct addresses: forget the oldest
-            del self.hits[next(iter(self.hits))]
+        if len(self.hits) > MAX_CLIENTS:  # a flood of distinct clients: the oldest tenth goes
+            for key in list(itertools.islice(self.hits, len(self.hits) - MAX_CLIENTS * 9 // 10)):
+                del self.hits[key]
 
 
 def client_of(scope: Scope) -> str:
     client = scope.get("client")
-    return client[0] if client else "unknown"
+    if not client:
+        return "unknown"
+    host = str(client[0])
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return host
 
 
 class RateLimit:

@@ -46,13 +46,14 @@ class MemberLinks:
                     others=[],
                 )
                 return page(html)
+            scope: str | None
             if "scope" in form:
                 scope, source = form["scope"], "web"
             elif form.get("List-Unsubscribe") == "One-Click":
                 scope, source = click.subject, "one-click"
             else:
-                scope, source = "", ""
-            if scope not in options:
+                scope, source = None, ""
+            if scope is None or scope not in options:
                 log.info("unsubscribe refused: a POST without a known scope")
                 return self._bad_link(org.name, who.language, contact)
             r.state.suppressions.add(who.address, scope, r.now, source)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mailer import clock
 from mailer.delivery.runner import Runner
 from mailer.project.folder import Project
 
 log = logging.getLogger("mailer.web")
+POOL = 8  # PostgreSQL connections one `mailer serve` holds at most
 
 
 class Projects:
@@ -52,16 +53,22 @@ class Projects:
 
     @contextmanager
     def runner(self) -> Iterator[Runner]:
-        """A runner for one request, on this thread's open state database (opened once per thread)."""
+        """A runner for one request: on PostgreSQL a connection from the pool, given back after it;
+        on SQLite this thread's open state database (opened once per thread)."""
         project = self.current()
+        if project.settings.database_url is not None:
+            pooled = Runner(project, clock.now(project.tz), report_row_problems=False, pool=POOL)
+            try:
+                yield pooled
+            finally:
+                pooled.close()
+            return
         local = self._local
         if getattr(local, "project", None) is not project:
             if getattr(local, "state", None) is not None:
                 local.state.close()
             local.project, local.state = project, None
-        runner = Runner(
-            project, dt.datetime.now(project.tz), report_row_problems=False, shared_state=local.state
-        )
+        runner = Runner(project, clock.now(project.tz), report_row_problems=False, shared_state=local.state)
         try:
             yield runner
         finally:

@@ -47,6 +47,7 @@ def serve(root: Path, host: str, port: int, out: Callable[..., None], warn: Call
     web_log = logging.getLogger("mailer.web")
     web_log.addHandler(handler)
     web_log.setLevel(logging.INFO)
+    _review_archive(project, warn)
     app = create_app(root)
     base = project.config.organisation.base_url or "(no base_url)"
     out(f"serving {root} on http://{host}:{port}, published as {base}; stop with Ctrl-C or SIGTERM")
@@ -64,3 +65,17 @@ def serve(root: Path, host: str, port: int, out: Callable[..., None], warn: Call
     except SystemExit as exc:
         if exc.code:
             raise UserError(f"could not serve on {host}:{port} (is the port in use?)") from None
+
+
+def _review_archive(project: Project, warn: Callable[[str], None]) -> None:
+    """Issues archived by an older release are judged before `/arkiv` is served (hidden until then)."""
+    from mailer import clock
+    from mailer.delivery import archiving
+    from mailer.delivery.runner import Runner
+
+    runner = Runner(project, clock.now(project.tz))
+    try:
+        for line in archiving.review(runner.state.archive, project, runner.now):
+            warn(line)
+    finally:
+        runner.close()

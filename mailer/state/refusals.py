@@ -19,13 +19,8 @@ STATUS = re.compile(r"\b5\.\d{1,3}\.\d{1,3}\b")
 def record_refusals(state: State, mailing_id: str, now: dt.datetime) -> int:
     """Record each permanent refusal of this mailing once; returns how many were new."""
     store = state.bounces
-    rows = state.db.execute(
-        "SELECT id, member_id, address, last_reply FROM deliveries WHERE mailing_id = ? "
-        "AND status = 'failed' AND address IS NOT NULL",
-        (mailing_id,),
-    ).fetchall()
     new = 0
-    for delivery_id, member_id, address, reply in rows:
+    for delivery_id, member_id, address, reply in state.deliveries.refused(mailing_id):
         reply = reply or ""
         if not SMTP_PERMANENT.match(reply):
             continue

@@ -1,0 +1,97 @@
+"""Claims: several senders share one mailing, and each delivery goes to exactly one of them.
+
+Where the state is shared (PostgreSQL, `db.shared`), a sender claims the open deliveries it
+is about to send, a page at a time, with SELECT … FOR UPDATE SKIP LOCKED: two senders asking
+at the same moment get different rows. A claim names the sender and holds until a wall-clock
+time that the sender pushes forward while it works (`renew`); a sender killed with kill -9
+stops renewing, and after `lease` seconds the next sender (or the next run) claims what it
+held. Of those, the ones marked `sending` were on the wire and are sent again, as after a
+kill with one sender. With SQLite the run lock keeps one sender, and nothing is claimed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import suppress
+
+from mailer.state.connection import SENDER, Connection
+from mailer.state.database import stamp
+from mailer.state.deliveries import DUE, OpenDelivery
+
+PAGE = 100
+
+
+def wall_clock() -> dt.datetime:
+    """Claims run on real time, whatever `--now` pretends: they are about processes."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Claims:
+    def __init__(self, db: Connection, lease: float, sender: str = SENDER):
+        self.db = db
+        self.lease = dt.timedelta(seconds=lease)
+        self.sender = sender
+        self.renewed = wall_clock()
+
+    def open(self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool) -> Iterator[OpenDelivery]:
+        """Deliveries to attempt, claimed a page at a time as the sender gets to them."""
+        while True:
+            rows = self.claim(mailing_id, now, retry_all_deferred, PAGE)
+            if not rows:
+                return
+            yield from rows
+
+    def claim(
+        self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool, limit: int
+    ) -> list[OpenDelivery]:
+        """Claim up to `limit` due deliveries nobody holds: never claimed, or claimed by a sender
+        that is gone (no longer connected) or whose claim ran out (a machine that vanished)."""
+        wall = wall_clock()
+        live = self.db.live_senders()
+        rows = self.db.execute(
+            "UPDATE deliveries SET claimed_by = ?, claimed_until = ? WHERE id IN ("
+            f"SELECT id FROM deliveries WHERE mailing_id = ? AND {DUE} AND (claimed_until IS NULL "
+            f"OR claimed_until < ? OR claimed_by NOT IN ({', '.join('?' * len(live))})) "
+            f"ORDER BY id LIMIT ?{self.db.skip_locked}) "
+            "RETURNING id, member_id, address, member, status, attempts, first_attempt_at",
+            (
+                self.sender,
+                stamp(wall + self.lease),
+                mailing_id,
+                retry_all_deferred,
+                stamp(now),
+                stamp(wall),
+                *live,
+                limit,
+            ),
+        ).fetchall()
+        self.renewed = wall
+        return [OpenDelivery(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in sorted(rows)]
+
+    def renew(self, mailing_id: str) -> int:
+        """Push this sender's claims forward (they are still being worked on); how many."""
+        wall = wall_clock()
+        self.renewed = wall
+        return self.db.execute(
+            "UPDATE deliveries SET claimed_until = ? WHERE mailing_id = ? AND claimed_by = ? "
+            "AND status IN ('pending', 'sending', 'deferred')",
+            (stamp(wall + self.lease), mailing_id, self.sender),
+        ).rowcount
+
+    async def keep(self, mailing_id: str) -> None:
+        """While a run works, renew its claims four times a lease (cancelled when it ends)."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 4)
+            self.renew(mailing_id)
+
+    def release(self, mailing_id: str) -> None:
+        """The run ends: what it still holds (deferred, or left by a stop) is free for others now."""
+        with suppress(Exception):  # a server gone away drops the claims' use anyway: they run out
+            self.db.execute(
+                "UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL "
+                "WHERE mailing_id = ? AND claimed_by = ?",
+                (mailing_id, self.sender),
+            )

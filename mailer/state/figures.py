@@ -1,0 +1,78 @@
+"""The numbers the board's reports read: the ledger and what came back, counted, never written.
+
+Each method is one question a report asks once; the report keeps the answer for all its rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from mailer.state.connection import Connection
+from mailer.state.database import stamp
+from mailer.state.deliveries import Deliveries
+
+
+class Figures:
+    def __init__(self, db: Connection):
+        self.db = db
+
+    def stopped_everything(self) -> set[str]:
+        """Addresses that asked for no mail at all."""
+        return {r[0] for r in self.db.execute("SELECT address FROM suppressions WHERE category = '*'")}
+
+    def stopped_some(self) -> set[str]:
+        """Addresses that turned some categories off (a newsletter, a series), not everything."""
+        rows = self.db.execute("SELECT DISTINCT address FROM suppressions WHERE category != '*'")
+        return {r[0] for r in rows}
+
+    def paused(self, now: dt.datetime) -> set[str]:
+        """Addresses whose pause from everything optional runs at `now`."""
+        rows = self.db.execute("SELECT address FROM member_preferences WHERE paused_until > ?", (stamp(now),))
+        return {r[0] for r in rows}
+
+    def bouncing(self) -> set[str]:
+        """Addresses with uncleared hard or soft bounces (in lower case)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT address FROM bounce_events WHERE cleared_at IS NULL AND kind IN ('hard', 'soft')"
+        )
+        return {str(r[0]).casefold() for r in rows}
+
+    def statuses(self) -> dict[str, dict[str, int]]:
+        """Mailing → status → deliveries, erased members' counts included."""
+        return Deliveries(self.db).status_counts()
+
+    def mailings(self) -> list[tuple[str, str, str, str]]:
+        """(id, kind, series, first planned) of every mailing in the ledger, oldest first."""
+        return self.db.execute(
+            "SELECT id, kind, series, first_planned_at FROM mailings ORDER BY first_planned_at, id"
+        ).fetchall()
+
+    def unsubscribed_after(self) -> dict[str, int]:
+        """Mailing → addresses that stopped its series (or everything) after it reached them."""
+        rows = self.db.execute(
+            "SELECT d.mailing_id, count(DISTINCT s.address) FROM deliveries d "
+            "JOIN mailings m ON m.id = d.mailing_id "
+            "JOIN suppressions s ON s.address = d.address AND s.category IN ('*', m.series) "
+            "WHERE d.status = 'sent' AND s.created_at >= d.updated_at GROUP BY d.mailing_id"
+        )
+        return {mailing_id: n for mailing_id, n in rows}
+
+    def invited(self) -> dict[str, int]:
+        """Meeting occurrence → members sent any of its mailings."""
+        return Deliveries(self.db).invited_per_occurrence("%@%")
+
+    def answers(self) -> dict[str, dict[str, int]]:
+        """Meeting occurrence → RSVP answer → how many."""
+        out: dict[str, dict[str, int]] = {}
+        for occurrence, answer, n in self.db.execute(
+            "SELECT occurrence, answer, count(*) FROM rsvps GROUP BY occurrence, answer"
+        ):
+            out.setdefault(occurrence, {})[answer] = n
+        return out
+
+    def attended(self) -> dict[str, int]:
+        """Meeting occurrence → members who came (for the meetings whose report was imported)."""
+        rows = self.db.execute(
+            "SELECT occurrence, count(DISTINCT member_id) FROM attendance GROUP BY occurrence"
+        )
+        return {occurrence: n for occurrence, n in rows}

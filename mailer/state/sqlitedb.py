@@ -1,0 +1,125 @@
+"""The embedded engine: the state in one SQLite file (`.mailer/state.db`), in WAL mode.
+
+WAL keeps the file valid through a kill -9; `secure_delete` overwrites what an erasure
+deletes. The schema version is `PRAGMA user_version`. The run lock in the state folder keeps
+one sender at a time, so deliveries need no claims here (`shared` is False).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+from mailer.errors import UserError
+from mailer.state.connection import SENDER
+
+
+class SqliteDatabase:
+    """A `Connection` over one sqlite3 connection in autocommit mode."""
+
+    engine = "sqlite"
+    shared = False
+    skip_locked = ""  # one writer at a time: nothing to skip
+
+    def __init__(self, raw: sqlite3.Connection, path: Path):
+        self.raw = raw
+        self.path = path
+        self.where = str(path)
+        self.depth = 0
+        # bound once: the send path calls these thousands of times a second
+        self.execute = raw.execute
+        self.executemany = raw.executemany
+
+    def begin(self) -> None:
+        self.raw.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.raw.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.raw.execute("ROLLBACK")
+
+    def lock(self, name: str) -> None:
+        """BEGIN IMMEDIATE already admits one writer at a time."""
+
+    def version(self) -> int:
+        return int(self.raw.execute("PRAGMA user_version").fetchone()[0])
+
+    def set_version(self, number: int) -> None:
+        self.raw.execute(f"PRAGMA user_version = {int(number)}")
+
+    def prepare_schema(self) -> None:
+        """Nothing to create: the file is the schema's home."""
+
+    def ddl(self, statement: str) -> str:
+        return statement
+
+    def after_erasure(self, tables: Iterable[str]) -> None:
+        """secure_delete zeroes freed pages; older page versions live on in the WAL until now."""
+        self.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def renumber(self, tables: Iterable[str]) -> None:
+        """An INTEGER PRIMARY KEY goes on from the largest one by itself."""
+
+    def live_senders(self) -> list[str]:
+        return [SENDER]
+
+    def tables(self) -> list[str]:
+        rows = self.raw.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+        return [r[0] for r in rows]
+
+    def columns(self, table: str) -> list[str]:
+        return [r[1] for r in self.raw.execute(f'PRAGMA table_info("{table}")')]
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def private_files(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        p = path.with_name(path.name + suffix)
+        try:
+            if p.stat().st_mode & 0o077:
+                p.chmod(0o600)
+        except FileNotFoundError:
+            pass
+
+
+def open_file(path: Path, wait: float, newest: int) -> SqliteDatabase:
+    """Open (creating) the file; a file from a newer release is refused before anything is written.
+
+    `wait` is how many seconds to wait for another process that holds the database.
+    """
+    if not path.exists():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    raw = sqlite3.connect(path, isolation_level=None, timeout=wait, check_same_thread=False)
+    db = SqliteDatabase(raw, path)
+    try:
+        raw.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        version = db.version()
+        if version > newest:
+            raise UserError(
+                f"{path}: the state database is version {version}, written by a newer release of mailer "
+                f"(this one reads up to version {newest}); upgrade mailer, nothing was changed"
+            )
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("PRAGMA synchronous=NORMAL")
+        raw.execute("PRAGMA secure_delete=ON")  # erased members leave no trace in free pages
+    except BaseException:
+        raw.close()
+        raise
+    return db
+
+
+def explain(path: Path | str, exc: sqlite3.DatabaseError) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return f"{path}: the state database is locked by another process; wait for it to finish and try again"
+    return (
+        f"{path}: the state database cannot be read ({text}); restore it from a backup "
+        "or move it away to start a new ledger"
+    )
