@@ -47,9 +47,8 @@ REFUSALS = {
 
 def page(html: str, status: int = 200) -> Response:
     """Like every member page, except that the browser may tell this site which page a form came
-    from: with no referrer at all, Chromium sends `Origin: null`, and the same-site check fails.
-    The token in the address still goes nowhere else (the page links to no other site)."""
-    return responses.page(html, status, **{"Referrer-Policy": "same-origin"})
+    from (`responses.FORM_HEADERS`)."""
+    return responses.page(html, status, **responses.FORM_HEADERS)
 
 
 def csrf_value(secret: bytes, token: str) -> str:
