@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import base_env, mailer, small_project
+from conftest import DATABASE_ENV, base_env, mailer, small_project
 
 from mailer.delivery import notices
 from mailer.delivery.runner import Runner
@@ -38,6 +38,8 @@ def project_at(root: Path, smtp_port: int | None) -> Path:
     env = "MAILER_SECRET=test-secret-for-signed-links-0123\n"
     if smtp_port is not None:
         env += f"MAILER_SMTP_HOST=127.0.0.1\nMAILER_SMTP_PORT={smtp_port}\nMAILER_SMTP_SECURITY=none\n"
+    if "MAILER_DATABASE_URL" in DATABASE_ENV:  # the `engine` fixture: this test runs on PostgreSQL too
+        env += f"MAILER_DATABASE_URL={DATABASE_ENV['MAILER_DATABASE_URL']}\n"
     (project / ".env").write_text(env, "utf-8")
     return project
 
@@ -65,7 +67,9 @@ def status(project: Path) -> dict[str, dict[str, int]]:
     return {row["id"]: row for row in json.loads(result.out)["mailings"]}
 
 
-def test_a_notice_reaches_its_one_recipient_in_their_language_with_the_context_filled_in(tmp_path, smtp):
+def test_a_notice_reaches_its_one_recipient_in_their_language_with_the_context_filled_in(
+    engine, tmp_path, smtp
+):
     runner = runner_for(project_at(tmp_path / "fylke", smtp.port))
 
     report = notices.post(runner, notice())
@@ -79,7 +83,7 @@ def test_a_notice_reaches_its_one_recipient_in_their_language_with_the_context_f
     assert "List-Unsubscribe" not in got.message
 
 
-def test_the_same_notice_recorded_and_sent_twice_goes_out_once(tmp_path, smtp):
+def test_the_same_notice_recorded_and_sent_twice_goes_out_once(engine, tmp_path, smtp):
     runner = runner_for(project_at(tmp_path / "fylke", smtp.port))
 
     notices.post(runner, notice())
@@ -89,7 +93,7 @@ def test_the_same_notice_recorded_and_sent_twice_goes_out_once(tmp_path, smtp):
     assert len(smtp.received) == 1
 
 
-def test_a_notice_recorded_but_never_sent_is_sent_by_run_due(tmp_path, smtp):
+def test_a_notice_recorded_but_never_sent_is_sent_by_run_due(engine, tmp_path, smtp):
     project = project_at(tmp_path / "fylke", smtp.port)
     runner = runner_for(project)
     with transaction(runner.state.db):
@@ -104,7 +108,7 @@ def test_a_notice_recorded_but_never_sent_is_sent_by_run_due(tmp_path, smtp):
     assert status(project)["kurs (notices)"]["sent"] == 1
 
 
-def test_two_processes_that_see_the_same_pending_notice_send_it_once(tmp_path, smtp):
+def test_two_processes_that_see_the_same_pending_notice_send_it_once(engine, tmp_path, smtp):
     project = project_at(tmp_path / "fylke", smtp.port)
     first = runner_for(project)
     with transaction(first.state.db):
@@ -152,7 +156,7 @@ def test_a_server_that_is_down_leaves_the_notice_pending_for_the_next_run(tmp_pa
     assert len(smtp.received) == 1
 
 
-def test_a_temporary_failure_is_deferred_and_tried_again_when_due(tmp_path, smtp):
+def test_a_temporary_failure_is_deferred_and_tried_again_when_due(engine, tmp_path, smtp):
     project = project_at(tmp_path / "fylke", smtp.port)
     smtp.handler.data_reply = lambda n, envelope: "451 try again later" if n == 1 else None
     runner = runner_for(project)
@@ -166,7 +170,7 @@ def test_a_temporary_failure_is_deferred_and_tried_again_when_due(tmp_path, smtp
     assert len(smtp.received) == 1
 
 
-def test_a_notice_not_sent_before_it_expires_is_given_up(tmp_path, smtp):
+def test_a_notice_not_sent_before_it_expires_is_given_up(engine, tmp_path, smtp):
     project = project_at(tmp_path / "fylke", smtp.port)
     runner = runner_for(project)
     past = dt.datetime.now(OSLO) - dt.timedelta(minutes=1)
@@ -186,7 +190,7 @@ def test_a_member_who_unsubscribed_from_everything_still_gets_what_they_asked_fo
     assert report.sent == 1
 
 
-def test_an_address_that_bounced_hard_gets_no_notice(tmp_path, smtp):
+def test_an_address_that_bounced_hard_gets_no_notice(engine, tmp_path, smtp):
     runner = runner_for(project_at(tmp_path / "fylke", smtp.port))
     runner.state.suppressions.add("ase@example.org", "*", runner.now, "bounce")
 

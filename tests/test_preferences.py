@@ -37,7 +37,11 @@ def root(tmp_path):
 
 
 @pytest.fixture
-def env(smtp):
+def env(smtp, request):
+    """A test that asks for `engine` runs on SQLite and on PostgreSQL: the engine is chosen before
+    the environment every command and `mailer serve` get is made."""
+    if "engine" in request.fixturenames:
+        request.getfixturevalue("engine")
     return env_for(smtp.env())
 
 
@@ -105,7 +109,7 @@ def test_opening_the_page_changes_nothing(root, env, server):
 
 
 def test_turning_the_newsletter_off_and_a_series_back_on_changes_the_next_runs_recipients(
-    root, env, smtp, server
+    engine, root, env, smtp, server
 ):
     with server.client() as client:
         path = server.local(unsubscribe_url(_first(smtp, root, env, "ase@example.org")))
@@ -155,7 +159,7 @@ def _first(smtp, root, env, address: str):
 
 
 def test_a_pause_holds_back_everything_optional_but_not_what_the_office_requires_and_ends_by_the_clock(
-    root, env, smtp, server
+    engine, root, env, smtp, server
 ):
     paused = post(server, page(server, "3"), [("action", "pause"), ("months", "1")])
     assert paused.status_code == 200 and "Pausen er registrert" in paused.text
@@ -174,7 +178,7 @@ def test_a_pause_holds_back_everything_optional_but_not_what_the_office_requires
     assert "hilde@example.org" in recipients(smtp.received, "Regionmøte")
 
 
-def test_a_pause_can_be_ended_early_from_the_page(root, env, smtp, server):
+def test_a_pause_can_be_ended_early_from_the_page(engine, root, env, smtp, server):
     post(server, page(server, "1"), [("action", "pause"), ("months", "6")])
     ended = post(server, page(server, "1"), [("action", "resume")])
     assert ended.status_code == 200 and "Pausen er over" in ended.text
@@ -184,7 +188,7 @@ def test_a_pause_can_be_ended_early_from_the_page(root, env, smtp, server):
 
 
 def test_unsubscribe_come_back_confirm_and_receive_again_with_every_step_in_the_consent_log(
-    root, env, smtp, server
+    engine, root, env, smtp, server
 ):
     newsletter(root, env, 1)
     [first] = smtp.handler.to("ase@example.org")
@@ -214,7 +218,7 @@ def test_unsubscribe_come_back_confirm_and_receive_again_with_every_step_in_the_
 
 
 def test_coming_back_to_one_category_after_unsubscribing_from_everything_keeps_the_rest_off(
-    root, env, smtp, server
+    engine, root, env, smtp, server
 ):
     assert mailer(root, "unsubscribe", "hilde@example.org", env=env).code == 0
     post(server, page(server, "3"), [("shown", "nyhetsbrev"), ("on", "nyhetsbrev")])
@@ -233,7 +237,7 @@ def test_coming_back_to_one_category_after_unsubscribing_from_everything_keeps_t
 
 
 def test_after_forget_the_hashed_suppression_wins_over_the_reimport_until_the_person_confirms(
-    root, env, smtp, server
+    engine, root, env, smtp, server
 ):
     assert mailer(root, "unsubscribe", "ase@example.org", "--from", "nyhetsbrev", env=env).code == 0
     assert mailer(root, "forget", "ase@example.org", env=env).code == 0  # still in the export: re-imported
@@ -255,7 +259,7 @@ def test_after_forget_the_hashed_suppression_wins_over_the_reimport_until_the_pe
 
 
 def test_the_language_chosen_on_the_page_overrides_the_export_from_the_next_message_on(
-    root, env, smtp, server
+    engine, root, env, smtp, server
 ):
     saved = post(
         server, page(server, "1"), [("shown", "nyhetsbrev"), ("on", "nyhetsbrev"), ("language", "nn")]
@@ -275,7 +279,7 @@ def test_the_language_chosen_on_the_page_overrides_the_export_from_the_next_mess
 
 
 def test_my_data_is_mailed_to_the_address_as_a_json_file_and_never_shown_in_the_browser(
-    root, env, smtp, server
+    engine, root, env, smtp, server
 ):
     newsletter(root, env, 1)
     post(server, page(server, "1"), [("shown", "nyhetsbrev"), ("language", "nn")])
@@ -300,7 +304,7 @@ def test_my_data_is_mailed_to_the_address_as_a_json_file_and_never_shown_in_the_
     assert {"rsvps", "attendance", "consultation_answers", "bounces", "registrations"} <= data.keys()
 
 
-def test_my_data_goes_at_most_once_a_day_however_often_the_button_is_pressed(root, env, smtp, server):
+def test_my_data_goes_at_most_once_a_day_however_often_the_button_is_pressed(engine, root, env, smtp, server):
     import concurrent.futures
 
     path = page(server, "4")
@@ -321,7 +325,9 @@ def test_my_data_goes_at_most_once_a_day_however_often_the_button_is_pressed(roo
     assert again.status_code == 429 and "Neste gang kan du be om dem" in again.text and " kl. " in again.text
 
 
-def test_noe_feil_sends_the_secretary_one_mail_and_changes_nothing_in_the_register(root, env, smtp, server):
+def test_noe_feil_sends_the_secretary_one_mail_and_changes_nothing_in_the_register(
+    engine, root, env, smtp, server
+):
     sent = post(
         server, page(server, "4"), [("action", "report"), ("text", "Jeg har flyttet til Asker.\nNy adresse.")]
     )

@@ -7,10 +7,9 @@ run as the real command line after members used their page on the real `mailer s
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
-from conftest import mailer
+from conftest import mailer, state_rows
 from prefs_project import MEETING_DAYS, SECRETARY, confirm, env_for, make_project, post, preferences, token
 from test_state import db_rows, v1_project
 from webapp import start_web
@@ -22,7 +21,11 @@ def root(tmp_path):
 
 
 @pytest.fixture
-def env(smtp):
+def env(smtp, request):
+    """A test that asks for `engine` runs on SQLite and on PostgreSQL: the engine is chosen before
+    the environment every command and `mailer serve` get is made."""
+    if "engine" in request.fixturenames:
+        request.getfixturevalue("engine")
     return env_for(smtp.env())
 
 
@@ -33,7 +36,7 @@ def server(root, env):
     web.stop()
 
 
-def test_mailer_preferences_shows_one_members_choices_and_their_dated_history(root, env, server):
+def test_mailer_preferences_shows_one_members_choices_and_their_dated_history(engine, root, env, server):
     path = f"/i/{token('3')}"
     post(server, path, [("shown", "nyhetsbrev"), ("shown", "regionmote-follo"), ("on", "nyhetsbrev")])
     post(server, path, [("action", "pause"), ("months", "3")])
@@ -55,7 +58,7 @@ def test_mailer_preferences_shows_one_members_choices_and_their_dated_history(ro
     assert "lederforum: on, required (lokallagsleder)" in text.out and "paused until" in text.out
 
 
-def test_mailer_preferences_without_an_address_lists_everyone_who_chose_something(root, env, server):
+def test_mailer_preferences_without_an_address_lists_everyone_who_chose_something(engine, root, env, server):
     post(server, f"/i/{token('1')}", [("shown", "nyhetsbrev"), ("language", "nn")])
     post(server, f"/i/{token('4')}", [("action", "pause"), ("months", "1")])
 
@@ -79,7 +82,7 @@ def test_mailer_preferences_of_an_unknown_or_malformed_address_is_one_line_and_e
 
 
 def test_suppressions_json_carries_the_history_and_history_keeps_what_a_confirmation_lifted(
-    root, env, smtp, server
+    engine, root, env, smtp, server
 ):
     assert mailer(root, "unsubscribe", "ase@example.org", "--from", "nyhetsbrev", env=env).code == 0
     assert mailer(root, "unsubscribe", "per@example.org", "--from", "nyhetsbrev", env=env).code == 0
@@ -100,7 +103,7 @@ def test_suppressions_json_carries_the_history_and_history_keeps_what_a_confirma
     ]
 
 
-def test_report_chapters_counts_members_who_paused_or_turned_categories_off(root, env, server):
+def test_report_chapters_counts_members_who_paused_or_turned_categories_off(engine, root, env, server):
     post(server, f"/i/{token('1')}", [("shown", "nyhetsbrev")])
     post(server, f"/i/{token('3')}", [("action", "pause"), ("months", "1")])
     assert mailer(root, "unsubscribe", "bjorn@example.org", env=env).code == 0  # everything: counted apart
@@ -124,7 +127,7 @@ def test_a_state_file_from_before_the_preferences_starts_its_consent_log_with_th
 
 
 def test_forget_after_using_the_page_leaves_no_trace_but_the_hashed_suppression_and_its_entry(
-    root, env, smtp, server
+    engine, root, env, smtp, server
 ):
     path = f"/i/{token('1')}"
     post(server, path, [("shown", "nyhetsbrev"), ("shown", "regionmote-follo"), ("on", "regionmote-follo")])
@@ -142,9 +145,7 @@ def test_forget_after_using_the_page_leaves_no_trace_but_the_hashed_suppression_
             data = path.read_bytes().lower()
             for trace in (b"ase@example.org", "ødegård".encode(), b"odegard"):
                 assert trace not in data, (path, trace)
-    db = sqlite3.connect(root / ".mailer" / "state.db")
-    kept = db.execute("SELECT address, category, action FROM consent_log").fetchall()
-    assert [(a.startswith("hash:"), c, x) for a, c, x in kept] == [(True, "nyhetsbrev", "unsubscribed")]
-    assert db.execute("SELECT count(*) FROM member_preferences").fetchone() == (0,)
-    assert db.execute("SELECT count(*) FROM member_requests").fetchone() == (0,)
-    assert db.execute("SELECT count(*) FROM resubscriptions").fetchone() == (0,)
+    kept = state_rows(root, "SELECT address, category, action FROM consent_log")
+    assert [(str(a).startswith("hash:"), c, x) for a, c, x in kept] == [(True, "nyhetsbrev", "unsubscribed")]
+    for table in ("member_preferences", "member_requests", "resubscriptions", "notices"):
+        assert state_rows(root, f"SELECT count(*) FROM {table}") == [(0,)], table
