@@ -9,8 +9,11 @@ folder (state.db and its -wal/-shm, outbox, previews, …) and the web server's 
 The person, Gudrun Fjellheim, is a new member, a chapter leader and on the board: she gets the
 newsletter, a welcome (her chapter is told), a meeting invitation she answers, a consultation
 she answers per member (and its receipt), approves a newsletter, comes to a meeting (and is
-listed once more as a guest), unsubscribes from something, bounces, and is named in a forged
-bounce; her copy is previewed. Everything goes through the real command line and `mailer serve`.
+listed once more as a guest), unsubscribes from something, uses her preference page while the
+mail server is down (a pause, nynorsk, the newsletter off and asked back, her data, "Noe feil?"
+to the secretary: so those messages wait in the ledger with what they say), bounces, and is
+named in a forged bounce; her copy is previewed. Everything goes through the real command line
+and `mailer serve`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bounce_helpers import FIXTURES
-from conftest import base_env, mailer, small_project
+from conftest import base_env, free_port, mailer, small_project
+from prefs_project import post
 from webapp import SECRET, start_web
 
 from mailer.delivery.tokens import Signer
@@ -140,6 +144,30 @@ def answer_on_the_web(root: Path) -> Path:
     return server.log
 
 
+def use_the_preference_page(root: Path) -> Path:
+    """Gudrun chooses on /i/ while no mail server answers: what it would send stays pending."""
+    down = {
+        "MAILER_SMTP_HOST": "127.0.0.1",
+        "MAILER_SMTP_PORT": str(free_port()),
+        "MAILER_SMTP_SECURITY": "none",
+    }
+    server = start_web(root, base_env(MAILER_SECRET=SECRET, **down))
+    path = f"/i/{signed('i', '')}"
+    forms = [
+        [("action", "pause"), ("months", "1")],
+        [("action", "save"), ("shown", "nyhetsbrev"), ("language", "nn")],
+        [("action", "save"), ("shown", "nyhetsbrev"), ("on", "nyhetsbrev")],  # back: to be confirmed
+        [("action", "export")],
+        [("action", "report"), ("text", f"Etternavnet mitt er {LAST}, og jeg bor i Ås.")],
+    ]
+    try:
+        for fields in forms:
+            assert post(server, path, fields).status_code == 200, fields
+    finally:
+        server.stop()
+    return server.log
+
+
 def bounce_for_her_copy(root: Path) -> bytes:
     """A real delivery report for the newsletter Gudrun got, quoting its Message-ID."""
     for path in (root / ".mailer" / "outbox").rglob("*.eml"):
@@ -154,7 +182,7 @@ def bounce_for_her_copy(root: Path) -> bytes:
     raise AssertionError("no newsletter for Gudrun in the outbox")
 
 
-def fill_every_record_kind(root: Path, tmp_path: Path) -> Path:
+def fill_every_record_kind(root: Path, tmp_path: Path) -> list[Path]:
     (root / "drafts" / "nyhetsbrev-2026-12.md").write_text(NEWSLETTER, encoding="utf-8")
     (root / "drafts" / "horing-2026.md").write_text(CONSULTATION, encoding="utf-8")
     for mailing in ("nyhetsbrev-2026-12", "horing-2026"):
@@ -169,6 +197,7 @@ def fill_every_record_kind(root: Path, tmp_path: Path) -> Path:
     cli(root, "attendance", "import", f"styremote@{PAST.isoformat()}", str(tmp_path / "oppmote.csv"))
     cli(root, "preview", "nyhetsbrev-2026-12", "--as", ID)
     cli(root, "unsubscribe", ADDRESS, "--from", "styremote")
+    page_log = use_the_preference_page(root)
     (tmp_path / "ekte.eml").write_bytes(bounce_for_her_copy(root))
     assert "1 hard bounces" in cli(root, "bounces", "import", str(tmp_path / "ekte.eml"))
     forged = (
@@ -176,12 +205,12 @@ def fill_every_record_kind(root: Path, tmp_path: Path) -> Path:
     )
     (tmp_path / "falsk.eml").write_bytes(forged.replace(b"<2026", b"<forged-2026"))
     assert "1 unverified" in cli(root, "bounces", "import", str(tmp_path / "falsk.eml"))
-    return log
+    return [log, page_log]
 
 
 def test_forget_leaves_no_trace_of_the_person_in_any_table_or_file(tmp_path):
     root = small_project(tmp_path / "fylke", MEMBERS, MAILINGS)
-    log = fill_every_record_kind(root, tmp_path)
+    logs = fill_every_record_kind(root, tmp_path)
     before = tables(root)
 
     export = root / "recipients" / "members.csv"
@@ -197,7 +226,7 @@ def test_forget_leaves_no_trace_of_the_person_in_any_table_or_file(tmp_path):
     left = {n: holding_traces(rows) for n, rows in after.items() if holding_traces(rows)}
     assert left == {}, "erasure (mailer/state/erasure.py) misses these tables"
 
-    files = [p for p in (root / ".mailer").rglob("*") if p.is_file()] + [log]
+    files = [p for p in (root / ".mailer").rglob("*") if p.is_file()] + logs
     found = {}
     for path in files:
         data = (str(path.relative_to(tmp_path)).encode() + b"\0" + path.read_bytes()).lower()

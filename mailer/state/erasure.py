@@ -69,6 +69,7 @@ def erase_person(state: State, member_id: str | None, address: str | None, clean
         )
         ids = [r[0] for r in db.execute(f"SELECT id FROM deliveries WHERE {match}", args).fetchall()]
         state.notices.forget(ids)  # what a pending notice to them would have said
+        state.notices.forget_mentions(member_id, address)  # and one to the secretary about them
         removed = db.execute(f"DELETE FROM deliveries WHERE {match}", args).rowcount
         db.execute(f"DELETE FROM member_register WHERE {match}", args)
         if address:
