@@ -13,7 +13,6 @@ import pytest
 from conftest import base_env, mailer, small_project
 from webapp import SECRET, start_web
 
-from mailer.state.archive import Archive
 from mailer.state.migrations import MIGRATIONS
 
 SEND_AT = (dt.datetime.now(ZoneInfo("Europe/Oslo")) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
@@ -257,15 +256,4 @@ def test_an_issue_of_an_older_release_whose_draft_cannot_be_read_stays_hidden_un
     assert "archive: nyhetsbrev-2026-11 stays hidden until its draft can be read" in result.err
     db = sqlite3.connect(root / ".mailer" / "state.db")
     assert db.execute("SELECT DISTINCT public FROM archive").fetchall() == [(None,)]
-    db.close()
-
-
-def test_the_archive_reader_writes_nothing_when_the_archive_table_is_missing(tmp_path):
-    path = tmp_path / "state.db"
-    sqlite3.connect(path).close()
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    archive = Archive.reading(db)
-    assert archive.issues() == [] and archive.get("nyhetsbrev-2026-12") is None
-    assert db.execute("SELECT count(*) FROM sqlite_temp_master").fetchone() == (0,)
-    assert db.total_changes == 0
     db.close()

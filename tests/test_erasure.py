@@ -12,8 +12,9 @@ she answers per member (and its receipt), approves a newsletter, comes to a meet
 listed once more as a guest), unsubscribes from something, uses her preference page while the
 mail server is down (a pause, nynorsk, the newsletter off and asked back, her data, "Noe feil?"
 to the secretary: so those messages wait in the ledger with what they say), bounces, and is
-named in a forged bounce; her copy is previewed. Everything goes through the real command line
-and `mailer serve`.
+named in a forged bounce; her copy is previewed; she registers for a seminar with places
+(answering a question, her confirmation still waiting in the ledger) and is checked in at the
+door. Everything goes through the real command line and `mailer serve`.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bounce_helpers import FIXTURES
-from conftest import base_env, free_port, mailer, small_project
+from conftest import base_env, mailer, small_project
 from prefs_project import post
-from webapp import SECRET, start_web
+from webapp import SECRET, board_users, start_web
 
 from mailer.delivery.tokens import Signer
 
@@ -89,6 +90,20 @@ questions:
 ---
 Si din mening.
 """
+EVENTS = f"""\
+events:
+  styreseminar:
+    title: Styreseminar
+    start: {AHEAD.isoformat()}T18:00
+    end: {AHEAD.isoformat()}T20:00
+    location: Fylkeskontoret
+    audience: styret
+    capacity: 1
+    waitlist: true
+    questions:
+      - {{id: fodselsdato, label: Fødselsdato, type: date, required: true}}
+    invite: {{days_before: 7, at: "00:00"}}
+"""
 ATTENDANCE = f"Navn;E-post\n{FIRST} {LAST};{ADDRESS}\n{LAST}, {FIRST} (Guest);\nUkjent Gjest;\n"
 
 
@@ -146,11 +161,7 @@ def answer_on_the_web(root: Path) -> Path:
 
 def use_the_preference_page(root: Path) -> Path:
     """Gudrun chooses on /i/ while no mail server answers: what it would send stays pending."""
-    down = {
-        "MAILER_SMTP_HOST": "127.0.0.1",
-        "MAILER_SMTP_PORT": str(free_port()),
-        "MAILER_SMTP_SECURITY": "none",
-    }
+    down = {"MAILER_SMTP_HOST": "127.0.0.1", "MAILER_SMTP_PORT": "1", "MAILER_SMTP_SECURITY": "none"}
     server = start_web(root, base_env(MAILER_SECRET=SECRET, **down))
     path = f"/i/{signed('i', '')}"
     forms = [
@@ -163,6 +174,28 @@ def use_the_preference_page(root: Path) -> Path:
     try:
         for fields in forms:
             assert post(server, path, fields).status_code == 200, fields
+    finally:
+        server.stop()
+    return server.log
+
+
+def register_for_the_seminar(root: Path) -> Path:
+    """Gudrun takes the one place while the SMTP server is down (her confirmation waits in the
+    ledger), Kari goes on the waiting list, and the board checks Gudrun in at the door."""
+    down = {"MAILER_SMTP_HOST": "127.0.0.1", "MAILER_SMTP_PORT": "1", "MAILER_SMTP_SECURITY": "none"}
+    server = start_web(root, base_env(MAILER_SECRET=SECRET, MAILER_BOARD_USERS=board_users(), **down))
+    try:
+        with server.client() as client:
+            for member in (ID, "m-4712"):
+                link = f"/p/{Signer(SECRET.encode()).sign('p', member, 'styreseminar', TODAY.toordinal())}"
+                csrf = client.get(link).text.split('name="csrf" value="')[1].split('"')[0]
+                data = {"csrf": csrf, "action": "register", "q.fodselsdato": "17.05.1970"}
+                assert client.post(link, data=data).status_code == 200
+        with server.board() as board:
+            page = board.get("/board/p/styreseminar").text
+            csrf = page.split('name="csrf" value="')[1].split('"')[0]
+            answer = board.post("/board/p/styreseminar/checkin", data={"csrf": csrf, "registration": "1"})
+            assert answer.status_code == 303
     finally:
         server.stop()
     return server.log
@@ -182,7 +215,7 @@ def bounce_for_her_copy(root: Path) -> bytes:
     raise AssertionError("no newsletter for Gudrun in the outbox")
 
 
-def fill_every_record_kind(root: Path, tmp_path: Path) -> list[Path]:
+def fill_every_record_kind(root: Path, tmp_path: Path) -> Path:
     (root / "drafts" / "nyhetsbrev-2026-12.md").write_text(NEWSLETTER, encoding="utf-8")
     (root / "drafts" / "horing-2026.md").write_text(CONSULTATION, encoding="utf-8")
     for mailing in ("nyhetsbrev-2026-12", "horing-2026"):
@@ -205,12 +238,14 @@ def fill_every_record_kind(root: Path, tmp_path: Path) -> list[Path]:
     )
     (tmp_path / "falsk.eml").write_bytes(forged.replace(b"<2026", b"<forged-2026"))
     assert "1 unverified" in cli(root, "bounces", "import", str(tmp_path / "falsk.eml"))
-    return [log, page_log]
+    seminar_log = register_for_the_seminar(root)
+    log.write_bytes(log.read_bytes() + page_log.read_bytes() + seminar_log.read_bytes())
+    return log
 
 
 def test_forget_leaves_no_trace_of_the_person_in_any_table_or_file(tmp_path):
-    root = small_project(tmp_path / "fylke", MEMBERS, MAILINGS)
-    logs = fill_every_record_kind(root, tmp_path)
+    root = small_project(tmp_path / "fylke", MEMBERS, MAILINGS + EVENTS)
+    log = fill_every_record_kind(root, tmp_path)
     before = tables(root)
 
     export = root / "recipients" / "members.csv"
@@ -226,7 +261,7 @@ def test_forget_leaves_no_trace_of_the_person_in_any_table_or_file(tmp_path):
     left = {n: holding_traces(rows) for n, rows in after.items() if holding_traces(rows)}
     assert left == {}, "erasure (mailer/state/erasure.py) misses these tables"
 
-    files = [p for p in (root / ".mailer").rglob("*") if p.is_file()] + logs
+    files = [p for p in (root / ".mailer").rglob("*") if p.is_file()] + [log]
     found = {}
     for path in files:
         data = (str(path.relative_to(tmp_path)).encode() + b"\0" + path.read_bytes()).lower()

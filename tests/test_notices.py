@@ -36,12 +36,17 @@ def project_at(root: Path, smtp_port: int | None) -> Path:
     project = small_project(root, MEMBERS)
     (project / "templates" / "beskjed.mjml").write_text(TEMPLATE, "utf-8")
     env = "MAILER_SECRET=test-secret-for-signed-links-0123\n"
+    env += "".join(f"{k}={v}\n" for k, v in DATABASE_ENV.items())  # PostgreSQL under `engine`
     if smtp_port is not None:
         env += f"MAILER_SMTP_HOST=127.0.0.1\nMAILER_SMTP_PORT={smtp_port}\nMAILER_SMTP_SECURITY=none\n"
-    if "MAILER_DATABASE_URL" in DATABASE_ENV:  # the `engine` fixture: this test runs on PostgreSQL too
-        env += f"MAILER_DATABASE_URL={DATABASE_ENV['MAILER_DATABASE_URL']}\n"
     (project / ".env").write_text(env, "utf-8")
     return project
+
+
+@pytest.fixture(autouse=True)
+def _both_engines(engine: str) -> str:
+    """Every test here runs with the state in SQLite and again in PostgreSQL."""
+    return engine
 
 
 def runner_for(project: Path) -> Runner:
@@ -67,9 +72,7 @@ def status(project: Path) -> dict[str, dict[str, int]]:
     return {row["id"]: row for row in json.loads(result.out)["mailings"]}
 
 
-def test_a_notice_reaches_its_one_recipient_in_their_language_with_the_context_filled_in(
-    engine, tmp_path, smtp
-):
+def test_a_notice_reaches_its_one_recipient_in_their_language_with_the_context_filled_in(tmp_path, smtp):
     runner = runner_for(project_at(tmp_path / "fylke", smtp.port))
 
     report = notices.post(runner, notice())
@@ -83,7 +86,7 @@ def test_a_notice_reaches_its_one_recipient_in_their_language_with_the_context_f
     assert "List-Unsubscribe" not in got.message
 
 
-def test_the_same_notice_recorded_and_sent_twice_goes_out_once(engine, tmp_path, smtp):
+def test_the_same_notice_recorded_and_sent_twice_goes_out_once(tmp_path, smtp):
     runner = runner_for(project_at(tmp_path / "fylke", smtp.port))
 
     notices.post(runner, notice())
@@ -93,7 +96,7 @@ def test_the_same_notice_recorded_and_sent_twice_goes_out_once(engine, tmp_path,
     assert len(smtp.received) == 1
 
 
-def test_a_notice_recorded_but_never_sent_is_sent_by_run_due(engine, tmp_path, smtp):
+def test_a_notice_recorded_but_never_sent_is_sent_by_run_due(tmp_path, smtp):
     project = project_at(tmp_path / "fylke", smtp.port)
     runner = runner_for(project)
     with transaction(runner.state.db):
@@ -108,7 +111,7 @@ def test_a_notice_recorded_but_never_sent_is_sent_by_run_due(engine, tmp_path, s
     assert status(project)["kurs (notices)"]["sent"] == 1
 
 
-def test_two_processes_that_see_the_same_pending_notice_send_it_once(engine, tmp_path, smtp):
+def test_two_processes_that_see_the_same_pending_notice_send_it_once(tmp_path, smtp):
     project = project_at(tmp_path / "fylke", smtp.port)
     first = runner_for(project)
     with transaction(first.state.db):
@@ -156,7 +159,7 @@ def test_a_server_that_is_down_leaves_the_notice_pending_for_the_next_run(tmp_pa
     assert len(smtp.received) == 1
 
 
-def test_a_temporary_failure_is_deferred_and_tried_again_when_due(engine, tmp_path, smtp):
+def test_a_temporary_failure_is_deferred_and_tried_again_when_due(tmp_path, smtp):
     project = project_at(tmp_path / "fylke", smtp.port)
     smtp.handler.data_reply = lambda n, envelope: "451 try again later" if n == 1 else None
     runner = runner_for(project)
@@ -170,7 +173,7 @@ def test_a_temporary_failure_is_deferred_and_tried_again_when_due(engine, tmp_pa
     assert len(smtp.received) == 1
 
 
-def test_a_notice_not_sent_before_it_expires_is_given_up(engine, tmp_path, smtp):
+def test_a_notice_not_sent_before_it_expires_is_given_up(tmp_path, smtp):
     project = project_at(tmp_path / "fylke", smtp.port)
     runner = runner_for(project)
     past = dt.datetime.now(OSLO) - dt.timedelta(minutes=1)
@@ -190,7 +193,7 @@ def test_a_member_who_unsubscribed_from_everything_still_gets_what_they_asked_fo
     assert report.sent == 1
 
 
-def test_an_address_that_bounced_hard_gets_no_notice(engine, tmp_path, smtp):
+def test_an_address_that_bounced_hard_gets_no_notice(tmp_path, smtp):
     runner = runner_for(project_at(tmp_path / "fylke", smtp.port))
     runner.state.suppressions.add("ase@example.org", "*", runner.now, "bounce")
 
@@ -235,3 +238,32 @@ def test_what_a_notice_said_is_not_kept_once_it_is_over(tmp_path, smtp, state):
     runner.close()
     data = b"".join(p.read_bytes() for p in (project / ".mailer").glob("state.db*"))
     assert b"hemmelig-innhold" not in data
+
+
+def test_a_later_notice_to_the_same_person_never_overtakes_an_earlier_one(tmp_path, smtp):
+    runner = runner_for(project_at(tmp_path / "fylke", smtp.port))
+    with transaction(runner.state.db):
+        first = notices.record(runner.state, notice("kurs/bekreftelse-1"), runner.now)
+        second = notices.record(runner.state, notice("kurs/avmelding-1"), runner.now)
+
+    early = notices.send(runner, [second])  # the cancellation's request finished first
+    later = notices.send(runner, [first])
+
+    assert (early.sent, later.sent) == (0, 2)
+    assert [r.message["X-Mailer-Mailing"] for r in smtp.received] == [
+        "kurs/bekreftelse-1",
+        "kurs/avmelding-1",
+    ]
+
+
+def test_notices_about_other_things_do_not_wait_for_each_other(tmp_path, smtp):
+    runner = runner_for(project_at(tmp_path / "fylke", smtp.port))
+    with transaction(runner.state.db):
+        notices.record(runner.state, notice("kurs/bekreftelse-1"), runner.now)
+        other = notices.record(
+            runner.state, notice("styrekurs/bekreftelse-1", category="styrekurs"), runner.now
+        )
+
+    report = notices.send(runner, [other])
+
+    assert report.sent == 1

@@ -137,7 +137,7 @@ def test_every_example_mailing_renders_in_both_languages():
     now = dt.datetime(2026, 11, 22, 12, tzinfo=OSLO)
     mailings = project.upcoming(now, now + dt.timedelta(days=400))
     kinds = {m.kind for m in mailings}
-    assert kinds == {"newsletter", "invitation", "consultation"}
-    for m in mailings[:40] + [m for m in mailings if m.kind == "consultation"]:
+    assert kinds == {"newsletter", "invitation", "consultation", "event"}
+    for m in mailings[:40] + [m for m in mailings if m.kind in ("consultation", "event")]:
         compiled = compile_mailing(Renderer(project.templates_dir, project.root), m)
         assert set(compiled.variants) == {"nb", "nn"}

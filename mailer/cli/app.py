@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from mailer.cli import answers, statecopy
+from mailer.cli import answers, events, statecopy
 from mailer.cli.context import JsonOpt, NowOpt, emit, fail, global_options, project, runner, user_errors, warn
 
 app = typer.Typer(
@@ -248,6 +248,7 @@ app.command()(answers.attendance)
 app.command()(answers.report)
 app.add_typer(answers.consultation_app, name="consultation")
 app.add_typer(answers.bounces_app, name="bounces")
+app.add_typer(events.event_app, name="event")
 app.add_typer(statecopy.state_app, name="state")
 
 

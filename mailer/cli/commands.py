@@ -79,6 +79,10 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
                 f"{label.with_name(draft.id + '.nn.md')} does not exist; they get the bokmål text"
             )
             project.warn(line) if project.warn else out(f"warning: {line}")
+    if not config_problems:
+        from mailer.events.check import problems as event_problems
+
+        problems += event_problems(project, runner)
     addresses = Counter(m.address_key for m in members)
     shared = sum(1 for n in addresses.values() if n > 1)
     roles = {normalise_name(r): r for r in cfg.roles}

@@ -102,6 +102,7 @@ def send(
 def run_due(runner: Runner, as_json: bool, out: Print, warn: Print, emit: Callable[[Any], None]) -> int:
     from mailer.bounces.imap import collect as collect_bounces
     from mailer.delivery.due import run_due as due
+    from mailer.events.due import run as events_due
 
     with runner.lock(wait=False) as locked:
         if not locked:
@@ -111,6 +112,9 @@ def run_due(runner: Runner, as_json: bool, out: Print, warn: Print, emit: Callab
             return 0
         bounced = collect_bounces(runner, warn)
         run = due(runner)
+        more, problems = events_due(runner)  # offers that ran out, reminders, answers to erase
+        run.reports += more
+        run.errors += problems
     outbox = _outbox(runner) if any(r.sent for r in run.reports) else None
     if as_json:
         emit(

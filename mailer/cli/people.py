@@ -36,7 +36,7 @@ def unsubscribe(runner: Runner, email: str, category: str, out: Print) -> None:
         address = check_email(email.strip()).casefold()
     except ValueError as exc:
         raise UserError(f"'{email}' is not an email address: {exc}") from None
-    known = set(runner.project.config.mailings) | {"*"}
+    known = set(runner.project.config.mailings) | set(runner.project.config.events) | {"*"}
     if category not in known:
         raise UserError(
             f"unknown category '{category}'; use '*' or one of: {', '.join(sorted(known - {'*'}))}"

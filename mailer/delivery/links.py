@@ -1,5 +1,5 @@
-"""The links in each message (unsubscribe, RSVP, consultation, preferences), signed so the web app can
-trust them.
+"""The links in each message (unsubscribe, RSVP, consultation, event registration, preferences),
+signed so the web app can trust them.
 
 Without a base URL there is no web app to answer them: unsubscribing is a mail to the
 organisation, and there are no RSVP or consultation links.
@@ -42,7 +42,18 @@ def build(org: Organisation, signer: Callable[[], Signer], now: dt.datetime) -> 
     def consultation(member: Member, consultation_id: str) -> str:
         return f"{base}/h/{sign('h', member.id, consultation_id, issued)}"
 
+    def registration(member: Member, event_id: str) -> str:
+        return f"{base}/p/{sign('p', member.id, event_id, issued)}"
+
     def preferences(member: Member) -> str:
         return f"{base}/i/{sign('i', member.id, '', issued)}"
 
-    return Links(unsubscribe, rsvp, mailto, base.startswith("https://"), consultation, preferences)
+    return Links(
+        unsubscribe,
+        rsvp,
+        mailto,
+        base.startswith("https://"),
+        consultation,
+        registration=registration,
+        preferences=preferences,
+    )

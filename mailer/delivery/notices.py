@@ -25,7 +25,9 @@ and after, never sent twice, never lost if the process dies. Use it like this:
 
 `record` inside the deciding transaction makes the decision and its message one commit.
 `send` claims each delivery with a conditional UPDATE first (`state.notices.claim`), so when
-the web part and `run-due` both see the same pending notice, exactly one of them sends it; a
+the web part and `run-due` both see the same pending notice, exactly one of them sends it. The
+notices to one person about one thing go in the order they were made: a later one waits until
+the earlier one is over, and whoever sends the earlier one sends the later one next. A
 temporary failure is deferred on the usual retry schedule and `send_due` (called by
 `run-due`) tries again. Without an SMTP host the message goes to the outbox, as all mail
 does. A notice goes to the person whatever they unsubscribed from (they asked for this one),
@@ -116,6 +118,7 @@ def post(runner: Runner, notice: Notice) -> Report:
 
 def send_due(runner: Runner) -> Report:
     """Every notice still waiting: new ones, deferred ones due again, and any a dead process left."""
+    runner.state.notices.sweep()
     return send(runner, runner.state.notices.due(runner.clock.now()), quota_wait=None)
 
 
@@ -152,47 +155,54 @@ class _Sender:
             state.deliveries.sent_count,
             self.runner.clock,
         )
+        queue, seen = sorted(ids), set(ids)
         try:
-            for delivery_id in ids:
+            while queue:
+                delivery_id = queue.pop(0)
                 if not state.notices.claim(delivery_id, self.runner.clock.now()):
                     continue
                 stored = state.notices.get(delivery_id)
                 if stored is None:
                     continue
-                await self._one(stored, limiter)
+                if await self._one(stored, limiter):
+                    # what the same person was told next may have waited for this one
+                    follow = state.notices.next_for(delivery_id)
+                    if follow is not None and follow not in seen:
+                        seen.add(follow)
+                        queue.insert(0, follow)
         finally:
             if self.conn is not None:
                 await self.conn.close()
 
-    async def _one(self, stored: Stored, limiter: RateLimiter) -> None:
+    async def _one(self, stored: Stored, limiter: RateLimiter) -> bool:
+        """Attempt one claimed notice; True when it is over (sent or given up), so the next may go."""
         state, now = self.runner.state, self.runner.clock.now()
         notices = state.notices
         expires = dt.datetime.fromisoformat(stored.expires_at) if stored.expires_at else None
         if expires is not None and now >= expires:
             notices.ended(stored.delivery_id, "expired", now, "too late: what it was about is over")
             self.report.expired += 1
-            return
+            return True
         address = str(stored.member.get("email", ""))
         if notices.undeliverable(address):
             notices.ended(stored.delivery_id, "dropped", now, "the address bounced")
             self.report.dropped += 1
-            return
+            return True
         if self.unavailable:
             notices.released(stored.delivery_id, now, self.unavailable)
-            return
+            return False
         try:
             out = build(self.runner, stored)
         except UserError as exc:
             log.warning("notice %s cannot be built: %s", stored.mailing_id, exc)
-            self._defer(stored, now, f"cannot be built: {exc}", expires)
-            return
+            return self._defer(stored, now, f"cannot be built: {exc}", expires)
         if not await self._room(limiter):
             notices.released(stored.delivery_id, now, "no room in the sending quota now")
-            return
+            return False
         conn = await self._connect(stored)
         if conn is None:
             notices.released(stored.delivery_id, now, self.unavailable)
-            return
+            return False
         runner = self.runner
         sender = (
             runner.verp().sender(stored.delivery_id)
@@ -203,17 +213,19 @@ class _Sender:
             reply = await conn.send(sender, out.member.email, out.data)
         except DeliveryError as error:
             now = runner.clock.now()
+            over = True
             if error.outcome == "permanent":
                 notices.ended(stored.delivery_id, "failed", now, error.reply)
                 self.report.failed += 1
             else:
-                self._defer(stored, now, error.reply, expires)
+                over = self._defer(stored, now, error.reply, expires)
             if error.outcome == "connection" or error.code == 421:
                 await conn.close()
                 self.conn = None
-            return
+            return over
         notices.sent(stored.delivery_id, runner.clock.now(), reply, out.message_id)
         self.report.sent += 1
+        return True
 
     async def _room(self, limiter: RateLimiter) -> bool:
         if self.quota_wait is None:
@@ -231,15 +243,35 @@ class _Sender:
                 self.unavailable = str(exc)
         return self.conn
 
-    def _defer(self, stored: Stored, now: dt.datetime, reply: str, expires: dt.datetime | None) -> None:
+    def _defer(self, stored: Stored, now: dt.datetime, reply: str, expires: dt.datetime | None) -> bool:
+        """Try again later on the retry schedule, or give up; True when given up."""
         notices = self.runner.state.notices
         retry_at = retry.next_attempt(stored.attempts, now)
         if expires is not None and retry_at >= expires:
             notices.ended(stored.delivery_id, "expired", now, f"gave up: {reply}")
             self.report.expired += 1
-        else:
-            notices.deferred(stored.delivery_id, now, reply, retry_at)
-            self.report.deferred += 1
+            return True
+        notices.deferred(stored.delivery_id, now, reply, retry_at)
+        self.report.deferred += 1
+        return False
+
+
+def preview(runner: Runner, notice: Notice) -> Outgoing:
+    """The message a notice would be, without recording anything (`mailer check` renders each kind)."""
+    content = encode(notice.context), _encode_event(notice.calendar)
+    stored = Stored(
+        0,
+        notice.key,
+        notice.category,
+        notice.to.to_record(),
+        notice.template,
+        notice.subject,
+        *content,
+        None,
+        0,
+        None,
+    )
+    return build(runner, stored)
 
 
 def build(runner: Runner, stored: Stored) -> Outgoing:

@@ -18,6 +18,7 @@ from mailer.project.config_base import (
     one_line,
     parse_local_datetime,
 )
+from mailer.project.event_config import EventConfig
 from mailer.project.mailing_config import (
     ChapterNoticeConfig,
     ConsultationConfig,
@@ -49,6 +50,7 @@ __all__ = [
     "Config",
     "ConfigModel",
     "ConsultationConfig",
+    "EventConfig",
     "FollowUpConfig",
     "InvitationConfig",
     "Mailbox",
@@ -180,6 +182,7 @@ class Config(ConfigModel):
     regions: dict[str, list[str]]
     audiences: dict[str, AudienceConfig] = Field(default_factory=dict)
     mailings: dict[str, MailingConfig] = Field(default_factory=dict)
+    events: dict[str, EventConfig] = Field(default_factory=dict)
 
     @field_validator("mailings")
     @classmethod
@@ -187,6 +190,14 @@ class Config(ConfigModel):
         for name in v:
             if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
                 raise ValueError(f"mailing name '{name}' may only use a-z, 0-9, - and _")
+        return v
+
+    @field_validator("events")
+    @classmethod
+    def _event_ids(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for name in v:
+            if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
+                raise ValueError(f"event name '{name}' may only use a-z, 0-9, - and _ (it is part of links)")
         return v
 
     @property
@@ -234,6 +245,16 @@ def _cross_check(cfg: Config) -> list[tuple[tuple[Any, ...], str]]:
                     ("mailings", name, "audience"),
                     f"unknown audience '{mailing.audience}'; "
                     f"choose one of: {', '.join(sorted(cfg.audiences))}",
+                )
+            )
+    for name, event in cfg.events.items():
+        if name in cfg.mailings:
+            problems.append((("events", name), f"'{name}' is also a mailing's name; give the event its own"))
+        if event.audience is not None and event.audience not in cfg.audiences:
+            problems.append(
+                (
+                    ("events", name, "audience"),
+                    f"unknown audience '{event.audience}'; choose one of: {', '.join(sorted(cfg.audiences))}",
                 )
             )
     return problems

@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from mailer.errors import ProblemList, UserError
-from mailer.project import calendar, consultations, look, pictures, reader_calendar, subjects, validation
+from mailer.project import (
+    calendar,
+    consultations,
+    event_mailings,
+    look,
+    pictures,
+    reader_calendar,
+    subjects,
+    validation,
+)
 from mailer.project.audiences import Audience, audience
 from mailer.project.config import Config, parse_config
 from mailer.project.config_base import Mailbox
@@ -323,6 +332,9 @@ class Project:
             if m["change"] and not cfg.reminder:
                 raise UserError(f"{m['series']} sends no reminder (add reminder: in schedules.yaml)")
             return self.invitation(m["series"], cfg, occ, reminder=bool(m["change"]))
+        event = event_mailings.by_id(self, mailing_id)
+        if event is not None:
+            return event
         reminder = consultations.reminder_by_id(self, mailing_id, now)
         if reminder is not None:
             return reminder
@@ -333,8 +345,8 @@ class Project:
         if ID.fullmatch(mailing_id) and (path in draft_files(self.root / "drafts") or path.is_file()):
             return self.newsletter(read_draft(path, str(self.label_path(path))), now)
         raise UserError(
-            f"no mailing '{mailing_id}': not a draft in drafts/, a meeting (series@YYYY-MM-DD) or a "
-            "welcome; `mailer schedule` lists them"
+            f"no mailing '{mailing_id}': not a draft in drafts/, a meeting (series@YYYY-MM-DD), an "
+            "event's invitation (EVENT/invitation) or a welcome; `mailer schedule` lists them"
         )
 
     def upcoming(self, now: dt.datetime, until: dt.datetime) -> list[Mailing]:
@@ -357,6 +369,7 @@ class Project:
                     mailing = self.invitation(series, cfg, occ, reminder)
                     if mailing.send_at <= until:
                         out.append(mailing)
+        out += event_mailings.upcoming(self, now, until)
         return sorted(out, key=lambda m: (m.send_at, m.id))
 
     # -- validation beyond the file's own shape ------------------------------------------

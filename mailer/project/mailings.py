@@ -21,12 +21,15 @@ if TYPE_CHECKING:
     from mailer.project.pictures import PictureRef
     from mailer.project.reader_calendar import SeriesDates
 
-Kind = Literal["newsletter", "invitation", "welcome", "consultation"]
+Kind = Literal["newsletter", "invitation", "welcome", "consultation", "event", "notice"]
+"""`event`: an event's invitation to its audience; `notice`: a message to one person (delivery.notices)."""
 KIND_NAMES: dict[str, str] = {
     "newsletter": "nyhetsbrev",
     "invitation": "invitasjon",
     "welcome": "velkomst",
     "consultation": "høring",
+    "event": "arrangement",
+    "notice": "beskjed",
 }
 """Each kind as the board's pages and reports name it."""
 Change = Literal["reminder", "update", "cancel"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mailer.project import calendar, consultations, look
 from mailer.project.config import Config
+from mailer.project.event_config import NOTICE_TEMPLATES, EventConfig
 from mailer.project.mailing_config import ConsultationConfig, InvitationConfig
 
 
@@ -53,4 +54,41 @@ def calendar_and_template_problems(root: Path, config: Config, templates_dir: Pa
                 problems.append(f"{where}: {key}.meeting.attachments: {att} not found")
         if meeting.agenda and meeting.agenda.endswith(".md") and not (root / meeting.agenda).is_file():
             problems.append(f"{where}: {key}.meeting.agenda: {meeting.agenda} not found")
+    for name, event in config.events.items():
+        problems += event_problems(where, name, event, templates_dir, cfg_tz)
+        if not config.organisation.base_url:
+            problems.append(
+                f"{where}: events.{name}: registration is a form in `mailer serve`; "
+                "set organisation.base_url to the address it is published at"
+            )
+    return problems
+
+
+def event_problems(
+    where: str, name: str, event: EventConfig, templates_dir: Path, tz: dt.tzinfo
+) -> list[str]:
+    """An event's templates exist; its invitation goes before registration closes, its reminder
+    before it starts."""
+    key = f"events.{name}"
+    problems = []
+    if not (templates_dir / f"{event.template}.mjml").is_file():
+        problems.append(
+            f"{where}: {key}.template: template '{event.template}' not found "
+            f"(templates/{event.template}.mjml does not exist)"
+        )
+    for template in sorted(NOTICE_TEMPLATES.values()):
+        if not (templates_dir / f"{template}.mjml").is_file():
+            problems.append(
+                f"{where}: {key}: template '{template}' not found (templates/{template}.mjml does not "
+                "exist; `mailer init` writes one to copy)"
+            )
+    invite = event.invite_rule()
+    if invite is not None and event.send_time(invite, tz) >= event.closes(tz):
+        problems.append(
+            f"{where}: {key}.invite: the invitation would go out after registration closes; send earlier"
+        )
+    if event.reminder is not None and event.send_time(event.reminder, tz) >= event.starts(tz):
+        problems.append(
+            f"{where}: {key}.reminder: the reminder would go out after the event starts; send earlier"
+        )
     return problems

@@ -23,7 +23,14 @@ from mailer.render.renderer import LANGUAGES, Copy, MissingValue, Renderer, Vari
 
 LOGO_WIDTH = 400
 """A logo is shown at most 200 px wide; twice that stays sharp on high-density screens."""
-PERSONAL = ("unsubscribe_url", "rsvp_yes_url", "rsvp_no_url", "consultation_url", "preferences_url")
+PERSONAL = (
+    "unsubscribe_url",
+    "rsvp_yes_url",
+    "rsvp_no_url",
+    "consultation_url",
+    "registration_url",
+    "preferences_url",
+)
 _MEMBER_FIELDS = {
     "id": lambda m: m.id,
     "first_name": lambda m: m.first_name,
@@ -47,6 +54,7 @@ class Links:
     unsubscribe_mailto: str | None = None
     one_click: bool = False
     consultation: Callable[[Member, str], str] | None = None
+    registration: Callable[[Member, str], str] | None = None
     preferences: Callable[[Member], str] | None = None
 
 
@@ -101,7 +109,11 @@ def compile_mailing(renderer: Renderer, mailing: Mailing) -> CompiledMailing:
     """Render and compile each language once (MJML runs here, never per member)."""
     from mailer.render.blocks import DEFAULT_ACCENT, Blocks
 
-    own = {"invitation": PERSONAL[:3], "consultation": ("unsubscribe_url", "consultation_url")}
+    own = {
+        "invitation": PERSONAL[:3],
+        "consultation": ("unsubscribe_url", "consultation_url"),
+        "event": ("unsubscribe_url", "registration_url"),
+    }
     personal = (*own.get(mailing.kind, PERSONAL[:1]), "preferences_url")
     logo = (mailing.logo,) if mailing.logo else ()
     scaled = pictures.scale_all((*logo, *mailing.pictures), max_width={ref.src: LOGO_WIDTH for ref in logo})
@@ -156,6 +168,9 @@ def _getter(
     if key == "consultation_url":
         form, consultation_id = links.consultation, mailing.id.split("/")[0]
         return (lambda m: "") if form is None else (lambda m: form(m, consultation_id))
+    if key == "registration_url":
+        register, event_id = links.registration, mailing.series
+        return (lambda m: "") if register is None else (lambda m: register(m, event_id))
     _, _, name = key.partition(".")
     known = _MEMBER_FIELDS.get(name) or fields.get(name)
     if known:

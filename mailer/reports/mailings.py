@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 
 from mailer.errors import UserError
@@ -31,12 +32,23 @@ class Sent:
 
 
 def mailings_of(figures: Figures) -> list[Sent]:
+    """Every mailing; the notices to one person each (confirmations, offers, …) as one row per
+    what they are about, `EVENT (notices)`."""
     statuses = figures.statuses()
     gone = figures.unsubscribed_after()
-    return [
-        Sent(mid, kind, series, planned, dict(statuses.get(mid, {})), gone.get(mid, 0))
-        for mid, kind, series, planned in figures.mailings()
-    ]
+    out: list[Sent] = []
+    notices: dict[str, Sent] = {}
+    for mid, kind, series, planned in figures.mailings():
+        if kind != "notice":
+            out.append(Sent(mid, kind, series, planned, dict(statuses.get(mid, {})), gone.get(mid, 0)))
+            continue
+        group = notices.get(series)
+        if group is None:
+            group = notices[series] = Sent(f"{series} (notices)", kind, series, planned, defaultdict(int), 0)
+            out.append(group)
+        for status, n in statuses.get(mid, {}).items():
+            group.statuses[status] += n
+    return out
 
 
 def _day(text: str) -> Cell:

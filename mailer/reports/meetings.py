@@ -78,6 +78,33 @@ def _counts(figures: Figures) -> dict[str, dict[str, int]]:
     return out
 
 
+def event_series(config: Config, figures: Figures, now: dt.datetime) -> list[Series]:
+    """Each event with places as a series of one meeting: invited, yes (a place), no (cancelled),
+    and attended (checked in at the door, once anyone was)."""
+    invited = figures.event_invited()
+    registrations = figures.registrations()
+    came = figures.checked_in()
+    out = []
+    tz = config.organisation.tz
+    for name, cfg in config.events.items():
+        if name not in invited and name not in registrations:
+            continue
+        a = registrations.get(name, {})
+        state = "held" if cfg.ends(tz) <= now else "ahead"
+        meeting = Meeting(
+            name,
+            cfg.start.date(),
+            state,
+            invited.get(name, 0),
+            a.get("placed", 0),
+            a.get("cancelled", 0),
+            None,
+            came.get(name),
+        )
+        out.append(Series(name, cfg.title, None, [meeting]))
+    return out
+
+
 def series_of(config: Config, figures: Figures, now: dt.datetime, came: dict[str, int]) -> list[Series]:
     """Every meeting series with at least one invitation sent, its meetings oldest first."""
     counts = _counts(figures)
@@ -102,7 +129,7 @@ def series_of(config: Config, figures: Figures, now: dt.datetime, came: dict[str
             meetings.append(Meeting(name, day, state, c["invited"], c["yes"], c["no"], goal, who))
         if meetings:
             out.append(Series(name, cfg.meeting.title, goal, sorted(meetings, key=lambda m: m.day)))
-    return out
+    return out + event_series(config, figures, now)
 
 
 def trend(s: Series) -> Cell:
@@ -183,12 +210,17 @@ COUNTY_COLUMNS: list[Column[County]] = [
 
 def meetings_report(config: Config, figures: Figures, now: dt.datetime, only: str | None = None) -> Report:
     """Every series (or `only` that one), the county's totals, and turnout against the goal per series."""
-    if only is not None and not isinstance(config.mailings.get(only), InvitationConfig):
+    if (
+        only is not None
+        and not isinstance(config.mailings.get(only), InvitationConfig)
+        and only not in config.events
+    ):
         names = sorted(k for k, m in config.mailings.items() if isinstance(m, InvitationConfig))
+        names += sorted(config.events)
         raise UserError(f"no meeting series '{only}' in schedules.yaml; use one of: {', '.join(names)}")
     came = figures.attended()
     series = [s for s in series_of(config, figures, now, came) if only is None or s.name == only]
-    stands_in = not came
+    stands_in = not came and not any(m.attended is not None for s in series for m in s.meetings)
     measure = "ja-svar" if stands_in else "møtte"
     charts = [
         Line(

@@ -15,6 +15,7 @@ from mailer.state.approvals import Approvals
 from mailer.state.archive import Archive
 from mailer.state.attendance import Attendance
 from mailer.state.bounces import BounceStore
+from mailer.state.checkins import Checkins
 from mailer.state.connection import Connection
 from mailer.state.consent import ConsentLog
 from mailer.state.consultations import Answers
@@ -29,11 +30,13 @@ from mailer.state.notices import Notices
 from mailer.state.personal_data import PersonalData
 from mailer.state.preferences import Preferences
 from mailer.state.register import Register
+from mailer.state.registrations import Registrations
 from mailer.state.requests import MemberRequests
 from mailer.state.resubscriptions import Resubscriptions
 from mailer.state.rsvps import Rsvps
 from mailer.state.suppressions import Suppressions
 from mailer.state.unverified import Unverified
+from mailer.state.waitlist import Waitlist
 
 SECRET_KEY = "secret"
 _kept: dict[str, bytes] = {}  # the database's secret, read once per process
@@ -124,16 +127,28 @@ class State:
         return BounceStore(self.db)
 
     @cached_property
+    def notices(self) -> Notices:
+        return Notices(self.db)
+
+    @cached_property
+    def registrations(self) -> Registrations:
+        return Registrations(self.db)
+
+    @cached_property
+    def waitlist(self) -> Waitlist:
+        return Waitlist(self.db)
+
+    @cached_property
+    def checkins(self) -> Checkins:
+        return Checkins(self.db)
+
+    @cached_property
     def unverified(self) -> Unverified:
         return Unverified(self.db)
 
     @cached_property
     def figures(self) -> Figures:
         return Figures(self.db)
-
-    @cached_property
-    def notices(self) -> Notices:
-        return Notices(self.db)
 
     @cached_property
     def consent(self) -> ConsentLog:

@@ -41,6 +41,7 @@ TOUCHED = (
     "approvals",
     "mailings",
     "notices",
+    "registrations",
     "consent_log",
     "member_preferences",
     "resubscriptions",
@@ -79,6 +80,7 @@ def erase_person(state: State, member_id: str | None, address: str | None, clean
             state.requests.forget(address)
         state.resubscriptions.forget(address, member_id)
         state.members.forget(member_id, address)
+        state.registrations.forget(member_id, address)  # standing ones are cancelled: no one to come
         if member_id:
             state.rsvps.forget(member_id, anonymous)
             state.attendance.forget(member_id, anonymous)
@@ -91,6 +93,17 @@ def erase_person(state: State, member_id: str | None, address: str | None, clean
     if clean:
         clean_up(state)
     return removed
+
+
+def erase_event(state: State, event: str) -> list[tuple[str, str]]:
+    """An event's answers and who registered, after it is over; the counts by status stay.
+
+    Returns (person, address) of its guests, whose mail the caller erases with `erase_person`.
+    """
+    with transaction(state.db):
+        guests = state.registrations.erase_event(event)
+    clean_up(state)
+    return guests
 
 
 def clean_up(state: State) -> None:

@@ -76,3 +76,31 @@ class Figures:
             "SELECT occurrence, count(DISTINCT member_id) FROM attendance GROUP BY occurrence"
         )
         return {occurrence: n for occurrence, n in rows}
+
+    def event_invited(self) -> dict[str, int]:
+        """Event with places → members its invitation was sent to (erased members' counts included)."""
+        out: dict[str, int] = {}
+        for event, n in self.db.execute(
+            "SELECT m.series, count(DISTINCT d.member_id) FROM deliveries d JOIN mailings m "
+            "ON m.id = d.mailing_id WHERE m.kind = 'event' AND d.status = 'sent' GROUP BY m.series"
+        ):
+            out[event] = out.get(event, 0) + n
+        for event, n in self.db.execute(
+            "SELECT m.series, sum(e.count) FROM erased_counts e JOIN mailings m ON m.id = e.mailing_id "
+            "WHERE m.kind = 'event' AND e.status = 'sent' GROUP BY m.series"
+        ):
+            out[event] = out.get(event, 0) + int(n)
+        return out
+
+    def registrations(self) -> dict[str, dict[str, int]]:
+        """Event → registration status (placed, waiting, cancelled, …) → how many."""
+        out: dict[str, dict[str, int]] = {}
+        for event, status, n in self.db.execute(
+            "SELECT event, status, count(*) FROM registrations GROUP BY event, status"
+        ):
+            out.setdefault(event, {})[status] = n
+        return out
+
+    def checked_in(self) -> dict[str, int]:
+        """Event → registrants checked in at the door."""
+        return {e: n for e, n in self.db.execute("SELECT event, count(*) FROM checkins GROUP BY event")}

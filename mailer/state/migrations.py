@@ -233,7 +233,49 @@ CREATE TABLE IF NOT EXISTS notices (
 );
 """
 
-V5_EVENTS = V5_NOTICES
+V5_REGISTRATIONS = """
+-- Who signed up for an event (see state/registrations.py). `person` is a member's id or a
+-- guest's made-up one, never an address; `answers` (JSON) is emptied when they are erased.
+CREATE TABLE IF NOT EXISTS registrations (
+    id INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    person TEXT NOT NULL,
+    guest INTEGER NOT NULL DEFAULT 0,
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    language TEXT NOT NULL,
+    status TEXT NOT NULL,
+    answers TEXT,
+    created_at TEXT NOT NULL,
+    placed_at TEXT,
+    updated_at TEXT NOT NULL,
+    confirm_by TEXT
+);
+-- One standing registration per person and event: a second submit cannot add a second one.
+CREATE UNIQUE INDEX IF NOT EXISTS registrations_standing ON registrations (event, person)
+    WHERE status IN ('unconfirmed', 'placed', 'waiting', 'offered');
+CREATE INDEX IF NOT EXISTS registrations_event ON registrations (event, status);
+-- The waiting list (state/waitlist.py): the order people joined it, and the offer each had.
+CREATE TABLE IF NOT EXISTS waitlist (
+    registration_id INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    joined_at TEXT NOT NULL,
+    offered_at TEXT,
+    offer_expires_at TEXT,
+    left_at TEXT,
+    outcome TEXT
+);
+CREATE INDEX IF NOT EXISTS waitlist_order ON waitlist (event, joined_at, registration_id);
+-- Who was checked in at the door (state/checkins.py), by which board member.
+CREATE TABLE IF NOT EXISTS checkins (
+    registration_id INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    checked_in_at TEXT NOT NULL,
+    checked_in_by TEXT NOT NULL
+);
+"""
+
+V5_EVENTS = V5_NOTICES + V5_REGISTRATIONS
 """Step 5 (issue 20): notices, then the events' registrations, waiting list and check-ins."""
 
 V6_PREFERENCES = """
@@ -289,12 +331,12 @@ ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
 ALTER TABLE deliveries ADD COLUMN claimed_until TEXT;
 """
 
+
 # Steps being written in parallel (keep these numbers when merging): 4 what comes back is
 # verified and what is published is meant for everyone (issue 23), 5 events with places and a
 # waiting list (issue 20), 6 members' own preferences and the consent log (issue 21), 7 the
-# senders' claims (issue 22). None of 4-7 has shipped in a file yet, so they stand in their
-# numbered order. V5_EVENTS holds only the notices table (issue 20's notices, cherry-picked for
-# the preference page's mail) until issue 20 merges: its step 5 then takes this text whole.
+# senders' claims (issue 22). No file has shipped with any of 4-7 yet, so they stand in their
+# numbered order.
 #
 # Every step is one SQL text that runs on SQLite and on PostgreSQL, in one transaction with the
 # others a database lacks (see the README, "New migration steps"): CREATE TABLE / CREATE INDEX

@@ -20,6 +20,15 @@ STALE_SENDING = dt.timedelta(minutes=10)
 """A claim older than this belongs to a process that died while sending: another may retake it."""
 
 
+_EARLIER = (
+    "SELECT 1 FROM deliveries e JOIN notices n ON n.delivery_id = e.id JOIN deliveries mine ON mine.id = ? "
+    "JOIN mailings m ON m.id = mine.mailing_id WHERE e.member_id = mine.member_id AND n.category = m.series "
+    "AND e.id < mine.id AND e.status IN ('pending', 'sending', 'deferred')"
+)
+"""An earlier notice to the same person about the same thing, still to go (notices rows exist only
+while their delivery is open)."""
+
+
 @dataclass(frozen=True)
 class Stored:
     """A notice as the ledger keeps it until it is sent (or given up)."""
@@ -89,16 +98,30 @@ class Notices:
         return int(delivery_id)
 
     def claim(self, delivery_id: int, now: dt.datetime) -> bool:
-        """Take a notice to send it now; False when another process has it or it is done."""
+        """Take a notice to send it now; False when another process has it, it is done, or an
+        earlier notice to the same person about the same thing has not gone yet (a CANCEL must
+        never overtake the REQUEST it cancels)."""
         ts = stamp(now)
         cur = self.db.execute(
             "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?, "
             "first_attempt_at = coalesce(first_attempt_at, ?) WHERE id = ? AND id IN "
             "(SELECT delivery_id FROM notices) AND (status = 'pending' "
-            "OR (status = 'deferred' AND next_attempt_at <= ?) OR (status = 'sending' AND updated_at <= ?))",
-            (ts, ts, delivery_id, ts, stamp(now - STALE_SENDING)),
+            "OR (status = 'deferred' AND next_attempt_at <= ?) OR (status = 'sending' AND updated_at <= ?)) "
+            f"AND NOT EXISTS ({_EARLIER})",
+            (ts, ts, delivery_id, ts, stamp(now - STALE_SENDING), delivery_id),
         )
         return cur.rowcount == 1
+
+    def next_for(self, delivery_id: int) -> int | None:
+        """The next notice still to go to the same person about the same thing, after this one."""
+        row = self.db.execute(
+            "SELECT d.id FROM deliveries d JOIN notices n ON n.delivery_id = d.id "
+            "JOIN deliveries mine ON mine.id = ? JOIN mailings m ON m.id = mine.mailing_id "
+            "WHERE d.member_id = mine.member_id AND n.category = m.series AND d.id > mine.id "
+            "AND d.status IN ('pending', 'sending', 'deferred') ORDER BY d.id LIMIT 1",
+            (delivery_id,),
+        ).fetchone()
+        return int(row[0]) if row else None
 
     def get(self, delivery_id: int) -> Stored | None:
         row = self.db.execute(
@@ -190,6 +213,18 @@ class Notices:
             row = out.setdefault(category, {})
             row[status] = row.get(status, 0) + n
         return out
+
+    def sweep(self) -> int:
+        """What notices said whose deliveries ended elsewhere (a mailing's lifetime closed them)."""
+        return self.db.execute(
+            "DELETE FROM notices WHERE delivery_id NOT IN (SELECT id FROM deliveries WHERE status IN "
+            "('pending', 'sending', 'deferred'))"
+        ).rowcount
+
+    def mailings_of(self, member_id: str) -> list[str]:
+        """Every mailing the ledger has for one person (their notices, when they are a guest)."""
+        rows = self.db.execute("SELECT DISTINCT mailing_id FROM deliveries WHERE member_id = ?", (member_id,))
+        return [r[0] for r in rows]
 
     def forget(self, delivery_ids: list[int]) -> None:
         """Inside an erasure: what the person's notices said goes with their deliveries."""

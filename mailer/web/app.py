@@ -32,7 +32,7 @@ from mailer.errors import UserError
 from mailer.project.dates import date_and_time
 from mailer.project.mailings import KIND_NAMES
 from mailer.reports import command as reports
-from mailer.web import archive, board, consultation, pages, preferences
+from mailer.web import archive, board, consultation, event_board, pages, preferences, registration
 from mailer.web.headers import DropTrailingSlash, SecurityHeaders
 from mailer.web.limits import RateLimit, SlidingWindow, client_of
 from mailer.web.links import MemberLinks
@@ -302,8 +302,10 @@ def create_app(root: Path) -> Starlette:
         Route("/board/rapporter", board_reports),
         Route("/static/{name}", static),
         *consultation.routes(web.projects, page),
+        *registration.routes(web.projects, page),
         *preferences.routes(web.projects),
         *consultation.board_routes(web.login, web.projects, page),
+        *event_board.routes(web.login, web.projects, page),
         *archive.routes(web.projects),
     ]
 

@@ -76,6 +76,9 @@ def category_label(project: Project, category: str, texts: dict[str, str]) -> st
         return texts["invitations"].format(title=cfg.meeting.title)
     if isinstance(cfg, ConsultationConfig):
         return texts["consultations"]
+    event = project.config.events.get(category)
+    if event is not None:
+        return texts["invitations"].format(title=event.title)
     return category
 
 
