@@ -6,7 +6,9 @@ For each register size: a project with that many invented members (as bench/send
 it), `mailer serve` on 127.0.0.1 as the command line starts it, and `--clients` httpx clients
 that click for `--duration` seconds, each waiting for its answer before the next click:
   GET and POST of unsubscribe links (POST as a mail client's one-click), GET and POST of
-  RSVP links (POST records the answer), each with a valid signed token for a real member;
+  RSVP links (POST records the answer), GET and POST of the preference page (POST saves the
+  newsletter off, as the unsubscribe clicks before it left it: the choices as they stand, so
+  no confirmation mail is built), each with a valid signed token for a real member;
 then a bare Starlette endpoint that returns a small HTML page, on uvicorn with the same
 settings. Requests still in flight when the time is up are waited for (up to `--timeout`),
 and requests/s counts every answer over the time until the last one.
@@ -43,6 +45,7 @@ from mailer.delivery.tokens import Signer
 from mailer.project import calendar
 from mailer.project.folder import Project
 from mailer.project.mailing_config import InvitationConfig
+from mailer.web.preferences import csrf_value
 
 SECRET = "bench-links-secret-0123456789"
 NEWSLETTER = "nyhetsbrev"
@@ -110,7 +113,10 @@ class Clicks:
     name: str
     method: str
     url: Callable[[int], str]
-    form: dict[str, str] | None = None
+    form: dict[str, str] | Callable[[int], dict[str, str]] | None = None
+
+    def data(self, i: int) -> dict[str, str] | None:
+        return self.form(i) if callable(self.form) else self.form
 
 
 @dataclass
@@ -147,7 +153,7 @@ async def measure(base: str, clicks: Clicks, clients: int, duration: float, time
                 i = next(counter)
                 start = time.perf_counter()
                 try:
-                    response = await http.request(clicks.method, clicks.url(i), data=clicks.form)
+                    response = await http.request(clicks.method, clicks.url(i), data=clicks.data(i))
                 except httpx.HTTPError:
                     figure.failed += 1
                     continue
@@ -170,7 +176,7 @@ def warm_up(base: str, clicks: list[Clicks]) -> None:
     """One click of each kind first: templates compiled, the state database made."""
     with httpx.Client(base_url=base, timeout=120) as http:
         for c in clicks:
-            http.request(c.method, c.url(10**6 - 1), data=c.form)
+            http.request(c.method, c.url(10**6 - 1), data=c.data(10**6 - 1))
 
 
 def link_clicks(root: Path, rows: list[dict[str, str]], sample: int) -> list[Clicks]:
@@ -184,12 +190,16 @@ def link_clicks(root: Path, rows: list[dict[str, str]], sample: int) -> list[Cli
     occurrence = next_meeting(project, now)
     u = [signer.sign("u", m, NEWSLETTER, issued) for m in chosen]
     r = [signer.sign("r", m, occurrence, issued) for m in chosen]
+    i = [signer.sign("i", m, "", issued) for m in chosen]
+    save = [{"csrf": csrf_value(signer.secret, t), "action": "save", "shown": NEWSLETTER} for t in i]
     n = len(chosen)
     return [
         Clicks("unsubscribe GET", "GET", lambda i: f"/u/{u[i % n]}"),
         Clicks("unsubscribe POST", "POST", lambda i: f"/u/{u[i % n]}", {"List-Unsubscribe": "One-Click"}),
         Clicks("RSVP GET", "GET", lambda i: f"/r/{r[i % n]}/yes"),
         Clicks("RSVP POST", "POST", lambda i: f"/r/{r[i % n]}/{'yes' if i % 2 else 'no'}", {}),
+        Clicks("preferences GET", "GET", lambda k: f"/i/{i[k % n]}"),
+        Clicks("preferences POST", "POST", lambda k: f"/i/{i[k % n]}", lambda k: save[k % n]),
     ]
 
 
@@ -316,7 +326,14 @@ def main() -> None:
     small, large = min(sizes), max(sizes)
     print()
     print(f"  {'':<17} {small:>9,} {large:>9,}  {large:,}/{small:,}  {large:,}/bare   (req/s)")
-    for c in ("unsubscribe GET", "unsubscribe POST", "RSVP GET", "RSVP POST"):
+    for c in (
+        "unsubscribe GET",
+        "unsubscribe POST",
+        "RSVP GET",
+        "RSVP POST",
+        "preferences GET",
+        "preferences POST",
+    ):
         a, b = rates[(c, small)].rate, rates[(c, large)].rate
         print(f"  {c:<17} {a:9.1f} {b:9.1f}  {b / a if a else 0:9.3f}  {b / bare.rate:9.4f}")
     print(f"  {'bare Starlette':<17} {bare.rate:9.1f}")

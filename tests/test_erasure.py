@@ -9,10 +9,12 @@ folder (state.db and its -wal/-shm, outbox, previews, …) and the web server's 
 The person, Gudrun Fjellheim, is a new member, a chapter leader and on the board: she gets the
 newsletter, a welcome (her chapter is told), a meeting invitation she answers, a consultation
 she answers per member (and its receipt), approves a newsletter, comes to a meeting (and is
-listed once more as a guest), unsubscribes from something, bounces, and is named in a forged
-bounce; her copy is previewed; she registers for a seminar with places (answering a question,
-her confirmation still waiting in the ledger) and is checked in at the door. Everything goes
-through the real command line and `mailer serve`.
+listed once more as a guest), unsubscribes from something, uses her preference page while the
+mail server is down (a pause, nynorsk, the newsletter off and asked back, her data, "Noe feil?"
+to the secretary: so those messages wait in the ledger with what they say), bounces, and is
+named in a forged bounce; her copy is previewed; she registers for a seminar with places
+(answering a question, her confirmation still waiting in the ledger) and is checked in at the
+door. Everything goes through the real command line and `mailer serve`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from bounce_helpers import FIXTURES
 from conftest import base_env, mailer, small_project
+from prefs_project import post
 from webapp import SECRET, board_users, start_web
 
 from mailer.delivery.tokens import Signer
@@ -156,6 +159,26 @@ def answer_on_the_web(root: Path) -> Path:
     return server.log
 
 
+def use_the_preference_page(root: Path) -> Path:
+    """Gudrun chooses on /i/ while no mail server answers: what it would send stays pending."""
+    down = {"MAILER_SMTP_HOST": "127.0.0.1", "MAILER_SMTP_PORT": "1", "MAILER_SMTP_SECURITY": "none"}
+    server = start_web(root, base_env(MAILER_SECRET=SECRET, **down))
+    path = f"/i/{signed('i', '')}"
+    forms = [
+        [("action", "pause"), ("months", "1")],
+        [("action", "save"), ("shown", "nyhetsbrev"), ("language", "nn")],
+        [("action", "save"), ("shown", "nyhetsbrev"), ("on", "nyhetsbrev")],  # back: to be confirmed
+        [("action", "export")],
+        [("action", "report"), ("text", f"Etternavnet mitt er {LAST}, og jeg bor i Ås.")],
+    ]
+    try:
+        for fields in forms:
+            assert post(server, path, fields).status_code == 200, fields
+    finally:
+        server.stop()
+    return server.log
+
+
 def register_for_the_seminar(root: Path) -> Path:
     """Gudrun takes the one place while the SMTP server is down (her confirmation waits in the
     ledger), Kari goes on the waiting list, and the board checks Gudrun in at the door."""
@@ -207,6 +230,7 @@ def fill_every_record_kind(root: Path, tmp_path: Path) -> Path:
     cli(root, "attendance", "import", f"styremote@{PAST.isoformat()}", str(tmp_path / "oppmote.csv"))
     cli(root, "preview", "nyhetsbrev-2026-12", "--as", ID)
     cli(root, "unsubscribe", ADDRESS, "--from", "styremote")
+    page_log = use_the_preference_page(root)
     (tmp_path / "ekte.eml").write_bytes(bounce_for_her_copy(root))
     assert "1 hard bounces" in cli(root, "bounces", "import", str(tmp_path / "ekte.eml"))
     forged = (
@@ -215,7 +239,7 @@ def fill_every_record_kind(root: Path, tmp_path: Path) -> Path:
     (tmp_path / "falsk.eml").write_bytes(forged.replace(b"<2026", b"<forged-2026"))
     assert "1 unverified" in cli(root, "bounces", "import", str(tmp_path / "falsk.eml"))
     seminar_log = register_for_the_seminar(root)
-    log.write_bytes(log.read_bytes() + seminar_log.read_bytes())
+    log.write_bytes(log.read_bytes() + page_log.read_bytes() + seminar_log.read_bytes())
     return log
 
 

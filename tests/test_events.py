@@ -353,6 +353,21 @@ def test_a_guest_gets_a_confirmation_link_and_holds_no_place_until_they_click_it
     assert subject_of(to(smtp, "gry@example.net", 12)[0]) == "Ventelisten: Medlemstreff på Stortinget"
 
 
+def test_a_guests_mail_links_no_preference_page_and_a_members_does(public, env, smtp):
+    """A guest is no member: there is no /i/ page of theirs to link to (it would only say no)."""
+    _, server, invitations = public
+    guest_sign_up(server, "gry@example.net")
+    wait_for(smtp, 11)
+    sign_up(server, invitations["ase@example.org"])
+    wait_for(smtp, 12)
+
+    [guest] = to(smtp, "gry@example.net")
+    [member] = to(smtp, "ase@example.org", 11)
+
+    assert "Innstillinger for e-post" not in text_of(guest) and "/i/" not in text_of(guest)
+    assert "Innstillinger for e-post" in text_of(member) and "/i/" in text_of(member)
+
+
 def test_a_guest_who_never_confirms_expires_after_a_day_and_is_forgotten(public, env, smtp):
     project, server, _ = public
     guest_sign_up(server, "aldri@example.net", name="Aldri Bekreftet")

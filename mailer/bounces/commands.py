@@ -137,7 +137,7 @@ def clear(runner: Runner, email: str, out: Print) -> None:
         state = runner.state
         with transaction(state.db):
             cleared = state.bounces.clear(address, runner.now)
-            lifted = state.suppressions.lift_bounce(address)
+            lifted = state.suppressions.lift_bounce(address, runner.now)
             looked_at = state.unverified.clear(address)
     if looked_at and not cleared and not lifted:
         out(f"{address}: {looked_at} unverified reports cleared; they had suppressed nothing")

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from mailer.bounces import parse
 from mailer.bounces.mailbox import Skipped
 from mailer.delivery.verp import Verp
+from mailer.project import categories
 from mailer.project.config import Config
-from mailer.project.mailing_config import InvitationConfig
 from mailer.state import State
 from mailer.state.bounces import Event
 from mailer.state.database import transaction
@@ -81,13 +81,8 @@ class Policy:
 
 
 def complaint_categories(config: Config) -> frozenset[str]:
-    """Every category but invitations to the bodies a member holds office in (chosen by role)."""
-    keep = set()
-    for name, cfg in config.mailings.items():
-        audience = config.audiences.get(cfg.audience)
-        if isinstance(cfg, InvitationConfig) and audience is not None and audience.roles:
-            keep.add(name)
-    return frozenset(set(config.mailings) - keep)
+    """Every category but what an office requires (invitations chosen by role; see `categories`)."""
+    return categories.optional(config)
 
 
 @dataclass

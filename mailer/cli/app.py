@@ -204,12 +204,32 @@ def unsubscribe(
 
 
 @app.command()
-def suppressions(as_json: JsonOpt = False) -> None:
-    """Addresses that asked not to get mail, and from what."""
-    from mailer.cli.people import suppressions as run
+def suppressions(
+    as_json: JsonOpt = False,
+    history: Annotated[
+        bool, typer.Option("--history", help="The whole consent log, lifted suppressions too.")
+    ] = False,
+) -> None:
+    """Addresses that asked not to get mail, and from what (each with its dated history)."""
+    from mailer.cli.preferences import suppressions as run
 
     with user_errors(), runner() as r:
-        run(r, as_json, print, emit)
+        run(r, history, as_json, print, emit)
+
+
+@app.command()
+def preferences(
+    email: Annotated[
+        str | None, typer.Argument(help="One member's address (everyone when left out).")
+    ] = None,
+    as_json: JsonOpt = False,
+    now: NowOpt = None,
+) -> None:
+    """What members chose on their page: categories, language, pause, and the consent log."""
+    from mailer.cli.preferences import preferences as run
+
+    with user_errors(), runner(now) as r:
+        run(r, email, as_json, print, emit)
 
 
 @app.command()

@@ -1,9 +1,8 @@
-"""What the secretary does for one person: erase them, stop mail to them, list who asked to stop."""
+"""What the secretary does for one person: erase them, or stop mail to them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from mailer.delivery.runner import Runner
 from mailer.errors import UserError
@@ -45,14 +44,3 @@ def unsubscribe(runner: Runner, email: str, category: str, out: Print) -> None:
     new = runner.state.suppressions.add(address, category, runner.now, "secretary")
     what = "everything" if category == "*" else category
     out(f"{address} {'unsubscribed' if new else 'was already unsubscribed'} from {what}")
-
-
-def suppressions(runner: Runner, as_json: bool, out: Print, emit: Callable[[Any], None]) -> None:
-    rows = runner.state.suppressions.rows()
-    if as_json:
-        emit([{"email": a, "category": c, "since": t, "source": s} for a, c, t, s in rows])
-        return
-    if not rows:
-        out("nobody has unsubscribed")
-    for a, c, t, s in rows:
-        out(f"{a}  {'everything' if c == '*' else c}  since {t[:10]} ({s})")

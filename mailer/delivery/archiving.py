@@ -1,10 +1,11 @@
 """The public copy of a newsletter issue, for the web version and the archive (`/arkiv`).
 
 Each member's values are filled with neutral words ("Hei medlem,"), the unsubscribe link
-with the organisation's address instead of a personal token, and inline pictures point at
-their hosted copies: nothing in it identifies a member. Whether anyone may read it is decided
-when it is sent (`Mailing.published`: an audience of every member, or `archive: true`); a
-board-only issue is stored unpublished and `/arkiv` never shows it.
+with the organisation's address instead of a personal token (the preference link with the
+organisation's web address), and inline pictures point at their hosted copies: nothing in it
+identifies a member. Whether anyone may read it is decided when it is sent
+(`Mailing.published`: an audience of every member, or `archive: true`); a board-only issue is
+stored unpublished and `/arkiv` never shows it.
 """
 
 from __future__ import annotations
@@ -38,9 +39,8 @@ def public_issues(compiled: CompiledMailing, org: Organisation, sent_at: dt.date
     out = []
     for language, variant in sorted(compiled.variants.items()):
         words: Mapping[str, str] = NEUTRAL.get(language, NEUTRAL["nb"])
-        values = [
-            unsubscribe if key == "unsubscribe_url" else words.get(key, "") for key in variant.slot_keys
-        ]
+        public = {"unsubscribe_url": unsubscribe, "preferences_url": org.base_url or ""}
+        values = [public.get(key, words.get(key, "")) for key in variant.slot_keys]
         html = variant.html.fill([_escape(v) for v in values])
         for picture in compiled.pictures:
             html = html.replace(f"cid:{picture.cid}", f"/bilder/{picture.name}")

@@ -1,5 +1,5 @@
-"""The links in each message (unsubscribe, RSVP, consultation, event registration), signed so the
-web app can trust them.
+"""The links in each message (unsubscribe, RSVP, consultation, event registration, preferences),
+signed so the web app can trust them.
 
 Without a base URL there is no web app to answer them: unsubscribing is a mail to the
 organisation, and there are no RSVP or consultation links.
@@ -45,4 +45,15 @@ def build(org: Organisation, signer: Callable[[], Signer], now: dt.datetime) -> 
     def registration(member: Member, event_id: str) -> str:
         return f"{base}/p/{sign('p', member.id, event_id, issued)}"
 
-    return Links(unsubscribe, rsvp, mailto, base.startswith("https://"), consultation, registration)
+    def preferences(member: Member) -> str:
+        return f"{base}/i/{sign('i', member.id, '', issued)}"
+
+    return Links(
+        unsubscribe,
+        rsvp,
+        mailto,
+        base.startswith("https://"),
+        consultation,
+        registration=registration,
+        preferences=preferences,
+    )

@@ -61,7 +61,7 @@ def _office(runner: Runner, chapter: str) -> Member:
 
 def _fixed(runner: Runner, members: list[Member]) -> Recipients:
     key = repr((sorted(m.id for m in members), runner.state.suppressions.version()))
-    return Recipients(members=lambda: members, suppressed=runner.state.suppressions.current, inputs=key)
+    return Recipients(members=lambda: members, suppressed=runner.choices.suppressed, inputs=key)
 
 
 def send_notices(

@@ -37,6 +37,7 @@ but never to an address that bounced hard. Its context is deleted once it is sen
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -79,6 +80,11 @@ class Notice:
     context: Mapping[str, Any] = field(default_factory=dict)
     calendar: Event | None = None
     expires_at: dt.datetime | None = None
+    attachments: tuple[tuple[str, str, str], ...] = ()
+    """Files it carries, (name, content type, text): kept with the context until it is sent."""
+
+
+ATTACHMENTS = "$attachments"
 
 
 def record(state: State, notice: Notice, now: dt.datetime) -> int:
@@ -86,7 +92,10 @@ def record(state: State, notice: Notice, now: dt.datetime) -> int:
 
     Call it inside the transaction whose writes decided the message (`with transaction(state.db)`).
     """
-    content = (notice.template, notice.subject, encode(notice.context), _encode_event(notice.calendar))
+    context = dict(notice.context)
+    if notice.attachments:
+        context[ATTACHMENTS] = [list(a) for a in notice.attachments]
+    content = (notice.template, notice.subject, encode(context), _encode_event(notice.calendar))
     member = notice.to
     return state.notices.add(
         notice.key,
@@ -270,6 +279,8 @@ def build(runner: Runner, stored: Stored) -> Outgoing:
     project = runner.project
     org = project.config.organisation
     event = _decode_event(stored.calendar, project.tz)
+    context = decode(stored.context, project.tz)
+    files = tuple((str(n), str(c), str(t).encode("utf-8")) for n, c, t in context.pop(ATTACHMENTS, []))
     now = runner.clock.now()
     mailing = Mailing(
         id=stored.mailing_id,
@@ -286,15 +297,17 @@ def build(runner: Runner, stored: Stored) -> Outgoing:
             "organisation": org,
             "links": org.links,
             "rsvp": False,
-            **decode(stored.context, project.tz),
+            **context,
         },
         event=event,
         change="cancel" if event is not None and event.cancelled else None,
         pictures_inline=not org.base_url,
         logo=project.logo,
     )
-    factory = runner.factory(runner.compiled(mailing))
-    return factory.build(Member.from_record(stored.member))
+    compiled = runner.compiled(mailing)
+    if files:
+        compiled = dataclasses.replace(compiled, attachments=(*compiled.attachments, *files))
+    return runner.factory(compiled).build(Member.from_record(stored.member))
 
 
 # -- the context as JSON, datetimes included ----------------------------------------------------

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from mailer.delivery import announcements, consultation_reminders, links, register, rsvp_rules
 from mailer.delivery.approvals import check_approval
+from mailer.delivery.choices import MemberChoices
 from mailer.delivery.observer import Progress, Silent
 from mailer.delivery.plan import Recipients, plan, plan_key
 from mailer.delivery.ratelimit import Clock, RateLimiter
@@ -23,6 +24,7 @@ from mailer.delivery.tokens import Signer, load_secret
 from mailer.delivery.transport import OutboxTransport, Transport, make_transport
 from mailer.delivery.verp import Verp
 from mailer.errors import TransportUnavailable, UserError
+from mailer.project import categories
 from mailer.project.folder import Project
 from mailer.project.mailings import Mailing
 from mailer.project.members import Member
@@ -130,6 +132,11 @@ class Runner:
         """The envelope sender that names each delivery (MAILER_BOUNCE_ADDRESS must be set)."""
         return Verp.of(self.project.settings.bounce_address or "", self.signer().secret)
 
+    @cached_property
+    def choices(self) -> MemberChoices:
+        """What members chose (suppressions, pauses, language), as planning and sending read it."""
+        return MemberChoices(self.state, categories.optional(self.project.config), self.clock)
+
     def links(self) -> Links:
         return links.build(self.project.config.organisation, self.signer, self.now)
 
@@ -159,6 +166,7 @@ class Runner:
                 "reason": reasons.explainer(compiled.mailing, self.project.config),
             },
             seal=self.seal(),
+            language_of=self.choices.language_of,
         )
 
     def seal(self) -> Callable[[bytes], bytes] | None:
@@ -252,7 +260,7 @@ class Runner:
 
         return Recipients(
             members=self.members,
-            suppressed=state.suppressions.current,
+            suppressed=self.choices.suppressed,
             inputs=repr((self.member_files_key(), state.suppressions.version(), rsvps.version())),
             extra_filter=welcome_filter,
         )
@@ -319,7 +327,7 @@ class Runner:
             sender=self.project.config.organisation.sender.email,
             clock=self.clock,
             limiter=limiter,
-            suppressed=self.state.suppressions.current,
+            suppressed=self.choices.suppressed,
             progress=self.progress(),
             envelope=self.verp().sender if self.project.settings.bounce_address else None,
             claims=Claims(self.state.db, settings.claim_seconds) if self.state.db.shared else None,

@@ -72,6 +72,7 @@ def notice(runner: Runner, name: str, cfg: EventConfig, change: Change) -> Notic
         "had_place": change.had_place,
         "by_organiser": change.by_organiser,
         "confirm_by": reg.confirm_by.astimezone(tz) if reg.confirm_by else None,
+        "internal": reg.guest,  # a guest is no member: base.mjml links no preference page for them
     }
     calendar = None
     if purpose == "confirmation":

@@ -23,7 +23,14 @@ from mailer.render.renderer import LANGUAGES, Copy, MissingValue, Renderer, Vari
 
 LOGO_WIDTH = 400
 """A logo is shown at most 200 px wide; twice that stays sharp on high-density screens."""
-PERSONAL = ("unsubscribe_url", "rsvp_yes_url", "rsvp_no_url", "consultation_url", "registration_url")
+PERSONAL = (
+    "unsubscribe_url",
+    "rsvp_yes_url",
+    "rsvp_no_url",
+    "consultation_url",
+    "registration_url",
+    "preferences_url",
+)
 _MEMBER_FIELDS = {
     "id": lambda m: m.id,
     "first_name": lambda m: m.first_name,
@@ -48,6 +55,7 @@ class Links:
     one_click: bool = False
     consultation: Callable[[Member, str], str] | None = None
     registration: Callable[[Member, str], str] | None = None
+    preferences: Callable[[Member], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,11 +109,12 @@ def compile_mailing(renderer: Renderer, mailing: Mailing) -> CompiledMailing:
     """Render and compile each language once (MJML runs here, never per member)."""
     from mailer.render.blocks import DEFAULT_ACCENT, Blocks
 
-    personal = {
+    own = {
         "invitation": PERSONAL[:3],
         "consultation": ("unsubscribe_url", "consultation_url"),
         "event": ("unsubscribe_url", "registration_url"),
-    }.get(mailing.kind, PERSONAL[:1])
+    }
+    personal = (*own.get(mailing.kind, PERSONAL[:1]), "preferences_url")
     logo = (mailing.logo,) if mailing.logo else ()
     scaled = pictures.scale_all((*logo, *mailing.pictures), max_width={ref.src: LOGO_WIDTH for ref in logo})
     shown = pictures.shown(scaled, mailing.pictures_inline, _base_url(mailing))
@@ -153,6 +162,9 @@ def _getter(
             return lambda m: ""
         rsvp = links.rsvp
         return lambda m: rsvp(m, occurrence, answer)
+    if key == "preferences_url":
+        page = links.preferences
+        return (lambda m: "") if page is None else page
     if key == "consultation_url":
         form, consultation_id = links.consultation, mailing.id.split("/")[0]
         return (lambda m: "") if form is None else (lambda m: form(m, consultation_id))
@@ -198,6 +210,8 @@ class MessageFactory:
     subject_prefix: str = ""
     fields: Mapping[str, Callable[[Member], str]] = field(default_factory=dict)
     seal: Callable[[bytes], bytes] | None = None
+    language_of: Callable[[Member], str] | None = None
+    """The language a member chose for their mail, when it may differ from the export's."""
     _parts: dict[str, _LanguageParts] = field(default_factory=dict)
     _calendar: tuple[str, str] | None = None
     _domain: str = ""
@@ -257,7 +271,8 @@ class MessageFactory:
 
     def _parts_of(self, member: Member) -> _LanguageParts:
         """The member's language, and their calendar group when the newsletter has a calendar."""
-        lang = member.language if member.language in self._parts else "nb"
+        chosen = self.language_of(member) if self.language_of else member.language
+        lang = chosen if chosen in self._parts else "nb"
         dates = self.compiled.mailing.calendar
         group = reader_calendar.group_of(dates, member, self.now.date()) if dates else ()
         if not group:

@@ -204,8 +204,9 @@ def markdown_html(text: str, blocks: Blocks | None = None) -> Markup:
 
 
 BUILT_IN = Path(__file__).resolve().parent.parent / "skeleton" / "templates"
-BUILT_IN_TEMPLATES = frozenset({"consultation-receipt"})
-"""Templates a project folder made before they existed may lack: the packaged copy is used."""
+BUILT_IN_TEMPLATES = frozenset({"consultation-receipt", "preferences-confirm", "my-data", "register-error"})
+"""Templates of mailer's own messages to one person, which a project folder made before they
+existed may lack: the packaged copy is used (it extends the project's own base.mjml)."""
 
 
 def _built_in(name: str) -> str | None:

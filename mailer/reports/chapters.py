@@ -1,4 +1,5 @@
-"""Members per chapter and region: how many, how many new this year, who leads, which addresses fail.
+"""Members per chapter and region: how many, how many new this year, who leads, which addresses fail,
+and how many chose less mail on their page (a pause running, or some categories turned off).
 
 Opens are not counted: members' mail carries no tracking pixels.
 """
@@ -20,6 +21,19 @@ NO_MEMBERS = Note("no members in the member export", "Medlemslista har ingen med
 
 
 @dataclass(frozen=True)
+class Chose:
+    """Addresses by what they asked for, read once for the whole report (lower case)."""
+
+    stopped: set[str]
+    """No mail at all."""
+    some_off: set[str]
+    """Some categories turned off (a newsletter, a series)."""
+    paused: set[str]
+    """A pause from everything optional running now."""
+    bouncing: set[str]
+
+
+@dataclass(frozen=True)
 class Group:
     """One chapter (or a whole region) and what the ledger knows about its members."""
 
@@ -27,8 +41,7 @@ class Group:
     chapter: str
     members: list[Member]
     year: int
-    stopped: set[str]
-    bouncing: set[str]
+    chose: Chose
 
 
 def members(g: Group) -> Cell:
@@ -50,12 +63,22 @@ def leaders(g: Group) -> Cell:
 
 def unsubscribed(g: Group) -> Cell:
     """Members who asked for no mail at all."""
-    return sum(1 for m in g.members if m.address_key in g.stopped)
+    return sum(1 for m in g.members if m.address_key in g.chose.stopped)
+
+
+def paused(g: Group) -> Cell:
+    """Members whose pause from everything optional is running now."""
+    return sum(1 for m in g.members if m.address_key in g.chose.paused)
+
+
+def turned_off(g: Group) -> Cell:
+    """Members who stopped some categories (a newsletter, a series) but not all mail."""
+    return sum(1 for m in g.members if m.address_key in g.chose.some_off)
 
 
 def bouncing(g: Group) -> Cell:
     """Addresses that bounce (hard or soft, not cleared)."""
-    return sum(1 for m in g.members if m.address_key in g.bouncing)
+    return sum(1 for m in g.members if m.address_key in g.chose.bouncing)
 
 
 CHAPTER_COLUMNS: list[Column[Group]] = [
@@ -66,6 +89,8 @@ CHAPTER_COLUMNS: list[Column[Group]] = [
     Column("nynorsk", "nynorsk", "Nynorsk", nynorsk),
     Column("leaders", "leaders", "Lokallagsleder", leaders),
     Column("unsubscribed", "no mail at all", "Avmeldt alt", unsubscribed),
+    Column("turned_off", "turned some off", "Slått av noe", turned_off),
+    Column("paused", "paused", "Pause", paused),
     Column("bouncing", "bouncing addresses", "Adresser som feiler", bouncing),
 ]
 REGION_COLUMNS = [c for c in CHAPTER_COLUMNS if c.key not in ("chapter", "leaders")]
@@ -107,13 +132,15 @@ def chapters_report(
     everyone = sorted(
         people, key=lambda m: (order.get(m.region, len(order)), m.region, m.chapter or m.municipality)
     )
-    stopped, bouncing = figures.stopped_everything(), figures.bouncing()
+    chose = Chose(
+        figures.stopped_everything(), figures.stopped_some(), figures.paused(now), figures.bouncing()
+    )
     chapter_groups = [
-        Group(region, chapter, list(ms), now.year, stopped, bouncing)
+        Group(region, chapter, list(ms), now.year, chose)
         for (region, chapter), ms in groupby(everyone, key=lambda m: (m.region, m.chapter or m.municipality))
     ]
     by_region = groupby(everyone, key=lambda m: m.region)
-    region_groups = [Group(region, "", list(ms), now.year, stopped, bouncing) for region, ms in by_region]
+    region_groups = [Group(region, "", list(ms), now.year, chose) for region, ms in by_region]
     regions = table("Regions", "Regioner", REGION_COLUMNS, region_groups)
     chart = Bars(
         "Medlemmer per region",
@@ -130,7 +157,7 @@ def chapters_report(
             "chapters": table("Chapters", "Lokallag", CHAPTER_COLUMNS, chapter_groups),
             "county": county_total(
                 COUNTY_COLUMNS,
-                County(county, Group("", "", everyone, now.year, stopped, bouncing), chapter_groups),
+                County(county, Group("", "", everyone, now.year, chose), chapter_groups),
             ),
         },
         charts=[chart],

@@ -17,6 +17,7 @@ from mailer.state.attendance import Attendance
 from mailer.state.bounces import BounceStore
 from mailer.state.checkins import Checkins
 from mailer.state.connection import Connection
+from mailer.state.consent import ConsentLog
 from mailer.state.consultations import Answers
 from mailer.state.database import Location, connect, transaction
 from mailer.state.deliveries import Deliveries
@@ -26,8 +27,12 @@ from mailer.state.members import MemberStore
 from mailer.state.meta import Meta
 from mailer.state.newcomers import Newcomers
 from mailer.state.notices import Notices
+from mailer.state.personal_data import PersonalData
+from mailer.state.preferences import Preferences
 from mailer.state.register import Register
 from mailer.state.registrations import Registrations
+from mailer.state.requests import MemberRequests
+from mailer.state.resubscriptions import Resubscriptions
 from mailer.state.rsvps import Rsvps
 from mailer.state.suppressions import Suppressions
 from mailer.state.unverified import Unverified
@@ -144,3 +149,23 @@ class State:
     @cached_property
     def figures(self) -> Figures:
         return Figures(self.db)
+
+    @cached_property
+    def consent(self) -> ConsentLog:
+        return ConsentLog(self.db)
+
+    @cached_property
+    def preferences(self) -> Preferences:
+        return Preferences(self.db)
+
+    @cached_property
+    def resubscriptions(self) -> Resubscriptions:
+        return Resubscriptions(self.db, self.suppressions)
+
+    @cached_property
+    def requests(self) -> MemberRequests:
+        return MemberRequests(self.db)
+
+    @cached_property
+    def personal_data(self) -> PersonalData:
+        return PersonalData(self.db)

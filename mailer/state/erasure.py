@@ -42,6 +42,10 @@ TOUCHED = (
     "mailings",
     "notices",
     "registrations",
+    "consent_log",
+    "member_preferences",
+    "resubscriptions",
+    "member_requests",
 )
 
 
@@ -66,11 +70,15 @@ def erase_person(state: State, member_id: str | None, address: str | None, clean
         )
         ids = [r[0] for r in db.execute(f"SELECT id FROM deliveries WHERE {match}", args).fetchall()]
         state.notices.forget(ids)  # what a pending notice to them would have said
+        state.notices.forget_mentions(member_id, address)  # and one to the secretary about them
         removed = db.execute(f"DELETE FROM deliveries WHERE {match}", args).rowcount
         db.execute(f"DELETE FROM member_register WHERE {match}", args)
         if address:
-            state.suppressions.keep_as_hashes(address)
+            state.suppressions.keep_as_hashes(address)  # and the consent log's entries about them
             state.unverified.forget(address)
+            state.preferences.forget(address)
+            state.requests.forget(address)
+        state.resubscriptions.forget(address, member_id)
         state.members.forget(member_id, address)
         state.registrations.forget(member_id, address)  # standing ones are cancelled: no one to come
         if member_id:

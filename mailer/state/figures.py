@@ -5,7 +5,10 @@ Each method is one question a report asks once; the report keeps the answer for 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from mailer.state.connection import Connection
+from mailer.state.database import stamp
 from mailer.state.deliveries import Deliveries
 
 
@@ -16,6 +19,16 @@ class Figures:
     def stopped_everything(self) -> set[str]:
         """Addresses that asked for no mail at all."""
         return {r[0] for r in self.db.execute("SELECT address FROM suppressions WHERE category = '*'")}
+
+    def stopped_some(self) -> set[str]:
+        """Addresses that turned some categories off (a newsletter, a series), not everything."""
+        rows = self.db.execute("SELECT DISTINCT address FROM suppressions WHERE category != '*'")
+        return {r[0] for r in rows}
+
+    def paused(self, now: dt.datetime) -> set[str]:
+        """Addresses whose pause from everything optional runs at `now`."""
+        rows = self.db.execute("SELECT address FROM member_preferences WHERE paused_until > ?", (stamp(now),))
+        return {r[0] for r in rows}
 
     def bouncing(self) -> set[str]:
         """Addresses with uncleared hard or soft bounces (in lower case)."""

@@ -219,13 +219,6 @@ ALTER TABLE consultation_answers ADD COLUMN receipt TEXT;
 UPDATE consultation_answers SET receipt = '-';
 """
 
-V7_CLAIMS = """
--- Several senders on one database (PostgreSQL): which sender holds an open delivery, and until
--- when (a wall-clock UTC stamp). A sender that dies lets its claims run out; see state/claims.py.
-ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
-ALTER TABLE deliveries ADD COLUMN claimed_until TEXT;
-"""
-
 V5_NOTICES = """
 -- Messages to one person, now (see state/notices.py): what each pending delivery of kind
 -- `notice` says, kept until it is sent or given up, so any process can send it after a crash.
@@ -285,12 +278,65 @@ CREATE TABLE IF NOT EXISTS checkins (
 V5_EVENTS = V5_NOTICES + V5_REGISTRATIONS
 """Step 5 (issue 20): notices, then the events' registrations, waiting list and check-ins."""
 
+V6_PREFERENCES = """
+-- Step 6 (issue 21): members' own choices. Categories turned off are suppressions as before;
+-- this adds the consent log, a language and a pause per address, re-subscriptions waiting for
+-- their confirmation by mail, and the requests that send a member a message (rate-limited).
+CREATE TABLE consent_log (
+    id INTEGER PRIMARY KEY,
+    address TEXT NOT NULL,
+    category TEXT NOT NULL,
+    action TEXT NOT NULL,
+    source TEXT NOT NULL,
+    at TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX consent_log_address ON consent_log (address, id);
+-- the log starts with the suppressions that exist (those of erased people under their hash)
+INSERT INTO consent_log (address, category, action, source, at)
+    SELECT address, category, 'unsubscribed', source, created_at FROM suppressions ORDER BY created_at;
+INSERT INTO consent_log (address, category, action, source, at)
+    SELECT 'hash:' || digest, category, 'unsubscribed', 'erased', created_at FROM suppression_hashes
+    ORDER BY created_at;
+CREATE TABLE member_preferences (
+    address TEXT PRIMARY KEY,
+    language TEXT,
+    paused_until TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE resubscriptions (
+    id INTEGER PRIMARY KEY,
+    nonce TEXT NOT NULL UNIQUE,
+    address TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    categories TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    confirmed_at TEXT
+);
+CREATE INDEX resubscriptions_address ON resubscriptions (address);
+CREATE TABLE member_requests (
+    id INTEGER PRIMARY KEY,
+    address TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    requested_at TEXT NOT NULL
+);
+CREATE INDEX member_requests_address ON member_requests (address, kind, requested_at);
+"""
+
+V7_CLAIMS = """
+-- Several senders on one database (PostgreSQL): which sender holds an open delivery, and until
+-- when (a wall-clock UTC stamp). A sender that dies lets its claims run out; see state/claims.py.
+ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+ALTER TABLE deliveries ADD COLUMN claimed_until TEXT;
+"""
+
 
 # Steps being written in parallel (keep these numbers when merging): 4 what comes back is
 # verified and what is published is meant for everyone (issue 23), 5 events with places and a
 # waiting list (issue 20), 6 members' own preferences and the consent log (issue 21), 7 the
-# senders' claims (issue 22). Until 6 merges, the claims sit sixth (no file has shipped with any
-# of these steps yet).
+# senders' claims (issue 22). No file has shipped with any of 4-7 yet, so they stand in their
+# numbered order.
 #
 # Every step is one SQL text that runs on SQLite and on PostgreSQL, in one transaction with the
 # others a database lacks (see the README, "New migration steps"): CREATE TABLE / CREATE INDEX
@@ -303,5 +349,6 @@ MIGRATIONS: list[str] = [
     V3_WHAT_COMES_BACK,
     V4_VERIFIED_AND_PUBLIC,
     V5_EVENTS,
+    V6_PREFERENCES,
     V7_CLAIMS,
 ]

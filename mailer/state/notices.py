@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 
 from mailer.state.connection import Connection
-from mailer.state.database import stamp, transaction
+from mailer.state.database import like_containing, stamp, transaction
 
 STALE_SENDING = dt.timedelta(minutes=10)
 """A claim older than this belongs to a process that died while sending: another may retake it."""
@@ -229,3 +229,27 @@ class Notices:
     def forget(self, delivery_ids: list[int]) -> None:
         """Inside an erasure: what the person's notices said goes with their deliveries."""
         self.db.executemany("DELETE FROM notices WHERE delivery_id = ?", ((i,) for i in delivery_ids))
+
+    def forget_mentions(self, member_id: str | None, address: str | None) -> int:
+        """Inside an erasure: a pending notice to someone else that names the person (their
+        "Noe feil?" to the secretary) is given up, and what it said goes; returns how many.
+
+        The context is JSON: the person is found by their address anywhere in it, or by their
+        id as a `member_id` value (the JSON is searched as text, the same on both engines)."""
+        needles = []
+        if address:
+            needles.append(like_containing(address.casefold()))
+        if member_id:
+            needles.append(like_containing(json.dumps({"member_id": member_id})[1:-1].casefold()))
+        if not needles:
+            return 0
+        where = " OR ".join("lower(context) LIKE ? ESCAPE '\\'" for _ in needles)
+        ids = [r[0] for r in self.db.execute(f"SELECT delivery_id FROM notices WHERE {where}", needles)]
+        for delivery_id in ids:
+            self.db.execute(
+                "UPDATE deliveries SET status = 'dropped', last_reply = ?, next_attempt_at = NULL "
+                "WHERE id = ? AND status IN ('pending', 'sending', 'deferred')",
+                ("the person it named was erased", delivery_id),
+            )
+        self.db.executemany("DELETE FROM notices WHERE delivery_id = ?", ((i,) for i in ids))
+        return len(ids)

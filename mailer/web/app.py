@@ -32,13 +32,13 @@ from mailer.errors import UserError
 from mailer.project.dates import date_and_time
 from mailer.project.mailings import KIND_NAMES
 from mailer.reports import command as reports
-from mailer.web import archive, board, consultation, event_board, pages, registration
+from mailer.web import archive, board, consultation, event_board, pages, preferences, registration
 from mailer.web.headers import DropTrailingSlash, SecurityHeaders
 from mailer.web.limits import RateLimit, SlidingWindow, client_of
 from mailer.web.links import MemberLinks
 from mailer.web.passwords import dummy_hash, verify_password
 from mailer.web.projects import Projects
-from mailer.web.responses import TooLarge, page, read_form
+from mailer.web.responses import FORM_HEADERS, TooLarge, page, read_form
 
 log = logging.getLogger("mailer.web")
 LOGIN_FAILURES = (10, 300.0)  # per client: this many wrong passwords in this many seconds, then 429
@@ -153,7 +153,7 @@ class Web:
                 text=shown.copy.text,
                 message=message,
             )
-            return page(html, csp=pages.BOARD_CSP)
+            return page(html, csp=pages.BOARD_CSP, **FORM_HEADERS)  # the approval form checks Origin
 
     def board_html(self, request: Request, lang: str, mailing_id: str) -> Response:
         user = self.login(request)
@@ -303,6 +303,7 @@ def create_app(root: Path) -> Starlette:
         Route("/static/{name}", static),
         *consultation.routes(web.projects, page),
         *registration.routes(web.projects, page),
+        *preferences.routes(web.projects),
         *consultation.board_routes(web.login, web.projects, page),
         *event_board.routes(web.login, web.projects, page),
         *archive.routes(web.projects),

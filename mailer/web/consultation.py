@@ -31,6 +31,7 @@ from mailer.project import consultations
 from mailer.project.dates import date_and_time
 from mailer.project.mailings import Consultation
 from mailer.web import clicks, pages
+from mailer.web.responses import FORM_HEADERS
 
 if TYPE_CHECKING:
     from mailer.web.projects import Projects
@@ -280,11 +281,11 @@ def routes(projects: Projects, page: Callable[..., Response]) -> list[Route]:
             except Refused as exc:
                 return page(exc.html, exc.status)
             if method == "GET":
-                return page(form_page(v, token))
+                return page(form_page(v, token), **FORM_HEADERS)
             if form is None:
                 return page(pages.message(v.lang, v.org, v.title, TEXTS[v.lang]["too_large"]), 413)
             status, html = answer(v, token, form, same_origin)
-            return page(html, status)
+            return page(html, status, **FORM_HEADERS)  # the form again, to correct or change
 
     async def endpoint(request: Request) -> Response:
         form = await _read(request) if request.method == "POST" else None

@@ -24,7 +24,7 @@ from mailer.events import organiser
 from mailer.project.dates import date_and_time
 from mailer.web import pages
 from mailer.web.projects import Projects
-from mailer.web.responses import TooLarge, read_form
+from mailer.web.responses import FORM_HEADERS, TooLarge, read_form
 
 LIST = """{% extends "board_base.html" %}{% block main %}<h1>Arrangementer med påmelding</h1>
 <table><thead><tr><th>Arrangement</th><th>Når</th><th>Plasser</th><th>Venteliste</th><th>Møtt</th></tr></thead>
@@ -88,7 +88,7 @@ def routes(
                     )
             except UserError as exc:
                 return page(pages.message("nb", org, "Det gikk ikke", str(exc)), 404, pages.BOARD_CSP)
-            return page(html, csp=pages.BOARD_CSP, **{"Referrer-Policy": "same-origin"})  # see registration
+            return page(html, csp=pages.BOARD_CSP, **FORM_HEADERS)  # the check-in form checks Origin
 
     def check_in(request: Request, name: str, form: dict[str, str]) -> Response:
         user = login(request)

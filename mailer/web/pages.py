@@ -21,7 +21,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "unsubscribed": "Du er meldt av",
         "no_more": "Du får ikke flere e-poster fra oss om {what}.",
         "no_more_at_all": "Du får ingen flere e-poster fra {org}.",
-        "regret": "Var det en feil? Skriv til {contact}, så melder vi deg på igjen.",
+        "regret": "Var det en feil? Trykk på «Innstillinger for e-post» nederst i e-posten fra oss, så kan "
+        "du få det igjen. Spørsmål? Skriv til {contact}.",
         "bad_link": "Lenken virker ikke",
         "bad_link_text": "Lenken er ufullstendig, endret eller for gammel. Bruk lenken i den nyeste e-posten "
         "fra oss, eller skriv til {contact}.",
@@ -55,7 +56,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "unsubscribed": "Du er meld av",
         "no_more": "Du får ikkje fleire e-postar frå oss om {what}.",
         "no_more_at_all": "Du får ingen fleire e-postar frå {org}.",
-        "regret": "Var det ein feil? Skriv til {contact}, så melder vi deg på att.",
+        "regret": "Var det ein feil? Trykk på «Innstillingar for e-post» nedst i e-posten frå oss, så kan "
+        "du få det att. Spørsmål? Skriv til {contact}.",
         "bad_link": "Lenkja verkar ikkje",
         "bad_link_text": "Lenkja er ufullstendig, endra eller for gammal. Bruk lenkja i den nyaste e-posten "
         "frå oss, eller skriv til {contact}.",

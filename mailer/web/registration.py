@@ -31,7 +31,7 @@ from mailer.web.registration_member import csrf_value, personal
 from mailer.web.registration_pages import texts
 from mailer.web.registration_public import public
 from mailer.web.registration_view import Answer
-from mailer.web.responses import TooLarge, read_form
+from mailer.web.responses import FORM_HEADERS, TooLarge, read_form
 
 __all__ = ["csrf_value", "routes"]
 PUBLIC_SENDS_PER_HOUR = 10
@@ -79,9 +79,7 @@ def routes(projects: Projects, page: Callable[..., Response]) -> list[Route]:
                 org = projects.current().config.organisation.name
                 return page(pages.too_many(org), 429, **{"Retry-After": str(int(wait) + 1)})
         answer = await run_in_threadpool(handle, key, form, _same_origin(request))
-        # With the default no-referrer, browsers send `Origin: null` with a form's POST, which the
-        # same-origin check must refuse; same-origin keeps the token out of other sites' logs.
-        response = page(answer.html, answer.status, **{"Referrer-Policy": "same-origin"})
+        response = page(answer.html, answer.status, **FORM_HEADERS)  # its forms' Origin is checked
         if answer.delivery_ids:
             response.background = BackgroundTask(send_now, answer.delivery_ids)
         return response

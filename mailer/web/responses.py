@@ -12,6 +12,11 @@ from starlette.responses import HTMLResponse
 from mailer.web import pages
 
 MAX_FORM_BYTES = 16_384
+FORM_HEADERS = {"Referrer-Policy": "same-origin"}
+"""For a page with a form whose POST must come from this site (`Origin` is checked: /h/, /i/,
+/c/, /p/, the board's approval and check-in). With no referrer at all Chromium posts such a
+form with `Origin: null`, which the check refuses like another site's form; `same-origin` lets
+the browser name this site, and still tells no other site anything (the token stays here)."""
 
 
 def page(html: str, status: int = 200, csp: str = pages.MEMBER_CSP, **headers: str) -> HTMLResponse:
