@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fake_members
@@ -102,10 +104,22 @@ def make_project(folder: Path, members: int) -> Path:
     for part in ("templates", "drafts", "agenda"):
         if (REPO / part).is_dir():
             shutil.copytree(REPO / part, folder / part)
+    due_now(folder / "drafts" / f"{MAILING}.md")
     (folder / "recipients").mkdir()
     rows = fake_members.members(members, seed=2026, today=dt.date.today())
     fake_members.write(folder / "recipients" / "medlemmer.csv", rows)
     return folder
+
+
+def due_now(draft: Path) -> None:
+    """The example newsletter's `send_at` set to an hour ago, so the bench sends on any day
+    (a newsletter's deliveries expire some hours after its `send_at`)."""
+    if not draft.is_file():
+        return
+    oslo = dt.datetime.now(ZoneInfo("Europe/Oslo"))  # the example's time zone
+    hour_ago = (oslo - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    text = re.sub(r"(?m)^send_at: .*$", f"send_at: {hour_ago}", draft.read_text("utf-8"), count=1)
+    draft.write_text(text, "utf-8")
 
 
 @dataclass
