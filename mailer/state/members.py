@@ -56,6 +56,11 @@ class MemberStore:
         """The quick key this connection last found imported: the web asks at every click."""
 
     @property
+    def confirmed(self) -> str | None:
+        """The quick key (`stat_key`) of the inputs last found imported through this connection."""
+        return self._confirmed
+
+    @property
     def key(self) -> str | None:
         """The content key of the export last imported (what planning depends on)."""
         return self.meta.get(CONTENT_KEY)

@@ -18,7 +18,9 @@ from typing import TypeVar
 
 from mailer.delivery.runner import Runner
 from mailer.delivery.tokens import Signer
+from mailer.errors import UserError
 from mailer.project.folder import Project
+from mailer.state.members import stat_key
 
 log = logging.getLogger("mailer.web")
 T = TypeVar("T")
@@ -36,6 +38,7 @@ class Projects:
         self._key: tuple[int, ...] | None = None
         self._project: Project | None = None
         self._memo: dict[Hashable, object] = {}
+        self._members_key: str | None = None
         self._warned: set[str] = set()
         self._local = threading.local()
 
@@ -56,7 +59,21 @@ class Projects:
                 self._project = Project(self.root, warn=self._warn_once)
                 self._key = key
                 self._memo = {}
+                self._members_key = None
             return self._project
+
+    def settled(self) -> bool:
+        """Nothing to read again: the project is loaded and unchanged, and the member export is
+        the one a request last found imported. Such a click costs a few reads, so the app answers
+        it on the event loop instead of handing it to a thread (and one that may import goes to a
+        thread, so that the loop keeps answering meanwhile)."""
+        project = self._project
+        if project is None or self._members_key is None or self._stamp() != self._key:
+            return False
+        try:
+            return stat_key(project.member_inputs()) == self._members_key
+        except (OSError, UserError):
+            return False
 
     def memo(self, project: Project, key: Hashable, make: Callable[[], T]) -> T:
         """`make()`, kept while `project` is the current one: only for what its files decide."""
@@ -98,3 +115,5 @@ class Projects:
         finally:
             if runner.opened_state is not None:
                 local.state = runner.shared_state = runner.opened_state
+                if project is self._project:
+                    self._members_key = local.state.members.confirmed
