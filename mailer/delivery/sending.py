@@ -103,7 +103,7 @@ class Delivery:
 
     def __post_init__(self) -> None:
         self.report = Report(self.mailing.id)
-        self._journal = Journal(self.state)
+        self._journal = Journal(self.state, lambda: self._live_workers)
 
     async def run(self, retry_all_deferred: bool) -> Report:
         """Deliver what is due; TransportUnavailable (nothing attempted) if no connection opens."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -42,6 +44,7 @@ HORIZON = dt.timedelta(days=400)
 class Project:
     root: Path
     warn: Any = field(default=None, repr=False)
+    _listed: tuple[int | None, list[Path]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @cached_property
     def config_path(self) -> Path:
@@ -79,6 +82,10 @@ class Project:
             return self.root / ".mailer"
         return configured if configured.is_absolute() else self.root / configured
 
+    @cached_property
+    def recipients_dir(self) -> Path:
+        return self.root / "recipients"
+
     @property
     def templates_dir(self) -> Path:
         return self.root / "templates"
@@ -96,11 +103,26 @@ class Project:
     # -- members ---------------------------------------------------------------------
 
     def member_reader(self, today: dt.date) -> MemberReader:
-        return MemberReader(self.root / "recipients", self.parsed_config, today, self.root)
+        return MemberReader(self.recipients_dir, self.parsed_config, today, self.root)
 
     def member_inputs(self) -> list[Path]:
-        """What the member list is read from: the export's files and the schedule (roles, regions)."""
-        return [*member_files(self.root / "recipients", self.root), self.config_path]
+        """What the member list is read from: the export's files and the schedule (roles, regions).
+
+        `serve` asks at every click; the folder is listed again only when its modification
+        time changed, or is too recent to tell a change within the same tick.
+        """
+        folder = self.recipients_dir
+        try:
+            changed = os.stat(folder).st_mtime_ns
+        except OSError:
+            changed = None
+        listed = self._listed
+        if changed is None or listed is None or listed[0] != changed:
+            files = [*member_files(folder, self.root), self.config_path]
+            settled = changed is not None and time.time_ns() - changed > 2_000_000_000
+            self._listed = (changed, files) if settled else None
+            return files
+        return listed[1]
 
     def read_members(self) -> tuple[Iterator[Member], list[RowProblem]]:
         """The export's valid members, streamed, and the list their row problems are added to.

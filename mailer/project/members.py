@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -163,13 +164,21 @@ def _clean(text: str) -> str:
 
 def member_files(folder: Path, label_root: Path) -> list[Path]:
     """The export's files (recipients/*.csv); a missing folder or no file at all is an error."""
-    label = folder.relative_to(label_root) if folder.is_relative_to(label_root) else folder
-    if not folder.is_dir():
-        raise UserError(f"{label}: folder not found; put the member export there")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
-    if not files:
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(e.name for e in entries if _is_csv(e.name) and e.is_file())
+    except (FileNotFoundError, NotADirectoryError):
+        names = None
+    if not names:
+        label = folder.relative_to(label_root) if folder.is_relative_to(label_root) else folder
+        if names is None:
+            raise UserError(f"{label}: folder not found; put the member export there")
         raise UserError(f"{label}: no member files (*.csv) found")
-    return files
+    return [folder / name for name in names]
+
+
+def _is_csv(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() == ".csv"  # as Path.suffix: not a file named ".csv"
 
 
 class MemberReader:

@@ -58,17 +58,25 @@ def encoded_words(text: str) -> str:
     words: list[str] = []
     current = ""
     for char in text:
-        piece = (
-            "_"
-            if char == " "
-            else "".join(chr(b) if b in _Q_SAFE else f"={b:02X}" for b in char.encode("utf-8"))
-        )
+        piece = _Q_PIECES.get(char)
+        if piece is None:
+            piece = _q_piece(char)
         if len(current) + len(piece) > _WORD_ROOM:
             words.append(current)
             current = ""
         current += piece
     words.append(current)
     return "\r\n ".join(f"=?utf-8?q?{w}?=" for w in words)
+
+
+def _q_piece(char: str) -> str:
+    piece = "_" if char == " " else "".join(chr(b) if b in _Q_SAFE else f"={b:02X}" for b in char.encode())
+    if len(_Q_PIECES) < 4096:  # names repeat their letters; a send encodes thousands of them
+        _Q_PIECES[char] = piece
+    return piece
+
+
+_Q_PIECES: dict[str, str] = {}
 
 
 def mailbox(name: str, address: str) -> str:

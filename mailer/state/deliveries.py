@@ -152,17 +152,28 @@ class Deliveries:
         A send with several connections groups the marks that fall due at the same moment
         instead of committing each one (see `journal.Journal`).
         """
+        stamps: dict[int, str] = {}  # the marks of one commit fall within a second or two
+
+        def at(when: dt.datetime) -> str:
+            second = int(when.timestamp())
+            text = stamps.get(second)
+            if text is None:
+                text = stamps[second] = stamp(when)
+            return text
+
         with transaction(self.db):
-            self.db.executemany(
-                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?, "
-                "first_attempt_at = coalesce(first_attempt_at, ?) WHERE id = ?",
-                ((ts, ts, delivery_id) for delivery_id, ts in ((d, stamp(w)) for d, w in sending)),
-            )
-            self.db.executemany(
-                "UPDATE deliveries SET status = 'sent', updated_at = ?, last_reply = ?, message_id = ?, "
-                "next_attempt_at = NULL WHERE id = ?",
-                ((stamp(when), reply, mid, delivery_id) for delivery_id, when, reply, mid in sent),
-            )
+            if sending:
+                self.db.executemany(
+                    "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?, "
+                    "first_attempt_at = coalesce(first_attempt_at, ?) WHERE id = ?",
+                    [(ts, ts, delivery_id) for delivery_id, ts in ((d, at(w)) for d, w in sending)],
+                )
+            if sent:
+                self.db.executemany(
+                    "UPDATE deliveries SET status = 'sent', updated_at = ?, last_reply = ?, message_id = ?, "
+                    "next_attempt_at = NULL WHERE id = ?",
+                    [(at(when), reply, mid, delivery_id) for delivery_id, when, reply, mid in sent],
+                )
 
     def mark_deferred(
         self,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -32,7 +33,7 @@ LATEST_JOINED = "members_latest_joined"
 def stat_key(paths: Iterable[Path]) -> str:
     parts = []
     for path in paths:
-        st = path.stat()
+        st = os.stat(path)
         parts.append((str(path), st.st_size, st.st_mtime_ns, st.st_ino))
     return repr(parts)
 
@@ -52,6 +53,13 @@ class MemberStore:
     def __init__(self, db: Connection):
         self.db = db
         self.meta = Meta(db)
+        self._confirmed: str | None = None
+        """The quick key this connection last found imported: the web asks at every click."""
+
+    @property
+    def confirmed(self) -> str | None:
+        """The quick key (`stat_key`) of the inputs last found imported through this connection."""
+        return self._confirmed
 
     @property
     def key(self) -> str | None:
@@ -66,11 +74,15 @@ class MemberStore:
         `read` returns the members (streamed) and the list the reader fills with row problems.
         """
         quick = stat_key(inputs)
+        if quick == self._confirmed:
+            return False
         if self.meta.get(STAT_KEY) == quick and self.key is not None:
+            self._confirmed = quick
             return False
         full = content_key(inputs)
         if self.key == full:
             self.meta.set(STAT_KEY, quick)
+            self._confirmed = quick
             return False
         members, problems = read()
         with transaction(self.db):
@@ -89,6 +101,7 @@ class MemberStore:
             self.meta.set(CONTENT_KEY, full)
             self.meta.set(STAT_KEY, quick)
             self.meta.set(IMPORTS, str(int(self.meta.get(IMPORTS) or 0) + 1))
+        self._confirmed = quick
         return True
 
     # -- reading ---------------------------------------------------------------------------
@@ -138,7 +151,12 @@ class MemberStore:
         return [r[0] for r in rows]
 
     def forget(self, member_id: str | None, address: str | None) -> None:
-        """Remove one person (erasure); the next command imports the export again."""
+        """Remove one person (erasure); the next command imports the export again.
+
+        A long-running `serve` imports again only when the files change: until then its
+        clicks find the person gone, as they should.
+        """
+        self._confirmed = None
         self.db.execute("DELETE FROM members WHERE id = ? OR address = ?", (member_id, address))
         self.db.execute("DELETE FROM member_problems")  # their messages may quote the address
         self.db.execute("DELETE FROM meta WHERE key IN (?, ?, ?)", (CONTENT_KEY, STAT_KEY, LATEST_JOINED))

@@ -243,6 +243,8 @@ def create_app(root: Path) -> Starlette:
         return page(pages.message("nb", org, org, text))
 
     async def unsubscribe(request: Request) -> Response:
+        if request.method == "GET" and web.projects.settled():
+            return links.unsubscribe(request.path_params["token"], None)
         form = None
         if request.method == "POST":
             try:
@@ -261,6 +263,8 @@ def create_app(root: Path) -> Starlette:
             except TooLarge:
                 return Response("too large\n", 413, media_type="text/plain")
         token = request.path_params["token"]
+        if request.method == "GET" and web.projects.settled():
+            return links.rsvp(token, answer, False)
         return await run_in_threadpool(links.rsvp, token, answer, request.method == "POST")
 
     async def board_list(request: Request) -> Response:

@@ -1,4 +1,9 @@
-"""The links members click in the mail: unsubscribe and RSVP, each a page first and a POST to act."""
+"""The links members click in the mail: unsubscribe and RSVP, each a page first and a POST to act.
+
+A GET is a member (or a link scanner) looking: what the page shows follows from the project's
+files and the token alone, so it is kept per project (`Projects.memo`); only who the member
+is and, for an RSVP, their answer so far are read from the state at each click.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ class MemberLinks:
             org = r.project.config.organisation
             contact = org.unsubscribe_email or (org.reply_to or org.sender).email
             try:
-                click = clicks.verify(r.signer(), token, "u", r.now.date())
+                click = clicks.verify(self.projects.signer(r), token, "u", r.now.date())
             except clicks.BadLink as exc:
                 log.info("unsubscribe refused: %s", exc)
                 return self._bad_link(org.name, org.language, contact)
@@ -36,16 +41,19 @@ class MemberLinks:
                 return page(pages.message(who.language, org.name, t["not_found"], text), 404)
             options = clicks.choices(click.subject)
             if form is None:
-                labels = [(c, _capital(clicks.category_label(r.project, c, t))) for c in options]
-                html = pages.render(
-                    "unsubscribe.html",
-                    lang=who.language,
-                    org=org.name,
-                    title=t["unsubscribe"],
-                    choices=labels,
-                    others=[],
-                )
-                return page(html)
+
+                def html() -> str:
+                    labels = [(c, _capital(clicks.category_label(r.project, c, t))) for c in options]
+                    return pages.render(
+                        "unsubscribe.html",
+                        lang=who.language,
+                        org=org.name,
+                        title=t["unsubscribe"],
+                        choices=labels,
+                        others=[],
+                    )
+
+                return page(self.projects.memo(r.project, ("u", who.language, click.subject), html))
             scope: str | None
             if "scope" in form:
                 scope, source = form["scope"], "web"
@@ -69,7 +77,7 @@ class MemberLinks:
             org = r.project.config.organisation
             contact = (org.reply_to or org.sender).email
             try:
-                click = clicks.verify(r.signer(), token, "r", r.now.date())
+                click = clicks.verify(self.projects.signer(r), token, "r", r.now.date())
             except clicks.BadLink as exc:
                 log.info("rsvp refused: %s", exc)
                 return self._bad_link(org.name, org.language, contact)
@@ -78,24 +86,35 @@ class MemberLinks:
             if who.member is None:
                 text = t["not_found_text"].format(contact=contact)
                 return page(pages.message(who.language, org.name, t["not_found"], text), 404)
-            meeting = clicks.meeting(r.project, click.subject)
+            project, occurrence, lang = r.project, click.subject, who.language
+            meeting = self.projects.memo(
+                project, ("m", occurrence), lambda: clicks.meeting(project, occurrence)
+            )
             if meeting is None or meeting.cancelled or meeting.end <= r.now:
                 title = t["meeting_over"] if meeting and not meeting.cancelled else t["meeting_cancelled"]
                 return page(pages.message(who.language, org.name, title, t["closed_text"]), 410)
-            context = {
-                "lang": who.language,
-                "org": org.name,
-                "title": meeting.title,
-                "meeting": meeting.title,
-                "when": _capital(date_and_time(meeting.start, who.language)),
-                "answer": answer,
-            }
+            title, start = meeting.title, meeting.start
+
+            def context() -> dict[str, str]:
+                return {
+                    "lang": lang,
+                    "org": org.name,
+                    "title": title,
+                    "meeting": title,
+                    "when": _capital(date_and_time(start, lang)),
+                    "answer": answer,
+                }
+
             if not record:
-                answered = r.state.rsvps.answer(click.subject, click.member_id)
-                return page(pages.render("rsvp.html", answered=answered, **context))
-            r.state.rsvps.record(click.subject, click.member_id, answer, r.now)
+                answered = r.state.rsvps.answer(occurrence, click.member_id)
+                key = ("r", occurrence, lang, answer, answered)
+                html = self.projects.memo(
+                    project, key, lambda: pages.render("rsvp.html", answered=answered, **context())
+                )
+                return page(html)
+            r.state.rsvps.record(occurrence, click.member_id, answer, r.now)
             other = "no" if answer == "yes" else "yes"
-            return page(pages.render("rsvp_done.html", other=other, **context))
+            return page(pages.render("rsvp_done.html", other=other, **context()))
 
     def _bad_link(self, org: str, lang: str, contact: str) -> Response:
         t = pages.texts(lang)
