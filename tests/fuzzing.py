@@ -104,7 +104,12 @@ def raw_token(secret: bytes, payload: object) -> str:
 
 
 def signed_token(secret: bytes, purpose: str, member_id: str, subject: str, day: dt.date) -> str:
-    return Signer(secret).sign(purpose, member_id, subject, day.toordinal())
+    """Signed as `mailer` signs; what the current form cannot carry (an empty purpose) is signed
+    in the earlier form, which links from before December 2026 use and `verify` still reads."""
+    try:
+        return Signer(secret).sign(purpose, member_id, subject, day.toordinal())
+    except ValueError:
+        return raw_token(secret, [purpose, member_id, subject, day.toordinal()])
 
 
 def tampered(token: str) -> st.SearchStrategy[str]:

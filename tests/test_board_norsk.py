@@ -105,7 +105,7 @@ def test_the_list_shows_every_state_and_kind_in_norwegian(root):
 def test_each_board_page_links_to_the_others(root):
     listing, preview, consultations = board_get(root, "/board", "/board/m/nyhetsbrev-udatert", "/board/h")
     for page in (listing, preview, consultations):
-        for target in ("/board", "/board/h", "/board/rapporter"):
+        for target in ("/board", "/board/h", "/board/p", "/board/rapporter"):
             assert f'<a href="{target}">' in page, target
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 import pytest
-from conftest import REPO, mailer
+from conftest import mailer
 from event_project import EVENT, NOW, START, event_block, local, make_project
 
 
@@ -125,8 +125,8 @@ def test_a_well_formed_event_passes_check(tmp_path):
     assert result.code == 0, result.err
 
 
-def test_the_example_project_with_its_two_events_passes_check():
-    result = mailer(REPO, "check")
+def test_the_example_project_with_its_two_events_passes_check(example):
+    result = mailer(example, "check")
 
     assert result.code == 0, result.err
 

@@ -131,10 +131,8 @@ def test_joined_within_counts_days_back_from_now(tmp_path):
     assert [m["id"] for m in json.loads(result.out)] == ["1"]
 
 
-def test_example_project_passes_check_and_counts_roles_and_regions():
-    from conftest import REPO
-
-    result = mailer(REPO, "check")
+def test_example_project_passes_check_and_counts_roles_and_regions(example):
+    result = mailer(example, "check")
     assert result.code == 0, result.err
     assert "340 members" in result.out
     for region in ("Øvre Romerike", "Nedre Romerike", "Follo", "Vestregionen"):

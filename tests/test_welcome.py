@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import MEMBERS_HEADER, REPO, base_env, free_port, mailer, small_project
+from conftest import MEMBERS_HEADER, base_env, free_port, mailer, small_project
 
 WELCOME = """\
   velkommen:
@@ -194,16 +194,16 @@ def test_forget_erases_a_person_at_once_and_keeps_the_counts(root, smtp):
     assert row["total"] == total and row["sent"] == 1
 
 
-def test_the_example_has_two_new_member_meetups_a_year_for_those_who_joined_in_the_last_half_year():
-    result = mailer(REPO, "schedule", "--days", "365", "--now", "2026-11-01T00:00", "--json")
+def test_the_example_has_two_new_member_meetups_a_year_for_those_who_joined_in_the_last_half_year(example):
+    result = mailer(example, "schedule", "--days", "365", "--now", "2026-11-01T00:00", "--json")
     meetups = [
         r for r in json.loads(result.out) if r["id"].startswith("medlemstreff@") and "/" not in r["id"]
     ]
     assert len(meetups) == 2
     assert {r["audience"] for r in meetups} == {"nye-medlemmer"}
     audience = json.loads(
-        mailer(REPO, "recipients", "-a", "nye-medlemmer", "--json", "--now", "2026-11-22T12:00").out
+        mailer(example, "recipients", "-a", "nye-medlemmer", "--json", "--now", "2026-11-22T12:00").out
     )
-    everyone = json.loads(mailer(REPO, "recipients", "--json", "--now", "2026-11-22T12:00").out)
+    everyone = json.loads(mailer(example, "recipients", "--json", "--now", "2026-11-22T12:00").out)
     assert 0 < len(audience) < len(everyone)
     assert all(m["joined"] >= "2026-05-23" for m in audience)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,20 @@ _last_opened: list[str] = []
 def stamp(when: dt.datetime) -> str:
     """Timestamps are stored in UTC so that text order is time order."""
     return when.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def stamper() -> Callable[[dt.datetime], str]:
+    """`stamp` for many marks within a second or two (one commit of a send): one text per second."""
+    texts: dict[int, str] = {}
+
+    def at(when: dt.datetime) -> str:
+        second = int(when.timestamp())
+        text = texts.get(second)
+        if text is None:
+            text = texts[second] = stamp(when)
+        return text
+
+    return at
 
 
 def unstamp(text: str | None) -> dt.datetime | None:

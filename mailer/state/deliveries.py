@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from mailer.state.connection import Connection
-from mailer.state.database import like_containing, stamp, transaction, unstamp
+from mailer.state.database import like_containing, stamp, stamper, transaction, unstamp
 
 OPEN_STATES = ("pending", "sending", "deferred")
 FINAL_STATES = ("sent", "failed", "dropped", "expired")
@@ -152,15 +152,7 @@ class Deliveries:
         A send with several connections groups the marks that fall due at the same moment
         instead of committing each one (see `journal.Journal`).
         """
-        stamps: dict[int, str] = {}  # the marks of one commit fall within a second or two
-
-        def at(when: dt.datetime) -> str:
-            second = int(when.timestamp())
-            text = stamps.get(second)
-            if text is None:
-                text = stamps[second] = stamp(when)
-            return text
-
+        at = stamper()
         with transaction(self.db):
             if sending:
                 self.db.executemany(

@@ -148,7 +148,8 @@ summary{margin:10px 0;cursor:pointer;color:#00843d}
 <meta name="robots" content="noindex"><title>{{ title }} – {{ org }}</title>
 <link rel="stylesheet" href="/static/board.css"></head>
 <body><header><nav><a href="/board">{{ org }}: utsendinger</a> · <a href="/board/h">høringer</a>
-· <a href="/board/rapporter">rapporter</a></nav><span>Innlogget som {{ user }}</span></header>
+· <a href="/board/p">arrangementer</a> · <a href="/board/rapporter">rapporter</a></nav>
+<span>Innlogget som {{ user }}</span></header>
 <main>{% block main %}{% endblock %}</main><script src="/static/board.js"></script></body></html>""",
     "board_list.html": """{% extends "board_base.html" %}{% block main %}<h1>{{ title }}</h1>
 <p>Det som skal sendes de neste {{ days }} dagene. Et nyhetsbrev sendes først når det er godkjent
