@@ -28,7 +28,7 @@ def test_the_readme_main_command_sends_the_example_newsletter():
 def test_the_readme_test_command_installs_the_system_packages_before_the_tests():
     test = readme_commands()[1]
     assert test.startswith("sh .ci/debian-packages && python3 -m venv .venv")
-    assert test.endswith("python -m pytest")
+    assert test.endswith("python -m pytest -n auto")
     packages = (REPO / ".ci" / "debian-packages").read_text("utf-8")
     for package in (
         "python3-venv",
@@ -38,6 +38,7 @@ def test_the_readme_test_command_installs_the_system_packages_before_the_tests()
         "dovecot-imapd",
         "spamassassin",
         "faketime",
+        "postgresql",
     ):
         assert package in packages
 
