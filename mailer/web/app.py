@@ -33,7 +33,7 @@ from mailer.project.dates import date_and_time
 from mailer.project.mailings import KIND_NAMES
 from mailer.reports import command as reports
 from mailer.web import archive, board, consultation, event_board, pages, preferences, registration
-from mailer.web.headers import DropTrailingSlash, SecurityHeaders
+from mailer.web.headers import DropTrailingSlash, SecurityHeaders, same_origin
 from mailer.web.limits import RateLimit, SlidingWindow, client_of
 from mailer.web.links import MemberLinks
 from mailer.web.passwords import dummy_hash, verify_password
@@ -174,7 +174,7 @@ class Web:
             org = r.project.config.organisation.name
             fingerprint = form.get("fingerprint", "")
             expected = self.csrf(r, user, mailing_id, fingerprint)
-            if not hmac.compare_digest(expected.encode(), form.get("csrf", "").encode()) or not _same_origin(
+            if not hmac.compare_digest(expected.encode(), form.get("csrf", "").encode()) or not same_origin(
                 request
             ):
                 text = "Skjemaet kom ikke fra denne siden. Last siden på nytt og prøv igjen."
@@ -220,13 +220,6 @@ def _basic(header: str | None) -> tuple[str | None, str | None]:
         text = raw.decode("latin-1")
     name, sep, password = text.partition(":")
     return (name, password) if sep else (name, None)
-
-
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urllib.parse.urlsplit(origin).netloc == request.headers.get("host")
 
 
 def create_app(root: Path) -> Starlette:

@@ -31,6 +31,7 @@ from mailer.project import consultations
 from mailer.project.dates import date_and_time
 from mailer.project.mailings import Consultation
 from mailer.web import clicks, pages
+from mailer.web.headers import same_origin
 from mailer.web.responses import FORM_HEADERS
 
 if TYPE_CHECKING:
@@ -264,13 +265,6 @@ async def _read(request: Request) -> dict[str, str] | None:
     return fields
 
 
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urllib.parse.urlsplit(origin).netloc == request.headers.get("host")
-
-
 def routes(projects: Projects, page: Callable[..., Response]) -> list[Route]:
     """`/h/{token}`: GET shows the form, POST records; registered by the web app."""
 
@@ -290,7 +284,7 @@ def routes(projects: Projects, page: Callable[..., Response]) -> list[Route]:
     async def endpoint(request: Request) -> Response:
         form = await _read(request) if request.method == "POST" else None
         token = request.path_params["token"]
-        return await run_in_threadpool(handle, token, form, request.method, _same_origin(request))
+        return await run_in_threadpool(handle, token, form, request.method, same_origin(request))
 
     return [Route("/h/{token}", endpoint, methods=["GET", "POST"])]
 

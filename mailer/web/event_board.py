@@ -23,6 +23,7 @@ from mailer.errors import UserError
 from mailer.events import organiser
 from mailer.project.dates import date_and_time
 from mailer.web import pages
+from mailer.web.headers import same_origin
 from mailer.web.projects import Projects
 from mailer.web.responses import FORM_HEADERS, TooLarge, read_form
 
@@ -97,7 +98,7 @@ def routes(
         with projects.runner() as runner:
             org = runner.project.config.organisation.name
             expected = csrf_value(runner.signer().secret, user, name)
-            if not hmac.compare_digest(expected, form.get("csrf", "")) or not _same_origin(request):
+            if not hmac.compare_digest(expected, form.get("csrf", "")) or not same_origin(request):
                 text = "Skjemaet kom ikke fra denne siden. Last siden på nytt og prøv igjen."
                 return page(pages.message("nb", org, "Det gikk ikke", text), 403, pages.BOARD_CSP)
             try:
@@ -128,10 +129,3 @@ def routes(
         Route("/board/p/{event}", one),
         Route("/board/p/{event}/checkin", checkin, methods=["POST"]),
     ]
-
-
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urllib.parse.urlsplit(origin).netloc == request.headers.get("host")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
+from starlette.requests import Request
+
 from mailer.web.limits import ASGIApp, Scope
 
 STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -20,6 +22,16 @@ DEFAULTS = {
     b"x-frame-options": b"DENY",
     b"referrer-policy": b"no-referrer",
 }
+
+
+def same_origin(request: Request) -> bool:
+    """A form's POST came from a page of this server: its Origin names this host, or it has none
+    (an HTTP client; the CSRF value still has to match). `Origin: null` (a page sent with
+    no-referrer, a sandboxed frame, a file) is refused: form pages send Referrer-Policy same-origin."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urllib.parse.urlsplit(origin).netloc == request.headers.get("host")
 
 
 class SecurityHeaders:

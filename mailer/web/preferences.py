@@ -28,6 +28,7 @@ from mailer.delivery.runner import Runner
 from mailer.project.dates import date_and_time, long_date
 from mailer.project.textclean import mask_addresses
 from mailer.web import clicks, pages, responses
+from mailer.web.headers import same_origin
 from mailer.web.preferences_page import render, words
 from mailer.web.projects import Projects
 from mailer.web.responses import MAX_FORM_BYTES
@@ -272,20 +273,13 @@ async def _read(request: Request) -> Form | None:
     return urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
 
 
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urllib.parse.urlsplit(origin).netloc == request.headers.get("host")
-
-
 def routes(projects: Projects) -> list[Route]:
     def endpoint(handler: Callable[..., Response]) -> Callable[[Request], object]:
         async def serve(request: Request) -> Response:
             form = await _read(request) if request.method == "POST" else None
             token = request.path_params["token"]
             return await run_in_threadpool(
-                handler, projects, token, form, request.method, _same_origin(request)
+                handler, projects, token, form, request.method, same_origin(request)
             )
 
         return serve

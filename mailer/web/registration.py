@@ -14,7 +14,6 @@ is decided in `mailer.events`; this module only reads the form and picks the pag
 from __future__ import annotations
 
 import threading
-import urllib.parse
 from collections.abc import Callable
 
 from starlette.background import BackgroundTask
@@ -25,6 +24,7 @@ from starlette.routing import Route
 
 from mailer.project.event_config import ID
 from mailer.web import pages
+from mailer.web.headers import same_origin
 from mailer.web.limits import SlidingWindow, client_of
 from mailer.web.projects import Projects
 from mailer.web.registration_member import csrf_value, personal
@@ -36,13 +36,6 @@ from mailer.web.responses import FORM_HEADERS, TooLarge, read_form
 __all__ = ["csrf_value", "routes"]
 PUBLIC_SENDS_PER_HOUR = 10
 """Public forms one client may send an hour: each can mail a stranger, so a robot gets few."""
-
-
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urllib.parse.urlsplit(origin).netloc == request.headers.get("host")
 
 
 def routes(projects: Projects, page: Callable[..., Response]) -> list[Route]:
@@ -78,7 +71,7 @@ def routes(projects: Projects, page: Callable[..., Response]) -> list[Route]:
             if wait:
                 org = projects.current().config.organisation.name
                 return page(pages.too_many(org), 429, **{"Retry-After": str(int(wait) + 1)})
-        answer = await run_in_threadpool(handle, key, form, _same_origin(request))
+        answer = await run_in_threadpool(handle, key, form, same_origin(request))
         response = page(answer.html, answer.status, **FORM_HEADERS)  # its forms' Origin is checked
         if answer.delivery_ids:
             response.background = BackgroundTask(send_now, answer.delivery_ids)
