@@ -104,8 +104,8 @@ def test_two_run_due_processes_started_at_the_same_moment_send_each_invitation_o
     cmd = [sys.executable, "-m", "mailer", "--project", str(root), "run-due", "--now", INVITE_TIME]
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     for p in procs:
-        p.wait(timeout=120)
-        assert p.returncode == 0
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err.decode()
     assert Counter(r.rcpt_tos[0] for r in smtp.received) == dict.fromkeys(INVITED, 1)
 
 
