@@ -14,7 +14,7 @@ from pathlib import Path
 
 import icalendar
 import pytest
-from conftest import Received, mailer
+from conftest import Received, mailer, state_rows
 from event_project import (
     END,
     EVENT,
@@ -155,6 +155,8 @@ def test_a_change_after_the_event_started_announces_nothing(registered, env, smt
     run_due(project, env, local(START + dt.timedelta(minutes=30)))
 
     assert not [r for r in smtp.received[13:] if subject_of(r).startswith("Endre")]
+    # not even decided and left to expire: no change notice is in the ledger
+    assert state_rows(project, "SELECT id FROM mailings WHERE id LIKE ?", (f"{EVENT}/changed-%",)) == []
 
 
 # -- calling the whole event off -----------------------------------------------------------------
