@@ -14,7 +14,8 @@ mail server is down (a pause, nynorsk, the newsletter off and asked back, her da
 to the secretary: so those messages wait in the ledger with what they say), bounces, and is
 named in a forged bounce; her copy is previewed; she registers for a seminar with places
 (answering a question, her confirmation still waiting in the ledger) and is checked in at the
-door. Everything goes through the real command line and `mailer serve`.
+door; a course is called off because she is ill (the reason names her). Everything goes
+through the real command line and `mailer serve`.
 """
 
 from __future__ import annotations
@@ -103,6 +104,12 @@ events:
     questions:
       - {{id: fodselsdato, label: Fødselsdato, type: date, required: true}}
     invite: {{days_before: 7, at: "00:00"}}
+  sommerkurs:
+    title: Sommerkurs
+    start: {AHEAD.isoformat()}T10:00
+    end: {AHEAD.isoformat()}T16:00
+    location: Fylkeskontoret
+    open_to: public
 """
 ATTENDANCE = f"Navn;E-post\n{FIRST} {LAST};{ADDRESS}\n{LAST}, {FIRST} (Guest);\nUkjent Gjest;\n"
 
@@ -239,6 +246,7 @@ def fill_every_record_kind(root: Path, tmp_path: Path) -> Path:
     (tmp_path / "falsk.eml").write_bytes(forged.replace(b"<2026", b"<forged-2026"))
     assert "1 unverified" in cli(root, "bounces", "import", str(tmp_path / "falsk.eml"))
     seminar_log = register_for_the_seminar(root)
+    cli(root, "event", "call-off", "sommerkurs", "--reason", f"{FIRST} {LAST} er syk")  # her name in a reason
     log.write_bytes(log.read_bytes() + page_log.read_bytes() + seminar_log.read_bytes())
     return log
 

@@ -1,4 +1,5 @@
-"""`mailer event status|export|cancel`: an event's places, its participant list, and a cancellation."""
+"""`mailer event status|export|cancel|call-off`: an event's places, its participant list, one
+person's cancellation, and calling the whole event off."""
 
 from __future__ import annotations
 
@@ -44,4 +45,19 @@ def event_cancel(event: str, email: str, now: NowOpt = None) -> None:
 
     with user_errors(), runner(now) as r:
         for line in organiser.cancel(r, event, email):
+            print(line)
+
+
+@event_app.command("call-off")
+def event_call_off(
+    event: str,
+    reason: Annotated[str, typer.Option("--reason", help="One line for the mail: why it is off.")] = "",
+    now: NowOpt = None,
+) -> None:
+    """Call the whole event off: everyone registered is told (a calendar CANCEL to those with a
+    place), registration closes and no reminder goes. Running it again sends nothing."""
+    from mailer.events import organiser
+
+    with user_errors(), runner(now) as r:
+        for line in organiser.call_off(r, event, reason):
             print(line)

@@ -1,10 +1,10 @@
 """What a person or the organiser does with an event, each one transaction with its messages.
 
-Registering, confirming a guest's address, accepting an offer, cancelling: the rules in
-`places` decide inside one transaction, and the notice for each person concerned is recorded
-in the same commit, so a crash leaves either nothing or the decision with its messages
-waiting to go. `send` then tries them at once (the web part does it right after answering);
-what cannot go now, `run-due` sends.
+Registering, confirming a guest's address, accepting an offer, cancelling, announcing a change
+of the event, calling it off: the rules in `places` decide inside one transaction, and the
+notice for each person concerned is recorded in the same commit, so a crash leaves either
+nothing or the decision with its messages waiting to go. `send` then tries them at once (the
+web part does it right after answering); what cannot go now, `run-due` sends.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from mailer.delivery import notices
 from mailer.delivery.report import Report
 from mailer.delivery.runner import Runner
 from mailer.events import messages
-from mailer.events.places import Places, Result, Who
+from mailer.events.places import Change, Places, Result, Who, what_is_told
 from mailer.project.event_mailings import event_config
 from mailer.state.database import transaction
 
@@ -45,11 +45,18 @@ def apply(runner: Runner, name: str, decide: Callable[[Places], Result]) -> Done
     with transaction(state.db):
         state.registrations.hold(name)
         result = decide(event)
-        ids = [
-            notices.record(state, messages.notice(runner, name, event.cfg, change), runner.now)
-            for change in result.changes
-        ]
+        ids = []
+        for change in result.changes:
+            _remember_told(event, change, runner)
+            ids.append(notices.record(state, messages.notice(runner, name, event.cfg, change), runner.now))
     return Done(result, ids)
+
+
+def _remember_told(event: Places, change: Change, runner: Runner) -> None:
+    """A confirmation or an offer tells the time and place: kept, so a later change is announced."""
+    if change.kind in ("placed", "promoted", "offered"):
+        told = what_is_told(event.cfg, event.tz, join=change.kind != "offered")
+        runner.state.event_changes.tell(change.registration.id, event.name, told, runner.now)
 
 
 def register(runner: Runner, name: str, who: Who, answers: dict[str, str]) -> Done:
@@ -66,6 +73,14 @@ def cancel(runner: Runner, name: str, registration_id: int, by_organiser: bool =
 
 def accept(runner: Runner, name: str, registration_id: int) -> Done:
     return apply(runner, name, lambda p: p.accept(registration_id, runner.now))
+
+
+def call_off(runner: Runner, name: str, reason: str) -> Done:
+    return apply(runner, name, lambda p: p.call_off(reason, runner.now))
+
+
+def announce_changes(runner: Runner, name: str) -> Done:
+    return apply(runner, name, lambda p: Result("placed", None, p.announce_changes(runner.now)))
 
 
 def send(runner: Runner, done: Done) -> Report:

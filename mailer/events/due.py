@@ -1,10 +1,12 @@
 """What `run-due` does for events, besides sending their invitations (ordinary mailings).
 
 Each run: offers that ran out pass to the next in line, and places freed by a larger capacity
-or a `mailer forget` go to those waiting; guests who never confirmed their address are
-expired and forgotten; at the reminder's time every registrant placed by then is reminded
-(with the join link), once; and `forget_after_days` after the event its answers and its
-guests are erased, leaving only the counts.
+or a `mailer forget` go to those waiting; a change of the event's time or place in
+schedules.yaml is announced to those with a place or an offer (once per change); guests who
+never confirmed their address are expired and forgotten; at the reminder's time every
+registrant placed by then is reminded (with the join link), once; and `forget_after_days`
+after the event its answers and its guests are erased, leaving only the counts. An event
+called off gets no reminder and moves no places; only its erasure is still due.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ def run(runner: Runner) -> tuple[list[Report], list[str]]:
     forgotten = expire_guests(runner)
     for name in runner.project.config.events:
         try:
-            ids += actions.apply(runner, name, lambda p: _moved(p, runner.now)).delivery_ids
-            ids += remind(runner, name)
+            if runner.state.event_changes.called_off(name) is None:
+                ids += actions.apply(runner, name, lambda p: _moved(p, runner.now)).delivery_ids
+                ids += actions.announce_changes(runner, name).delivery_ids
+                ids += remind(runner, name)
             erase_after(runner, name)
         except UserError as exc:
             errors.append(f"event {name}: {exc}")

@@ -28,6 +28,8 @@ SUBJECTS: dict[str, str] = {
     "guest": "{% if language == 'nn' %}Stadfest påmeldinga{% else %}Bekreft påmeldingen{% endif %}: "
     "{{ event.title }}",
     "reminder": "{% if language == 'nn' %}Påminning{% else %}Påminnelse{% endif %}: {{ event.title }}",
+    "changed": "{% if language == 'nn' %}Endra{% else %}Endret{% endif %}: {{ event.title }}",
+    "called-off": "Avlyst: {{ event.title }}",
 }
 PURPOSE: dict[ChangeKind, str] = {
     "placed": "confirmation",
@@ -37,6 +39,8 @@ PURPOSE: dict[ChangeKind, str] = {
     "cancelled": "cancelled",
     "guest": "guest",
     "reminder": "reminder",
+    "changed": "changed",
+    "called_off": "called-off",
 }
 
 
@@ -61,7 +65,7 @@ def notice(runner: Runner, name: str, cfg: EventConfig, change: Change) -> Notic
     reg = change.registration
     purpose = PURPOSE[change.kind]
     tz = runner.project.tz
-    joined = purpose in ("confirmation", "reminder")
+    joined = purpose in ("confirmation", "reminder") or (purpose == "changed" and change.had_place)
     context: dict[str, Any] = {
         "event": event_mailings.context(runner.project, name, cfg, join=joined),
         "manage_url": manage_url(runner, name, reg.person),
@@ -73,19 +77,27 @@ def notice(runner: Runner, name: str, cfg: EventConfig, change: Change) -> Notic
         "by_organiser": change.by_organiser,
         "confirm_by": reg.confirm_by.astimezone(tz) if reg.confirm_by else None,
         "internal": reg.guest,  # a guest is no member: base.mjml links no preference page for them
+        "changes": differences(change.was, cfg, tz) if change.was is not None else [],
+        "reason": change.reason,
     }
+    # the SEQUENCE of the person's entry as last sent; a CANCEL (or a change) comes after it
+    sequence = runner.state.event_changes.sequence(reg.id)
     calendar = None
-    if purpose == "confirmation":
-        calendar = event_mailings.calendar_event(runner.project, name, cfg, reg.id)
-    elif purpose == "cancelled" and change.had_place:
-        calendar = event_mailings.calendar_event(runner.project, name, cfg, reg.id, cancelled=True)
+    cancelled = purpose in ("cancelled", "called-off")
+    if purpose == "confirmation" or (change.had_place and (cancelled or purpose == "changed")):
+        calendar = event_mailings.calendar_event(
+            runner.project, name, cfg, reg.id, cancelled, sequence + 1 if cancelled else sequence
+        )
     expires: dt.datetime | None = cfg.starts(tz)
     if purpose == "offer":
         expires = change.offer_expires
     elif purpose == "guest":
         expires = reg.confirm_by
+    key = f"{name}/{purpose}-{reg.id}"
+    if purpose == "changed":
+        key += f"-{sequence}"  # every change is a message of its own
     return Notice(
-        key=f"{name}/{purpose}-{reg.id}",
+        key=key,
         category=name,
         to=recipient(runner, reg),
         template=NOTICE_TEMPLATES[purpose],
@@ -94,6 +106,22 @@ def notice(runner: Runner, name: str, cfg: EventConfig, change: Change) -> Notic
         calendar=calendar,
         expires_at=expires,
     )
+
+
+def differences(was: dict[str, str | None], cfg: EventConfig, tz: dt.tzinfo) -> list[dict[str, Any]]:
+    """What changed, old and new, for the template: times as datetimes (shown as Norwegian
+    text), the join link only as the new one, and only when the person had been given one."""
+    out: list[dict[str, Any]] = []
+    now_start, now_end = cfg.starts(tz), cfg.ends(tz)
+    for what, new in (("start", now_start), ("end", now_end)):
+        old = dt.datetime.fromisoformat(str(was[what])).astimezone(tz)
+        if old != new:
+            out.append({"what": what, "old": old, "new": new})
+    if (was.get("location") or None) != cfg.location:
+        out.append({"what": "location", "old": was.get("location") or "", "new": cfg.location or ""})
+    if was.get("join_url") and was.get("join_url") != cfg.join_url:
+        out.append({"what": "join_url", "old": "", "new": cfg.join_url or ""})
+    return out
 
 
 def samples(runner: Runner, name: str, cfg: EventConfig) -> list[Notice]:
@@ -105,7 +133,12 @@ def samples(runner: Runner, name: str, cfg: EventConfig) -> list[Notice]:
             0, name, "eksempel", True, "Ola Nordmann", "ola.nordmann@example.org", language,
             "placed", {}, now, now, now, now + dt.timedelta(hours=24),
         )  # fmt: skip
+        was = {"start": (now - dt.timedelta(days=1)).isoformat(), "end": now.isoformat()}
+        was |= {"location": "Et annet sted", "join_url": "https://example.org/gammel"}
         for kind in PURPOSE:
-            change = Change(kind, reg, position=3, offer_expires=now + dt.timedelta(hours=48), had_place=True)
+            change = Change(
+                kind, reg, position=3, offer_expires=now + dt.timedelta(hours=48), had_place=True,
+                was=was, reason="Eksempel på en grunn",
+            )  # fmt: skip
             out.append(notice(runner, name, cfg, change))
     return out

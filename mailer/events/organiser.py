@@ -8,6 +8,7 @@ with a place, then those on the waiting list in order, with their answers.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from mailer.exports import write_csv
 from mailer.project.addresses import check_email
 from mailer.project.event_config import EventConfig
 from mailer.project.event_mailings import event_config
+from mailer.state.event_changes import CallOff
 from mailer.state.registrations import Registration
 
 STATUS_NAMES = {
@@ -30,7 +32,10 @@ STATUS_NAMES = {
     "cancelled": "avmeldt",
     "expired": "utløpt",
     "full": "fullt",
+    "called_off": "avlyst",
 }
+REASON_LIMIT = 300
+"""A call-off's reason is one line in a mail: a sentence, not a letter."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Status:
     counts: dict[str, int]
     rows: list[Row]
     erased: bool
+    called_off: CallOff | None = None
 
     @property
     def taken(self) -> int:
@@ -93,6 +99,9 @@ class Status:
             "checked_in": self.checked_in,
             "answers": self.answers(),
             "erased": self.erased,
+            "called_off": self.called_off is not None,
+            "called_off_at": self.called_off.at.isoformat() if self.called_off else None,
+            "called_off_reason": self.called_off.reason if self.called_off else None,
         }
 
 
@@ -108,14 +117,20 @@ def status(runner: Runner, name: str) -> Status:
     order = {"placed": 0, "offered": 1, "waiting": 2, "unconfirmed": 3}
     rows.sort(key=lambda r: (order.get(r.registration.status, 9), r.position or 0, r.registration.id))
     erased = bool(state.meta.get(f"event-erased:{name}"))
-    return Status(name, cfg, cfg.starts(runner.project.tz), state.registrations.counts(name), rows, erased)
+    called_off = state.event_changes.called_off(name)
+    start = cfg.starts(runner.project.tz)
+    return Status(name, cfg, start, state.registrations.counts(name), rows, erased, called_off)
 
 
 def lines(s: Status) -> list[str]:
     c = s.as_json()
     places = "no limit" if s.cfg.capacity is None else f"{s.taken} of {s.cfg.capacity} taken"
-    out = [
-        f"{s.name}: {s.cfg.title}, {s.start:%Y-%m-%d %H:%M}",
+    out = [f"{s.name}: {s.cfg.title}, {s.start:%Y-%m-%d %H:%M}"]
+    if s.called_off is not None:
+        why = f": {s.called_off.reason}" if s.called_off.reason else ""
+        ended = s.counts.get("called_off", 0)
+        out.append(f"CALLED OFF {s.called_off.at:%Y-%m-%d %H:%M}{why} ({ended} registrations ended)")
+    out += [
         f"places: {places}; waiting: {c['waiting']}; offered: {c['offered']}; cancelled: {c['cancelled']}; "
         f"unconfirmed guests: {c['unconfirmed']}; expired: {c['expired']}; checked in: {s.checked_in}",
     ]
@@ -181,6 +196,41 @@ def cancel(runner: Runner, name: str, email: str) -> list[str]:
         )
     )
     return out
+
+
+def check_reason(reason: str) -> str:
+    """The reason a board member gives: one line, no control characters, at most REASON_LIMIT."""
+    reason = reason.strip()
+    if any(ch in reason for ch in "\r\n\u2028\u2029"):
+        raise UserError("--reason: one line only; write the reason without line breaks")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in reason):
+        raise UserError("--reason: contains control characters; type the reason as plain text")
+    if len(reason) > REASON_LIMIT:
+        raise UserError(f"--reason: {len(reason)} characters; write at most {REASON_LIMIT}")
+    return reason
+
+
+def call_off(runner: Runner, name: str, reason: str) -> list[str]:
+    """The organiser calls the whole event off: everyone with a place, an offer or a place on
+    the list is told (a calendar CANCEL to those with a place). Returns what to print."""
+    cfg = event_config(runner.project, name)
+    reason = check_reason(reason)
+    already = runner.state.event_changes.called_off(name)
+    if already is not None:
+        return [f"{name} was already called off at {already.at:%Y-%m-%d %H:%M}; nothing sent"]
+    starts = cfg.starts(runner.project.tz)
+    if runner.now >= starts:
+        raise UserError(f"{name} started at {starts:%Y-%m-%d %H:%M}; it can no longer be called off")
+    done = actions.call_off(runner, name, reason)
+    if done.outcome == "already":  # another organiser's command won between the two reads
+        return [f"{name} was already called off; nothing sent"]
+    sent = actions.send(runner, done)
+    left = len(done.delivery_ids) - sent.sent
+    return [
+        f"called off {name}: {len(done.delivery_ids)} people told"
+        + (f" ({sent.sent} sent now, {left} left for run-due)" if left else ""),
+        "registration is closed; run-due sends no reminder for it",
+    ]
 
 
 def check_in(runner: Runner, name: str, registration_id: int, by: str, undo: bool = False) -> bool:

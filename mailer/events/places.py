@@ -9,6 +9,9 @@
 - A guest's registration holds nothing until they confirm their address; then the same rules
   apply as at that moment.
 - Registration closes at `registration_closes` (else the start); places move until the start.
+- When schedules.yaml moves the event (start, end, location, join link), each person with a
+  place or an offer is told what changed, once, until the event starts (`announce_changes`).
+- An event called off (`call_off`) ends every registration that stands and takes no more.
 
 Every method runs inside the caller's transaction (see `actions`), which counts the places and
 writes the outcome in one go, so two people taking the last place at once get one place between
@@ -26,10 +29,33 @@ from mailer.state import State
 from mailer.state.registrations import STANDING, TAKING_A_PLACE, Registration
 
 GUEST_CONFIRM_HOURS = 24
-ChangeKind = Literal["placed", "promoted", "waiting", "offered", "cancelled", "guest", "reminder"]
-Outcome = Literal[
-    "placed", "waiting", "full", "closed", "already", "unconfirmed", "cancelled", "not_standing", "lapsed"
+ChangeKind = Literal[
+    "placed", "promoted", "waiting", "offered", "cancelled", "guest", "reminder", "changed", "called_off"
 ]
+Outcome = Literal[
+    "placed",
+    "waiting",
+    "full",
+    "closed",
+    "already",
+    "unconfirmed",
+    "cancelled",
+    "not_standing",
+    "lapsed",
+    "called_off",
+]
+TOLD = ("start", "end", "location", "join_url")
+"""What a change of the event is announced for: when and where, and the join link."""
+
+
+def what_is_told(cfg: EventConfig, tz: dt.tzinfo, join: bool) -> dict[str, str | None]:
+    """The event's time and place as a confirmation (join: with its link) or an offer tells them."""
+    return {
+        "start": cfg.starts(tz).isoformat(),
+        "end": cfg.ends(tz).isoformat(),
+        "location": cfg.location,
+        "join_url": cfg.join_url if join else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -53,6 +79,10 @@ class Change:
     offer_expires: dt.datetime | None = None
     had_place: bool = False
     by_organiser: bool = False
+    was: dict[str, str | None] | None = None
+    """For "changed": what they had been told before (`what_is_told`)."""
+    reason: str = ""
+    """For "called_off": the organiser's reason, one line."""
 
 
 @dataclass
@@ -76,7 +106,11 @@ class Places:
         return self.cfg.starts(self.tz)
 
     def closed(self, now: dt.datetime) -> bool:
-        return now >= self.cfg.closes(self.tz)
+        return now >= self.cfg.closes(self.tz) or self.called_off
+
+    @property
+    def called_off(self) -> bool:
+        return self.state.event_changes.called_off(self.name) is not None
 
     def _get(self, registration_id: int) -> Registration:
         found = self.state.registrations.get(registration_id)
@@ -87,6 +121,8 @@ class Places:
 
     def register(self, who: Who, answers: dict[str, str], now: dt.datetime) -> Result:
         regs = self.state.registrations
+        if self.called_off:
+            return Result("called_off")
         if self.closed(now):
             return Result("closed")
         mine = regs.latest(self.name, who.person)
@@ -163,7 +199,7 @@ class Places:
 
     def fill(self, now: dt.datetime) -> list[Change]:
         """Give free places to those first in line (or offer them), until the event starts."""
-        if now >= self.starts:
+        if now >= self.starts or self.called_off:
             return []
         regs, waitlist = self.state.registrations, self.state.waitlist
         changes: list[Change] = []
@@ -228,6 +264,46 @@ class Places:
         if lapsed:
             changes += self.fill(now)
         return changes
+
+    # -- the event itself changes ---------------------------------------------------------------
+
+    def announce_changes(self, now: dt.datetime) -> list[Change]:
+        """Those with a place or an offer who were told another time or place than schedules.yaml
+        says now: recorded as told the new one, with their calendar's SEQUENCE raised.
+
+        Someone whose registration predates this record is taken to know the present one. Once the
+        event has started (by what they were told, or by what it says now) nothing is announced."""
+        if now >= self.starts or self.called_off:
+            return []
+        changes: list[Change] = []
+        told = self.state.event_changes
+        for reg in self.state.registrations.of_event(self.name, TAKING_A_PLACE):
+            now_told = what_is_told(self.cfg, self.tz, join=reg.status == "placed")
+            last = told.told(reg.id)
+            if last is None:
+                told.tell(reg.id, self.name, now_told, now)
+            elif {k: last.fields.get(k) for k in TOLD} != now_told:
+                if now >= dt.datetime.fromisoformat(str(last.fields["start"])):
+                    continue
+                told.tell(reg.id, self.name, now_told, now, raise_sequence=True)
+                changes.append(Change("changed", reg, had_place=reg.status == "placed", was=last.fields))
+        return changes
+
+    def call_off(self, reason: str, now: dt.datetime) -> Result:
+        """The whole event is off: every registration that stands ends, and each person with a
+        place, an offer or a place on the list is told (a guest who never confirmed is not)."""
+        if not self.state.event_changes.call_off(self.name, reason, now):
+            return Result("already")
+        regs = self.state.registrations
+        changes: list[Change] = []
+        for reg in regs.of_event(self.name, STANDING):
+            regs.move(reg.id, "called_off", STANDING, now)
+            if reg.status in ("waiting", "offered"):
+                self.state.waitlist.leave(reg.id, "called_off", now)
+            if reg.status != "unconfirmed":
+                had_place = reg.status == "placed"
+                changes.append(Change("called_off", self._get(reg.id), had_place=had_place, reason=reason))
+        return Result("called_off", None, changes)
 
     def position(self, registration_id: int) -> int | None:
         return self.state.waitlist.position(registration_id)

@@ -28,6 +28,8 @@ NOTICE_TEMPLATES = {
     "cancelled": "event-cancelled",
     "guest": "event-guest",
     "reminder": "event-reminder",
+    "changed": "event-changed",
+    "called-off": "event-called-off",
 }
 """The messages to one registrant, each a template (with a nynorsk version) in templates/."""
 DEFAULT_SUBJECT = "Invitasjon: {{ event.title }} {{ event.start|date }}"

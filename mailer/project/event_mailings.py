@@ -139,11 +139,17 @@ def upcoming(project: Project, now: dt.datetime, until: dt.datetime) -> list[Mai
 
 
 def calendar_event(
-    project: Project, name: str, cfg: EventConfig, registration_id: int, cancelled: bool = False
+    project: Project,
+    name: str,
+    cfg: EventConfig,
+    registration_id: int,
+    cancelled: bool = False,
+    sequence: int | None = None,
 ) -> Event:
     """One registrant's calendar entry: a UID of their own, so a later registration is a new entry.
 
-    The join link is in the entry while it stands, never in its cancellation.
+    The join link is in the entry while it stands, never in its cancellation. `sequence` rises
+    with each change announced to them (RFC 5546); by default 0, and 1 for a cancellation.
     """
     domain = project.config.organisation.sender.email.rsplit("@", 1)[1]
     tz = project.tz
@@ -159,5 +165,5 @@ def calendar_event(
         video_url=None if cancelled else cfg.join_url,
         description=cfg.description.strip(),
         cancelled=cancelled,
-        sequence=1 if cancelled else 0,
+        sequence=(1 if cancelled else 0) if sequence is None else sequence,
     )

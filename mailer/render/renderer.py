@@ -204,7 +204,16 @@ def markdown_html(text: str, blocks: Blocks | None = None) -> Markup:
 
 
 BUILT_IN = Path(__file__).resolve().parent.parent / "skeleton" / "templates"
-BUILT_IN_TEMPLATES = frozenset({"consultation-receipt", "preferences-confirm", "my-data", "register-error"})
+BUILT_IN_TEMPLATES = frozenset(
+    {
+        "consultation-receipt",
+        "preferences-confirm",
+        "my-data",
+        "register-error",
+        "event-changed",
+        "event-called-off",
+    }
+)
 """Templates of mailer's own messages to one person, which a project folder made before they
 existed may lack: the packaged copy is used (it extends the project's own base.mjml)."""
 

@@ -21,6 +21,7 @@ from mailer.state.consent import ConsentLog
 from mailer.state.consultations import Answers
 from mailer.state.database import Location, connect, transaction
 from mailer.state.deliveries import Deliveries
+from mailer.state.event_changes import EventChanges
 from mailer.state.events import Events
 from mailer.state.figures import Figures
 from mailer.state.members import MemberStore
@@ -137,6 +138,10 @@ class State:
     @cached_property
     def waitlist(self) -> Waitlist:
         return Waitlist(self.db)
+
+    @cached_property
+    def event_changes(self) -> EventChanges:
+        return EventChanges(self.db)
 
     @cached_property
     def checkins(self) -> Checkins:

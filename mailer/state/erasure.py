@@ -42,6 +42,8 @@ TOUCHED = (
     "mailings",
     "notices",
     "registrations",
+    "registration_told",
+    "event_calloffs",
     "consent_log",
     "member_preferences",
     "resubscriptions",
@@ -90,6 +92,7 @@ def erase_person(state: State, member_id: str | None, address: str | None, clean
         state.bounces.forget(member_id, address)
         state.attendance.forget_guest(address, names, anonymous)
         state.approvals.forget(names, anonymous)
+        state.event_changes.forget(names, address)  # a call-off's reason naming them
     if clean:
         clean_up(state)
     return removed
@@ -102,6 +105,7 @@ def erase_event(state: State, event: str) -> list[tuple[str, str]]:
     """
     with transaction(state.db):
         guests = state.registrations.erase_event(event)
+        state.event_changes.erase_event(event)
     clean_up(state)
     return guests
 

@@ -331,6 +331,25 @@ ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
 ALTER TABLE deliveries ADD COLUMN claimed_until TEXT;
 """
 
+V8_EVENT_CHANGES = """
+-- What each registrant was last told of their event's time and place (start, end, location,
+-- join link, as JSON) and their calendar entry's SEQUENCE, so a change in schedules.yaml is
+-- announced once (state/event_changes.py); and the events called off as a whole, with why.
+CREATE TABLE IF NOT EXISTS registration_told (
+    registration_id INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    told_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS registration_told_event ON registration_told (event);
+CREATE TABLE IF NOT EXISTS event_calloffs (
+    event TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    called_off_at TEXT NOT NULL
+);
+"""
+
 
 # Steps being written in parallel (keep these numbers when merging): 4 what comes back is
 # verified and what is published is meant for everyone (issue 23), 5 events with places and a
@@ -351,4 +370,5 @@ MIGRATIONS: list[str] = [
     V5_EVENTS,
     V6_PREFERENCES,
     V7_CLAIMS,
+    V8_EVENT_CHANGES,  # an event changed or called off after people registered (branch eventchange)
 ]

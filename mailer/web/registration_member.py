@@ -19,7 +19,7 @@ from mailer.project.dates import date_and_time
 from mailer.state.registrations import Registration
 from mailer.web import clicks, pages
 from mailer.web.registration_pages import render, texts
-from mailer.web.registration_view import Answer, Visit, bad_link, common, no_event
+from mailer.web.registration_view import Answer, Visit, bad_link, called_off, common, no_event
 
 log = logging.getLogger("mailer.web")
 
@@ -49,6 +49,9 @@ def personal(runner: Runner, token: str, form: dict[str, str] | None, same_origi
         )
         return Answer(404, html)
     visit = Visit(runner, click.subject, cfg, who, token)
+    off = called_off(visit)
+    if off is not None:  # GET or POST: nothing to register, accept or cancel any more
+        return off
     if form is None:
         return view(visit)
     if not same_origin or not hmac.compare_digest(

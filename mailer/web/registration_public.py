@@ -22,7 +22,7 @@ from mailer.project.event_config import EventConfig
 from mailer.state.registrations import new_guest_id
 from mailer.web import pages
 from mailer.web.registration_pages import render, texts
-from mailer.web.registration_view import Answer, Visit, common, no_event, said
+from mailer.web.registration_view import Answer, Visit, called_off, common, no_event, said
 
 log = logging.getLogger("mailer.web")
 PUBLIC_FORM_MINUTES = 240
@@ -54,6 +54,9 @@ def public(runner: Runner, name: str, form: dict[str, str] | None, same_origin: 
     visit = Visit(runner, name, cfg, Who("", "", "", lang, guest=True), "")
     shown = common(visit)
     secret = runner.signer().secret
+    off = called_off(visit)
+    if off is not None:
+        return off
     if runner.now >= cfg.closes(runner.project.tz):
         return Answer(200 if form is None else 410, said(lang, c["closed_title"], c["closed"], shown))
     csrf = public_csrf(secret, name, int(runner.now.timestamp() // 60))

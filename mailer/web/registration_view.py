@@ -70,6 +70,22 @@ def said(
     )  # fmt: skip
 
 
+def called_off(visit: Visit) -> Answer | None:
+    """The page of an event called off (410: nothing can be done there any more), else None."""
+    off = visit.runner.state.event_changes.called_off(visit.name)
+    if off is None:
+        return None
+    c = texts(visit.lang)
+    paragraphs = [c["called_off"].format(title=visit.cfg.title)]
+    if off.reason:
+        paragraphs.append(c["called_off_reason"].format(reason=off.reason))
+    html = render(
+        "event_status.html", visit.lang, heading=c["called_off_title"], paragraphs=paragraphs, buttons=[],
+        note="", notice="", csrf="", **common(visit),
+    )  # fmt: skip
+    return Answer(410, html)
+
+
 def bad_link(runner: Runner, lang: str) -> Answer:
     org = runner.project.config.organisation
     t = pages.texts(lang)
