@@ -42,6 +42,10 @@ REPO = Path(__file__).resolve().parent.parent
 SINK: list[Sink] = []  # type: ignore[name-defined]
 MAILING = "nyhetsbrev-2026-12"
 APPROVERS = ("Kari Nordmann", "Per Hansen")
+COMPILATIONS_TARGET = (
+    "target: one per language and per calendar group of the newsletter (`calendar: true` gives readers "
+    "with different meetings different compiled variants; 19 for the example), not one a member"
+)
 
 # The real command line, plus one line on stderr with the MJML compilations of the run.
 CLI = """\
@@ -353,11 +357,8 @@ def main() -> None:
         raw_seconds = min(raw_before, raw_after)
         rate_a, rate_b = args.members / send.seconds, args.members / raw_seconds
         figure("(a) mailer send, end to end", f"{rate_a:,.0f} msg/s", f"{send.seconds:.2f} s")
-        figure(
-            "(b) raw bytes over aiosmtplib",
-            f"{rate_b:,.0f} msg/s",
-            f"{raw_seconds:.2f} s (other run {max(raw_before, raw_after):.2f} s)",
-        )
+        other = f"(other run {max(raw_before, raw_after):.2f} s)"
+        figure("(b) raw bytes over aiosmtplib", f"{rate_b:,.0f} msg/s", f"{raw_seconds:.2f} s {other}")
         figure(
             "(a) / (b)",
             f"{rate_a / rate_b:.1%}",
@@ -382,7 +383,7 @@ def main() -> None:
         figure("(c) mailer send, DKIM on", f"{rate_c:,.0f} msg/s", f"{sealed.seconds:.2f} s")
         figure("(c) / (b)", f"{rate_c / rate_b:.0%}", "target >= 50%")
         figure("message size", f"{len(sample):,} bytes")
-        figure("MJML compilations in (a)", str(compilations(send.err)), "target: a handful, not one a member")
+        figure("MJML compilations in (a)", str(compilations(send.err)), COMPILATIONS_TARGET)
         if args.database:
             postgres_figures(args, tmp, env, rate_a, rate_b, figure)
 
