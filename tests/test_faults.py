@@ -206,6 +206,19 @@ def test_a_refused_address_is_failed_with_the_reply_never_retried_and_the_rest_g
     assert problem["reply"] == "550 5.1.1 <medlem3@example.org>: no such user"
 
 
+def test_after_a_refused_address_the_same_connection_sends_the_next_member(tmp_path, server):
+    """One connection: the envelope of a refused recipient is reset, so the next goes out on it."""
+    env = base_env(**server.env(), MAILER_POOL_SIZE="1")
+    project = newsletter_project(tmp_path / "fylke", 4, env)
+    server.handler.reject["medlem2@example.org"] = "550 5.1.1 <medlem2@example.org>: no such user"
+
+    first = mailer(project, "send", MAILING, env=env)
+
+    assert first.code == 0, first.err
+    assert "3 sent, 1 failed" in first.out
+    assert server.handler.copies() == Counter(addresses(4) - {"medlem2@example.org"})
+
+
 def test_a_mailing_refused_again_and_again_is_stopped_and_nothing_is_lost(tmp_path, server):
     env = base_env(**server.env(), MAILER_POOL_SIZE="3")
     project = newsletter_project(tmp_path / "fylke", 30, env)

@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import ssl
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -70,16 +71,24 @@ class _SMTPConnection:
         self.client = client
 
     async def send(self, sender: str, recipient: str, data: bytes) -> str:
+        """MAIL, RCPT and DATA through aiosmtplib's public commands.
+
+        Not `sendmail`: it parses each address four times and runs its line-ending regular
+        expression over the whole message once more to count its SIZE, which a message built
+        here (CRLF throughout) does not need; together about a fifth of the sender's CPU.
+        """
         import aiosmtplib
 
         client: aiosmtplib.SMTP = self.client  # type: ignore[assignment]
-        options: list[str] = []
         recipient, utf8 = envelope_address(recipient)
         sender, sender_utf8 = envelope_address(sender)
+        options: list[str] = []
         try:
+            if client.is_ehlo_or_helo_needed:
+                await client.ehlo()
+            if client.supports_extension("size"):
+                options.append(f"SIZE={len(data)}")
             if utf8 or sender_utf8:
-                if client.is_ehlo_or_helo_needed:
-                    await client.ehlo()
                 if not client.supports_extension("smtputf8"):
                     raise DeliveryError(
                         "permanent",
@@ -87,10 +96,15 @@ class _SMTPConnection:
                         "outside ASCII (no SMTPUTF8)",
                     )
                 options.append("SMTPUTF8")
-            errors, reply = await client.sendmail(sender, [recipient], data, mail_options=options)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            first = exc.recipients[0]
-            raise classify(first.code, first.message) from None
+            encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
+            try:
+                await client.mail(sender, options=options, encoding=encoding)
+                await client.rcpt(recipient, encoding=encoding)
+                response = await client.data(data)
+            except aiosmtplib.SMTPResponseException as exc:
+                if exc.code != 421:
+                    await _reset(client)
+                raise
         except aiosmtplib.SMTPResponseException as exc:
             error = classify(exc.code, exc.message)
             if exc.code == 421:
@@ -100,12 +114,9 @@ class _SMTPConnection:
             raise DeliveryError("connection", f"connection lost: {exc}") from None
         except aiosmtplib.SMTPException as exc:
             raise DeliveryError("connection", str(exc)) from None
-        except ValueError as exc:
+        except (ValueError, UnicodeError) as exc:
             raise DeliveryError("permanent", f"{recipient}: cannot be sent to: {exc}") from None
-        if errors:
-            code, msg = next(iter(errors.values()))
-            raise classify(code, msg)
-        return reply
+        return response.message
 
     async def close(self) -> None:
         import aiosmtplib
@@ -181,6 +192,15 @@ class SMTPTransport:
 
     def _unavailable(self, reason: str) -> str:
         return f"SMTP server {self.where}: {reason}"
+
+
+async def _reset(client: object) -> None:
+    """After a refusal, RSET clears the envelope for the connection's next message."""
+    import aiosmtplib
+
+    # A connection that cannot reset fails its next message, which is then retried.
+    with suppress(aiosmtplib.SMTPException, OSError):
+        await client.rset()  # type: ignore[attr-defined]
 
 
 def _short(text: str) -> str:
