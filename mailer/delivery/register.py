@@ -10,7 +10,6 @@ period their personal data is erased from the state folder, keeping only counts.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from pathlib import Path
 
 from mailer.project.addresses import ascii_domain
@@ -21,11 +20,11 @@ from mailer.state.erasure import anonymous, clean_up, erase_person
 from mailer.state.folder import erase_files
 
 
-def sync(state: State, members: Iterable[Member], now: dt.datetime, inputs: str) -> None:
-    """Record who is in the export now; skipped when the export has not changed."""
+def sync(state: State, now: dt.datetime, inputs: str) -> None:
+    """Record who is in the member store (the export, imported) now; skipped when it has not changed."""
     if state.meta.get("register_inputs") == inputs:
         return
-    state.register.sync(((m.id, m.address_key) for m in members), now)
+    state.register.sync(now)
     if state.meta.get("register_started") is None:
         state.meta.set("register_started", stamp(now))
     state.meta.set("register_inputs", inputs)

@@ -238,7 +238,7 @@ class Runner:
 
     def sync_register(self) -> None:
         """Note who joined and who left since the last run (see `register`)."""
-        register.sync(self.state, self.members(), self.now, self.member_files_key())
+        register.sync(self.state, self.now, self.member_files_key())
 
     def recipients(self) -> Recipients:
         today = self.now.date()

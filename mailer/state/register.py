@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 from mailer.state.connection import Connection
 from mailer.state.database import stamp, transaction
@@ -13,24 +12,22 @@ class Register:
     def __init__(self, db: Connection):
         self.db = db
 
-    def sync(self, members: Iterable[tuple[str, str]], now: dt.datetime) -> None:
-        """(member id, address) of everyone in the export now; the others are marked gone."""
+    def sync(self, now: dt.datetime) -> None:
+        """Everyone in the member store is present now; the others are marked gone.
+
+        Read straight from the `members` table, in two statements: no member is decoded.
+        """
         ts = stamp(now)
         with transaction(self.db):
-            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS present (member_id TEXT PRIMARY KEY)")
-            self.db.execute("DELETE FROM present")
-            rows = [(member_id, address, ts, ts) for member_id, address in members]
-            self.db.executemany(
-                "INSERT INTO present VALUES (?) ON CONFLICT DO NOTHING", ((r[0],) for r in rows)
-            )
-            self.db.executemany(
-                "INSERT INTO member_register VALUES (?, ?, ?, ?, NULL) ON CONFLICT (member_id) "
+            self.db.execute(
+                "INSERT INTO member_register (member_id, address, first_seen, last_seen, gone_since) "
+                "SELECT id, address, ?, ?, NULL FROM members WHERE true ON CONFLICT (member_id) "
                 "DO UPDATE SET address = excluded.address, last_seen = excluded.last_seen, gone_since = NULL",
-                rows,
+                (ts, ts),
             )
             self.db.execute(
                 "UPDATE member_register SET gone_since = ? WHERE gone_since IS NULL AND member_id "
-                "NOT IN (SELECT member_id FROM present)",
+                "NOT IN (SELECT id FROM members)",
                 (ts,),
             )
 
