@@ -270,7 +270,7 @@ def hash_password() -> None:
 
 
 def main() -> None:
-    from mailer.state.folder import UMASK
+    from mailer import UMASK  # not from mailer.state: `--help` need not load the state layer
 
     os.umask(UMASK)  # the state folder and what we write for the user are theirs alone
     try:

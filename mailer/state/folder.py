@@ -14,7 +14,6 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-UMASK = 0o077
 TRACE_FOLDERS = ("outbox", "previews")
 _secured: set[Path] = set()
 
