@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from mailer.errors import UserError
 
 if TYPE_CHECKING:
+    from mailer.project.mailings import Mailing
     from mailer.render.messages import CompiledMailing
     from mailer.state import State
 
@@ -91,8 +92,18 @@ def check_approval(state: State, compiled: CompiledMailing) -> None:
             f"{mailing.id} changed since it was approved (draft, template or subject; fingerprint "
             f"now {fingerprint}); run `mailer preview {mailing.id}` and approve it again"
         )
-    have = f"{len(matching)} of {need} approvals" if matching else "not approved"
-    raise UserError(
+    raise _waiting(mailing, f"{len(matching)} of {need} approvals" if matching else "not approved")
+
+
+def check_approved_at_all(state: State, mailing: Mailing) -> None:
+    """The cheap part of `check_approval`: a mailing nobody approved waits, whatever its content
+    (so `run-due` need not compile it every minute to say so)."""
+    if mailing.needs_approval and mailing.approvals_required > 0 and not state.approvals.of(mailing.id):
+        raise _waiting(mailing, "not approved")
+
+
+def _waiting(mailing: Mailing, have: str) -> UserError:
+    return UserError(
         f"{mailing.id} is {have}; the board previews it (`mailer preview {mailing.id}`) and "
         f"approves it (`mailer approve {mailing.id} --by NAME`) before it is sent"
     )

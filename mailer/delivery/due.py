@@ -16,7 +16,7 @@ from mailer.delivery import (
     timing,
 )
 from mailer.delivery.accounting import Accounting, account
-from mailer.delivery.approvals import check_approval
+from mailer.delivery.approvals import check_approval, check_approved_at_all
 from mailer.delivery.report import Report
 from mailer.delivery.runner import Runner
 from mailer.errors import TransportUnavailable, UserError
@@ -77,6 +77,7 @@ def run_due(runner: Runner) -> DueRun:
         try:
             if mailing.needs_approval:
                 try:
+                    check_approved_at_all(state, mailing)
                     check_approval(state, runner.compiled(runner.prepare(mailing)))
                 except UserError as exc:
                     _warn_once_a_day(

@@ -70,11 +70,16 @@ def send_notices(
     """Today's notice for each chapter with newly welcomed members, and unfinished earlier ones."""
     now, tz = runner.now, runner.project.tz
     store = runner.state.newcomers
-    members = {m.id: m for m in runner.members()}
     noted = store.noted()
+    today = notice_id(series, now.date(), "x").rsplit("/", 1)[0] + "/"
+    open_ = set(runner.state.deliveries.mailings_with_work(now))
+    unnoted = [member_id for member_id in store.welcomed(series) if member_id not in noted]
+    if not unnoted and not any(nid.startswith(today) or nid in open_ for nid in noted.values()):
+        return []  # nothing to note or send: the member list is not read (every run asks)
+    members = {m.id: m for m in runner.members()}
     fresh: dict[str, list[str]] = defaultdict(list)
-    for member_id in store.welcomed(series):
-        if member_id not in noted and member_id in members:
+    for member_id in unnoted:
+        if member_id in members:
             member = members[member_id]
             fresh[notice_id(series, now.date(), member.chapter)].append(member_id)
     for nid, ids in fresh.items():
@@ -83,8 +88,6 @@ def send_notices(
     for member_id, nid in store.noted().items():
         if member_id in members:
             groups[nid].append(members[member_id])
-    today = notice_id(series, now.date(), "x").rsplit("/", 1)[0] + "/"
-    open_ = set(runner.state.deliveries.mailings_with_work(now))
     role = normalise_name(cfg.leader_role)
     send_at = dt.datetime.combine(now.date(), welcome.at, tzinfo=tz)
     reports = []
