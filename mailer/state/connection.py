@@ -62,6 +62,11 @@ class Connection(Protocol):
 
     def after_erasure(self, tables: Iterable[str]) -> None: ...
 
+    def twin(self) -> Connection | None:
+        """Another connection to the same state, for a thread that commits while this one goes
+        on; None where a commit is cheap enough to make where it is asked for."""
+        ...
+
     def live_senders(self) -> list[str]:
         """The senders connected now (their claims hold even past their time), this one included."""
         ...
