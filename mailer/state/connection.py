@@ -60,6 +60,12 @@ class Connection(Protocol):
 
     def lock(self, name: str) -> None: ...
 
+    def relaxed(self) -> None:
+        """Inside a transaction: its commit need not wait for the disk. Only for writes whose
+        loss in a crash of the server loses nothing: a later commit that waits makes them
+        durable too (the log is written in order), and without one nothing came of them."""
+        ...
+
     def after_erasure(self, tables: Iterable[str]) -> None: ...
 
     def twin(self) -> Connection | None:

@@ -174,6 +174,9 @@ class PostgresDatabase:
         """Wait for (then hold, until the transaction ends) the lock `name` of this schema."""
         self.raw.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{self.schema}:{name}",))
 
+    def relaxed(self) -> None:
+        self.raw.execute("SET LOCAL synchronous_commit TO off")
+
     def version(self) -> int:
         row = self.raw.execute(
             "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = %s",

@@ -45,6 +45,9 @@ class SqliteDatabase:
     def lock(self, name: str) -> None:
         """BEGIN IMMEDIATE already admits one writer at a time."""
 
+    def relaxed(self) -> None:
+        """A commit here never waits for the disk (WAL with synchronous=NORMAL)."""
+
     def version(self) -> int:
         return int(self.raw.execute("PRAGMA user_version").fetchone()[0])
 
