@@ -60,7 +60,18 @@ class Connection(Protocol):
 
     def lock(self, name: str) -> None: ...
 
+    def relaxed(self) -> None:
+        """Inside a transaction: its commit need not wait for the disk. Only for writes whose
+        loss in a crash of the server loses nothing: a later commit that waits makes them
+        durable too (the log is written in order), and without one nothing came of them."""
+        ...
+
     def after_erasure(self, tables: Iterable[str]) -> None: ...
+
+    def twin(self) -> Connection | None:
+        """Another connection to the same state, for a thread that commits while this one goes
+        on; None where a commit is cheap enough to make where it is asked for."""
+        ...
 
     def live_senders(self) -> list[str]:
         """The senders connected now (their claims hold even past their time), this one included."""

@@ -12,8 +12,9 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from mailer.state.attempts import record_attempts
 from mailer.state.connection import Connection
-from mailer.state.database import like_containing, stamp, stamper, transaction, unstamp
+from mailer.state.database import like_containing, stamp, transaction, unstamp
 
 OPEN_STATES = ("pending", "sending", "deferred")
 FINAL_STATES = ("sent", "failed", "dropped", "expired")
@@ -147,25 +148,9 @@ class Deliveries:
     def record_attempts(
         self, sending: Sequence[tuple[int, dt.datetime]], sent: Sequence[tuple[int, dt.datetime, str, str]]
     ) -> None:
-        """Deliveries marked `sending` (just before their attempt) and `sent` (just after), one commit.
-
-        A send with several connections groups the marks that fall due at the same moment
-        instead of committing each one (see `journal.Journal`).
-        """
-        at = stamper()
-        with transaction(self.db):
-            if sending:
-                self.db.executemany(
-                    "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?, "
-                    "first_attempt_at = coalesce(first_attempt_at, ?) WHERE id = ?",
-                    [(ts, ts, delivery_id) for delivery_id, ts in ((d, at(w)) for d, w in sending)],
-                )
-            if sent:
-                self.db.executemany(
-                    "UPDATE deliveries SET status = 'sent', updated_at = ?, last_reply = ?, message_id = ?, "
-                    "next_attempt_at = NULL WHERE id = ?",
-                    [(at(when), reply, mid, delivery_id) for delivery_id, when, reply, mid in sent],
-                )
+        """Deliveries marked `sending` (just before their attempt) and `sent` (just after), one commit
+        (see `attempts`: a send groups the marks that fall due at the same moment)."""
+        record_attempts(self.db, sending, sent)
 
     def mark_deferred(
         self,

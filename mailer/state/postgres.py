@@ -117,12 +117,21 @@ class PostgresDatabase:
     shared = True
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, raw: psycopg.Connection[Any], schema: str, where: str, release: Any = None):
+    def __init__(
+        self,
+        raw: psycopg.Connection[Any],
+        schema: str,
+        where: str,
+        release: Any = None,
+        url: str = "",
+        wait: float = 30.0,
+    ):
         self.raw = raw
         self.schema = schema
         self.where = where
         self.depth = 0
         self._release = release
+        self._url, self._wait = url, wait
         self._pipelining: Any = None
         self._pipeline: Any = None
 
@@ -164,6 +173,9 @@ class PostgresDatabase:
     def lock(self, name: str) -> None:
         """Wait for (then hold, until the transaction ends) the lock `name` of this schema."""
         self.raw.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{self.schema}:{name}",))
+
+    def relaxed(self) -> None:
+        self.raw.execute("SET LOCAL synchronous_commit TO off")
 
     def version(self) -> int:
         row = self.raw.execute(
@@ -232,6 +244,15 @@ class PostgresDatabase:
                     (column,),
                 )
 
+    def twin(self) -> PostgresDatabase:
+        """A connection of its own to the same schema, for a thread that commits while this one
+        goes on (the send's journal): each commit waits for the server and its disk's flush."""
+        try:
+            raw = connect_raw(self._url, self.schema, self._wait)
+        except psycopg.Error as exc:
+            raise UserError(explain(self.where, exc)) from None
+        return PostgresDatabase(raw, self.schema, self.where, url=self._url, wait=self._wait)
+
     def live_senders(self) -> list[str]:
         """Senders with a connection to this database now: a killed one's went with it."""
         rows = self.raw.execute(
@@ -288,7 +309,7 @@ def from_pool(url: str, schema: str, wait: float, size: int) -> PostgresDatabase
         raw = pool.getconn(timeout=wait)
     except Exception as exc:
         raise UserError(explain(describe(url, schema), exc)) from None
-    return PostgresDatabase(raw, schema, describe(url, schema), release=pool.putconn)
+    return PostgresDatabase(raw, schema, describe(url, schema), release=pool.putconn, url=url, wait=wait)
 
 
 def start_pool(url: str, schema: str, wait: float, size: int) -> None:
@@ -321,7 +342,7 @@ def open_database(url: str, schema: str, wait: float, newest: int) -> PostgresDa
         raw = connect_raw(url, schema, wait)
     except psycopg.Error as exc:
         raise UserError(explain(where, exc)) from None
-    db = PostgresDatabase(raw, schema, where)
+    db = PostgresDatabase(raw, schema, where, url=url, wait=wait)
     try:
         version = db.version()
     except psycopg.Error as exc:
