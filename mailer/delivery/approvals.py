@@ -98,7 +98,7 @@ def check_approval(state: State, compiled: CompiledMailing) -> None:
 def check_approved_at_all(state: State, mailing: Mailing) -> None:
     """The cheap part of `check_approval`: a mailing nobody approved waits, whatever its content
     (so `run-due` need not compile it every minute to say so)."""
-    if mailing.needs_approval and mailing.approvals_required > 0 and not state.approvals.of(mailing.id):
+    if mailing.needs_approval and not state.approvals.of(mailing.id):
         raise _waiting(mailing, "not approved")
 
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from mailer.state import State
+from mailer.state.attempts import record_attempts
 from mailer.state.connection import Connection
-from mailer.state.deliveries import Deliveries
 
 GROUP_WINDOW = 0.002
 """Seconds a commit may wait for the writes of other connections (when some are still busy)."""
@@ -59,7 +59,7 @@ class Journal:
         self._landed: dict[int, BaseException | None] = {}
         self._work: dict[int, Future[BaseException | None]] = {}
         self._failed: BaseException | None = None
-        self._idle: list[Deliveries] = []
+        self._idle: list[Connection] = []
         self._twins: list[Connection] = []
         self._thread: ThreadPoolExecutor | None = None
         self._waiting = 0
@@ -75,7 +75,7 @@ class Journal:
             if db is None:
                 return
             self._twins.append(db)
-            self._idle.append(Deliveries(db))
+            self._idle.append(db)
         self._thread = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="journal")
 
     def close(self) -> None:
@@ -134,7 +134,7 @@ class Journal:
         sending, sent = self.sending, self.sent
         self.sending, self.sent, self.committed = [], [], None
         if self._thread is None:
-            _settle(committed, _write(self.state.deliveries, sending, sent))
+            _settle(committed, _write(self.state.db, sending, sent))
             return
         self._started += 1
         number, ledger = self._started, self._idle.pop()
@@ -143,7 +143,7 @@ class Journal:
         self._work[number] = work = self._thread.submit(_write, ledger, sending, sent)
         work.add_done_callback(lambda _: loop.call_soon_threadsafe(self._land, number, ledger))
 
-    def _land(self, number: int, ledger: Deliveries) -> None:
+    def _land(self, number: int, ledger: Connection) -> None:
         """A commit is done (on the event loop): tell the callers of every commit done in order."""
         work = self._work.pop(number, None)
         if work is None:
@@ -181,7 +181,7 @@ class Journal:
         self._tell()
         sending, sent, committed = self.sending, self.sent, self.committed
         self.sending, self.sent, self.committed = [], [], None
-        ledger = Deliveries(self._twins[0]) if self._twins else self.state.deliveries
+        ledger = self._twins[0] if self._twins else self.state.db
         error = _write(ledger, sending, sent) if sending or sent else None
         if error is not None and (committed is None or committed.done()):
             raised = raised or error
@@ -191,9 +191,9 @@ class Journal:
             raise raised
 
 
-def _write(ledger: Deliveries, sending: Sending, sent: Sent) -> BaseException | None:
+def _write(db: Connection, sending: Sending, sent: Sent) -> BaseException | None:
     try:
-        ledger.record_attempts(sending, sent)
+        record_attempts(db, sending, sent)
     except Exception as exc:
         return exc
     return None

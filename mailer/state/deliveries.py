@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from mailer.state.attempts import record_attempts
 from mailer.state.connection import Connection
 from mailer.state.database import like_containing, stamp, transaction, unstamp
 
@@ -144,13 +143,6 @@ class Deliveries:
         ).fetchall()
 
     # -- one delivery --------------------------------------------------------------
-
-    def record_attempts(
-        self, sending: Sequence[tuple[int, dt.datetime]], sent: Sequence[tuple[int, dt.datetime, str, str]]
-    ) -> None:
-        """Deliveries marked `sending` (just before their attempt) and `sent` (just after), one commit
-        (see `attempts`: a send groups the marks that fall due at the same moment)."""
-        record_attempts(self.db, sending, sent)
 
     def mark_deferred(
         self,
