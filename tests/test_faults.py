@@ -596,3 +596,27 @@ def test_progress_is_a_plain_line_per_ten_percent_when_not_on_a_terminal(tmp_pat
     assert {int(m[3]) for m in marks} == {340}
     assert "\x1b[" not in result.err, "no terminal control codes in a log"
     assert f"{MAILING}: 340 sent" in result.out.splitlines()  # after a line saying it is late, if it is
+
+
+def test_a_message_reaches_the_server_with_its_dots_and_line_endings_intact(server):
+    """What DATA carries: a line that starts with a dot keeps it (doubled on the wire, undone
+    by the server), and a bare LF or CR becomes CRLF, so nothing can smuggle a second message."""
+    from mailer.delivery.transport import SMTPTransport
+    from mailer.project.settings import Settings
+
+    settings = Settings(smtp_host="127.0.0.1", smtp_port=server.port, smtp_security="none")
+    message = b"Subject: prikker\r\n\r\n.en\r\n..to\r\nbar LF\nbar CR\rslutt\r\n.\r\nMAIL FROM:<x@y>"
+
+    async def send_twice() -> list[str]:
+        conn = await SMTPTransport(settings).connect("prikker")
+        try:
+            return [await conn.send("post@fylke.example", f"m{i}@example.org", message) for i in (1, 2)]
+        finally:
+            await conn.close()
+
+    replies = asyncio.run(send_twice())
+
+    assert all(reply.startswith("Message accepted") for reply in replies), replies
+    expected = b"Subject: prikker\r\n\r\n.en\r\n..to\r\nbar LF\r\nbar CR\r\nslutt\r\n.\r\nMAIL FROM:<x@y>\r\n"
+    assert [r.rcpt_tos for r in server.handler.received] == [["m1@example.org"], ["m2@example.org"]]
+    assert [r.data for r in server.handler.received] == [expected, expected]

@@ -71,23 +71,24 @@ class _SMTPConnection:
         self.client = client
 
     async def send(self, sender: str, recipient: str, data: bytes) -> str:
-        """MAIL, RCPT and DATA through aiosmtplib's public commands.
+        """MAIL, RCPT and DATA as aiosmtplib's `execute_command`, the message written as it is.
 
-        Not `sendmail`: it parses each address four times and runs its line-ending regular
-        expression over the whole message once more to count its SIZE, which a message built
-        here (CRLF throughout) does not need; together about a fifth of the sender's CPU.
+        Not `sendmail`, nor `mail`/`rcpt`/`data`: they parse each address again (it was checked
+        when the member was read) and run two regular expressions over every 16 kB message
+        (line endings, then leading dots), together about a third of the sender's CPU.
+        `on_the_wire` does the same to the message with `bytes.replace`, five times cheaper.
         """
         import aiosmtplib
 
         client: aiosmtplib.SMTP = self.client  # type: ignore[assignment]
         recipient, utf8 = envelope_address(recipient)
         sender, sender_utf8 = envelope_address(sender)
-        options: list[str] = []
         try:
             if client.is_ehlo_or_helo_needed:
                 await client.ehlo()
+            options: list[bytes] = []
             if client.supports_extension("size"):
-                options.append(f"SIZE={len(data)}")
+                options.append(b"SIZE=%d" % len(data))
             if utf8 or sender_utf8:
                 if not client.supports_extension("smtputf8"):
                     raise DeliveryError(
@@ -95,12 +96,19 @@ class _SMTPConnection:
                         f"{recipient}: the server does not take addresses with letters "
                         "outside ASCII (no SMTPUTF8)",
                     )
-                options.append("SMTPUTF8")
-            encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
+                options.append(b"SMTPUTF8")
+            encoding = "utf-8" if utf8 or sender_utf8 else "ascii"
             try:
-                await client.mail(sender, options=options, encoding=encoding)
-                await client.rcpt(recipient, encoding=encoding)
-                response = await client.data(data)
+                await _command(client, (250,), b"MAIL", b"FROM:<%s>" % sender.encode(encoding), *options)
+                await _command(client, (250, 251), b"RCPT", b"TO:<%s>" % recipient.encode(encoding))
+                await _command(client, (354,), b"DATA")
+                protocol = client.protocol
+                if protocol is None:
+                    raise aiosmtplib.SMTPServerDisconnected("connection lost")
+                protocol.write(on_the_wire(data))
+                response = await protocol.read_response(timeout=client.timeout)
+                if response.code != 250:
+                    raise aiosmtplib.SMTPResponseException(response.code, response.message)
             except aiosmtplib.SMTPResponseException as exc:
                 if exc.code != 421:
                     await _reset(client)
@@ -111,6 +119,7 @@ class _SMTPConnection:
                 error.outcome = "throttled"
             raise error from None
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
+            client.close()  # a reply we gave up on must not be read as the next one's
             raise DeliveryError("connection", f"connection lost: {exc}") from None
         except aiosmtplib.SMTPException as exc:
             raise DeliveryError("connection", str(exc)) from None
@@ -201,6 +210,28 @@ async def _reset(client: object) -> None:
     # A connection that cannot reset fails its next message, which is then retried.
     with suppress(aiosmtplib.SMTPException, OSError):
         await client.rset()  # type: ignore[attr-defined]
+
+
+async def _command(client: object, expected: tuple[int, ...], *words: bytes) -> None:
+    """One SMTP command; a reply other than `expected` is raised as the server's refusal.
+    aiosmtplib refuses a control character in any word (no command injection)."""
+    import aiosmtplib
+
+    response = await client.execute_command(*words)  # type: ignore[attr-defined]
+    if response.code not in expected:
+        raise aiosmtplib.SMTPResponseException(response.code, response.message)
+
+
+def on_the_wire(message: bytes) -> bytes:
+    """The message as DATA carries it (RFC 5321): every line ending CRLF, so that no bare CR
+    or LF can smuggle a second message past a server, a dot doubled at the start of a line,
+    and the closing dot line."""
+    message = message.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+    if not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    if message.startswith(b"."):
+        message = b"." + message
+    return message.replace(b"\r\n.", b"\r\n..") + b".\r\n"
 
 
 def _short(text: str) -> str:
