@@ -13,8 +13,11 @@ from mailer.state.connection import Connection
 
 GROUP_WINDOW = 0.002
 """Seconds a commit may wait for the writes of other connections (when some are still busy)."""
-IN_FLIGHT = 2
-"""Commits under way at once where they wait for a server (a connection and a thread each)."""
+IN_FLIGHT = 1
+"""Commits under way at once where they wait for a server (a connection and a thread each).
+One: a commit runs while the message's envelope is on its way (see `sending`), so it is rarely
+waited for, and a second one under way only split the groups (10,000 messages on PostgreSQL:
+7,160 statements with two, 5,000 with one, and a fifth more CPU for the server)."""
 
 Sending = list[tuple[int, dt.datetime]]
 Sent = list[tuple[int, dt.datetime, str, str]]
@@ -108,7 +111,7 @@ class Journal:
             if not (self.sending or self.sent):
                 latest = self._under_way.get(self._started)
                 if latest is not None:
-                    await latest  # the caller's marks may be in it (or in one before it)
+                    await asyncio.shield(latest)  # the caller's marks may be in it (or before it)
                 return
             self.committed = loop.create_future()
             self._waiting = 0
@@ -122,7 +125,7 @@ class Journal:
             self._timer.cancel()
             self._timer = None
             loop.call_soon(self._start)
-        await committed
+        await asyncio.shield(committed)  # a caller cancelled does not cancel it for the others
 
     def _start(self) -> None:
         if self._timer is not None:

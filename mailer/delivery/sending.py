@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -115,7 +115,11 @@ class Delivery:
             self.report.note = DAY_LIMIT_NOTE
             return self._finish()
         connection = await self.transport.connect(self.mailing.id)
-        rows = (self.claims or self.state.deliveries).open(self.mailing.id, start, retry_all_deferred)
+        rows = (
+            self.claims.open(self.mailing.id, start, retry_all_deferred)
+            if self.claims
+            else _one_by_one(self.state.deliveries.open(self.mailing.id, start, retry_all_deferred))
+        )
         keeper = asyncio.create_task(self.claims.keep(self.mailing.id)) if self.claims else None
         self._queue = asyncio.Queue(maxsize=self.transport.connections * 2)
         self._changed = asyncio.Event()
@@ -134,6 +138,7 @@ class Delivery:
         finally:
             for w in workers:
                 w.cancel()
+            await rows.aclose()
             self._journal.close()
             self._abandon_retries()
             if self.claims and keeper:
@@ -186,9 +191,9 @@ class Delivery:
                 self._suppression_version, self._suppressed = version, self.suppressed()
         return is_suppressed(self._suppressed, self.mailing.category, address)
 
-    async def _produce(self, rows: Iterator[OpenDelivery]) -> None:
+    async def _produce(self, rows: AsyncIterator[OpenDelivery]) -> None:
         mailing = self.mailing
-        for row in rows:
+        async for row in rows:
             if STOP.is_set():
                 self._request_stop()
             if self._stop or not self._live_workers:
@@ -276,12 +281,18 @@ class Delivery:
             return conn
         row = item.row
         started = loop.time()
-        await self._journal.record_sending(row.id, self.clock.now())
+        # The `sending` mark (and this connection's last `sent`) commits while the envelope is
+        # on its way; the message itself goes only once it has.
+        marked = asyncio.ensure_future(self._journal.record_sending(row.id, self.clock.now()))
         try:
             sender = self.envelope(row.id) if self.envelope else self.sender
-            reply = await conn.send(sender, item.out.member.email, item.out.data)
+            reply = await conn.send(sender, item.out.member.email, item.out.data, ready=marked)
         except DeliveryError as error:
+            await marked  # the mark is in the ledger before the outcome that follows it
             return await self._failed(conn, item, error, started)
+        finally:
+            if not marked.done():
+                marked.cancel()
         self._journal.record_sent(row.id, self.clock.now(), reply, item.out.message_id)
         self.report.sent += 1
         self._streak.clear()
@@ -397,3 +408,8 @@ class Delivery:
             del self._retries[task]
             self._defer(item, self.clock.now())
             self._settle()
+
+
+async def _one_by_one(rows: Iterator[OpenDelivery]) -> AsyncIterator[OpenDelivery]:
+    for row in rows:
+        yield row

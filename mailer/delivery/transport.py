@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import ssl
+from collections.abc import Awaitable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +34,14 @@ class DeliveryError(Exception):
 
 
 class Connection(Protocol):
-    async def send(self, sender: str, recipient: str, data: bytes) -> str:
-        """Deliver one message; the server's reply on success, DeliveryError otherwise."""
+    async def send(
+        self, sender: str, recipient: str, data: bytes, ready: Awaitable[None] | None = None
+    ) -> str:
+        """Deliver one message; the server's reply on success, DeliveryError otherwise.
+
+        `ready`, when given, is awaited just before the message itself goes (SMTP: after the
+        server's 354): the ledger's `sending` mark commits while the envelope is on its way.
+        What it raises is raised, and the message does not go."""
         ...
 
     async def close(self) -> None: ...
@@ -70,7 +77,9 @@ class _SMTPConnection:
     def __init__(self, client: object):
         self.client = client
 
-    async def send(self, sender: str, recipient: str, data: bytes) -> str:
+    async def send(
+        self, sender: str, recipient: str, data: bytes, ready: Awaitable[None] | None = None
+    ) -> str:
         """MAIL, RCPT and DATA as aiosmtplib's `execute_command`, the message written as it is.
 
         Not `sendmail`, nor `mail`/`rcpt`/`data`: they parse each address again (it was checked
@@ -84,47 +93,27 @@ class _SMTPConnection:
         recipient, utf8 = envelope_address(recipient)
         sender, sender_utf8 = envelope_address(sender)
         try:
-            if client.is_ehlo_or_helo_needed:
-                await client.ehlo()
-            options: list[bytes] = []
-            if client.supports_extension("size"):
-                options.append(b"SIZE=%d" % len(data))
-            if utf8 or sender_utf8:
-                if not client.supports_extension("smtputf8"):
-                    raise DeliveryError(
-                        "permanent",
-                        f"{recipient}: the server does not take addresses with letters "
-                        "outside ASCII (no SMTPUTF8)",
-                    )
-                options.append(b"SMTPUTF8")
-            encoding = "utf-8" if utf8 or sender_utf8 else "ascii"
+            await _envelope(client, sender, recipient, len(data), utf8 or sender_utf8)
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            raise await _delivery_error(client, exc, recipient) from None
+        if ready is not None:
             try:
-                await _command(client, (250,), b"MAIL", b"FROM:<%s>" % sender.encode(encoding), *options)
-                await _command(client, (250, 251), b"RCPT", b"TO:<%s>" % recipient.encode(encoding))
-                await _command(client, (354,), b"DATA")
-                protocol = client.protocol
-                if protocol is None:
-                    raise aiosmtplib.SMTPServerDisconnected("connection lost")
-                protocol.write(on_the_wire(data))
-                response = await protocol.read_response(timeout=client.timeout)
-                if response.code != 250:
-                    raise aiosmtplib.SMTPResponseException(response.code, response.message)
-            except aiosmtplib.SMTPResponseException as exc:
-                if exc.code != 421:
-                    await _reset(client)
+                await ready
+            except BaseException:
+                client.close()  # after DATA, only a dropped connection withdraws the message
                 raise
-        except aiosmtplib.SMTPResponseException as exc:
-            error = classify(exc.code, exc.message)
-            if exc.code == 421:
-                error.outcome = "throttled"
-            raise error from None
-        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
-            client.close()  # a reply we gave up on must not be read as the next one's
-            raise DeliveryError("connection", f"connection lost: {exc}") from None
-        except aiosmtplib.SMTPException as exc:
-            raise DeliveryError("connection", str(exc)) from None
-        except (ValueError, UnicodeError) as exc:
-            raise DeliveryError("permanent", f"{recipient}: cannot be sent to: {exc}") from None
+        try:
+            protocol = client.protocol
+            if protocol is None:
+                raise aiosmtplib.SMTPServerDisconnected("connection lost")
+            protocol.write(on_the_wire(data))
+            response = await protocol.read_response(timeout=client.timeout)
+            if response.code != 250:
+                raise aiosmtplib.SMTPResponseException(response.code, response.message)
+        except Exception as exc:
+            raise await _delivery_error(client, exc, recipient) from None
         return response.message
 
     async def close(self) -> None:
@@ -212,6 +201,47 @@ async def _reset(client: object) -> None:
         await client.rset()  # type: ignore[attr-defined]
 
 
+async def _envelope(client: object, sender: str, recipient: str, size: int, utf8: bool) -> None:
+    """MAIL, RCPT and DATA, up to the server's 354 (go ahead)."""
+    import aiosmtplib
+
+    assert isinstance(client, aiosmtplib.SMTP)
+    if client.is_ehlo_or_helo_needed:
+        await client.ehlo()
+    options: list[bytes] = []
+    if client.supports_extension("size"):
+        options.append(b"SIZE=%d" % size)
+    if utf8:
+        if not client.supports_extension("smtputf8"):
+            raise DeliveryError(
+                "permanent",
+                f"{recipient}: the server does not take addresses with letters outside ASCII (no SMTPUTF8)",
+            )
+        options.append(b"SMTPUTF8")
+    encoding = "utf-8" if utf8 else "ascii"
+    await _command(client, (250,), b"MAIL", b"FROM:<%s>" % sender.encode(encoding), *options)
+    await _command(client, (250, 251), b"RCPT", b"TO:<%s>" % recipient.encode(encoding))
+    await _command(client, (354,), b"DATA")
+
+
+async def _delivery_error(client: object, exc: Exception, recipient: str) -> DeliveryError:
+    """What went wrong in aiosmtplib's words, as a DeliveryError; anything else is raised."""
+    import aiosmtplib
+
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        if exc.code != 421:  # 421: the server is closing the connection
+            await _reset(client)
+        return classify(exc.code, exc.message)  # 421 is `throttled`
+    if isinstance(exc, (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError)):
+        client.close()  # type: ignore[attr-defined]  # a reply we gave up on is not the next one's
+        return DeliveryError("connection", f"connection lost: {exc}")
+    if isinstance(exc, aiosmtplib.SMTPException):
+        return DeliveryError("connection", str(exc))
+    if isinstance(exc, (ValueError, UnicodeError)):
+        return DeliveryError("permanent", f"{recipient}: cannot be sent to: {exc}")
+    raise exc
+
+
 async def _command(client: object, expected: tuple[int, ...], *words: bytes) -> None:
     """One SMTP command; a reply other than `expected` is raised as the server's refusal.
     aiosmtplib refuses a control character in any word (no command injection)."""
@@ -242,7 +272,11 @@ class _OutboxConnection:
     def __init__(self, folder: Path):
         self.folder = folder
 
-    async def send(self, sender: str, recipient: str, data: bytes) -> str:
+    async def send(
+        self, sender: str, recipient: str, data: bytes, ready: Awaitable[None] | None = None
+    ) -> str:
+        if ready is not None:
+            await ready
         target = self.folder / f"{secrets.token_hex(12)}.eml"  # the name says nothing about the recipient
         tmp = target.with_suffix(".tmp")
         tmp.write_bytes(data)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 
 from mailer.state.connection import SENDER, Connection
@@ -36,26 +37,51 @@ class Claims:
         self.sender = sender
         self.renewed = wall_clock()
 
-    def open(self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool) -> Iterator[OpenDelivery]:
-        """Deliveries to attempt, claimed a page at a time as the sender gets to them."""
-        while True:
-            rows = self.claim(mailing_id, now, retry_all_deferred, PAGE)
-            if not rows:
-                return
-            yield from rows
+    async def open(
+        self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool
+    ) -> AsyncIterator[OpenDelivery]:
+        """Deliveries to attempt, claimed a page at a time as the sender gets to them.
+
+        The next page is claimed while this one is sent: in a thread, on a connection of its
+        own (the engine's `twin`), so the event loop never waits for the claim's round trip."""
+        db = self.db.twin() or self.db
+        loop = asyncio.get_running_loop()
+        pool = ThreadPoolExecutor(1, thread_name_prefix="claims")
+
+        def claim() -> asyncio.Future[list[OpenDelivery]]:
+            return loop.run_in_executor(pool, self.claim, mailing_id, now, retry_all_deferred, PAGE, db)
+
+        ahead = claim()
+        try:
+            while rows := await ahead:
+                ahead = claim()
+                for row in rows:
+                    yield row
+        finally:
+            with suppress(Exception):  # a claim that failed is the run's error already, or none
+                await ahead
+            pool.shutdown()
+            if db is not self.db:
+                db.close()
 
     def claim(
-        self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool, limit: int
+        self,
+        mailing_id: str,
+        now: dt.datetime,
+        retry_all_deferred: bool,
+        limit: int,
+        db: Connection | None = None,
     ) -> list[OpenDelivery]:
         """Claim up to `limit` due deliveries nobody holds: never claimed, or claimed by a sender
         that is gone (no longer connected) or whose claim ran out (a machine that vanished)."""
+        db = db or self.db
         wall = wall_clock()
-        live = self.db.live_senders()
-        with transaction(self.db):
+        live = db.live_senders()
+        with transaction(db):
             # A claim's commit need not wait for the server's disk (the send waits for its own):
             # a crash of the server loses it only if no `sending` mark was committed after it.
-            self.db.relaxed()
-            rows = self.db.execute(
+            db.relaxed()
+            rows = db.execute(
                 "UPDATE deliveries SET claimed_by = ?, claimed_until = ? WHERE id IN ("
                 f"SELECT id FROM deliveries WHERE mailing_id = ? AND {DUE} AND (claimed_until IS NULL "
                 f"OR claimed_until < ? OR claimed_by NOT IN ({', '.join('?' * len(live))})) "
@@ -97,10 +123,12 @@ class Claims:
             self.renew(mailing_id)
 
     def release(self, mailing_id: str) -> None:
-        """The run ends: what it still holds (deferred, or left by a stop) is free for others now."""
+        """The run ends: what it still holds (deferred, or left by a stop) is free for others now.
+        Sent and closed rows keep their claim: nobody claims them again, and not rewriting
+        them spares the server a write of every row of the mailing."""
         with suppress(Exception):  # a server gone away drops the claims' use anyway: they run out
             self.db.execute(
                 "UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL "
-                "WHERE mailing_id = ? AND claimed_by = ?",
+                "WHERE mailing_id = ? AND claimed_by = ? AND status IN ('pending', 'sending', 'deferred')",
                 (mailing_id, self.sender),
             )
