@@ -7,13 +7,17 @@ In one run, against an SMTP server that only counts (aiosmtpd, in a separate pro
   (a) `mailer send` of the example newsletter to N invented members, end to end: a new
       process, start-up, member loading, planning, the ledger, every message built;
   (b) the machine's limit: N pre-built messages of the same size sent as raw bytes over
-      the same number of aiosmtplib connections;
+      the same number of aiosmtplib connections (its `sendmail`, which runs two regular
+      expressions over every message that mailer's transport does without, so (a) can pass it);
   (c) (a) again on a copy of the project, with every message DKIM-signed (a fresh 2048-bit key);
-`--runs N` repeats (a)/(b) N times (a fresh copy of the approved project each time, (b) before
-and after each), since one run on a shared machine says little about the next;
+`--runs N` repeats (a)/(b) N times (a fresh copy of the approved project each time), since one
+run on a shared machine says little about the next. Each (a) is held to (b) run just before
+and just after it: the machine's speed drifts by a third within a minute here, and the mean of
+the two cancels a steady drift (the ratio to the faster of the two is printed beside it);
 and also the MJML compilations of (a), the peak memory of a send to `--memory-members`
 members, and how long `mailer run-due` with nothing due and `mailer --help` take.
-With `--database` (an empty database the role may create schemas in), also:
+With `--database` (an empty database the role may create schemas in), also, `--runs` times,
+in the order (a) (d) (e) (d) (a), so that each ratio is taken between means around the same moment:
   (d) (a) with the state in PostgreSQL (a schema of its own, dropped afterwards);
   (e) two `mailer send` processes at once on one more such project, half the connections each.
 Each figure carries the load average (1 min) when it was taken: the machine may be shared.
@@ -237,55 +241,101 @@ def on_schema(project: Path, schema: str) -> Path:
     return project
 
 
-def postgres_figures(args, tmp: Path, env: dict[str, str], rate_a: float, rate_b: float, figure) -> None:  # type: ignore[no-untyped-def]
-    """(d) one sender, (e) two at once, with the state in PostgreSQL; schemas dropped after."""
+def postgres_figures(args, tmp: Path, env: dict[str, str], pristine: Path, figure) -> None:  # type: ignore[no-untyped-def]
+    """(d) one sender, (e) two at once, with the state in PostgreSQL, between SQLite sends (a);
+    every project is previewed and approved before the timed sends; schemas dropped after."""
     import psycopg
 
     pg_env = env | {"MAILER_DATABASE_URL": args.database}
-    schemas = [f"bench_{os.getpid()}_{n}" for n in (1, 2)]
-    try:
-        one = on_schema(make_project(tmp / "postgres", args.members), schemas[0])
-        prepare(one, pg_env)
-        sink_count = SINK[0]
-        sink_count.reset()
-        send = check(mailer(one, "send", MAILING, env=pg_env), "send on PostgreSQL")
-        if sink_count.count < args.members:
-            raise SystemExit(f"the server counted {sink_count.count} of {args.members}:\n{send.err}")
-        rate_d = args.members / send.seconds
-        figure("(d) mailer send, state in PostgreSQL", f"{rate_d:,.0f} msg/s", f"{send.seconds:.2f} s")
-        figure("(d) / (b)", f"{rate_d / rate_b:.0%}", f"(d) / (a) {rate_d / rate_a:.0%}, target >= 90%")
+    half = pg_env | {"MAILER_POOL_SIZE": str(max(1, args.connections // 2))}
+    schemas: list[str] = []
 
-        two = on_schema(make_project(tmp / "postgres-two", args.members), schemas[1])
-        prepare(two, pg_env)
-        half = pg_env | {"MAILER_POOL_SIZE": str(max(1, args.connections // 2))}
-        sink_count.reset()
-        t0 = time.perf_counter()
-        procs = [
-            subprocess.Popen(
-                command(two, ("send", MAILING), False),
-                env=half,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
+    def on_postgres(name: str) -> Path:
+        schemas.append(f"bench_{os.getpid()}_{len(schemas) + 1}")
+        project = on_schema(make_project(tmp / name, args.members), schemas[-1])
+        prepare(project, pg_env)
+        return project
+
+    def sqlite_send(name: str) -> float:
+        project = tmp / name
+        shutil.copytree(pristine, project)
+        return counted_send(project, env, "send", args.members)
+
+    try:
+        for run in range(1, args.runs + 1):
+            one, two, one_again = (on_postgres(f"pg{run}-{n}") for n in ("d", "e", "d2"))
+            a1 = sqlite_send(f"pg{run}-a")
+            d1 = counted_send(one, pg_env, "send on PostgreSQL", args.members)
+            e, shares = two_senders(two, half, args.members)
+            d2 = counted_send(one_again, pg_env, "send on PostgreSQL", args.members)
+            a2 = sqlite_send(f"pg{run}-a2")
+            a, d = (a1 + a2) / 2, (d1 + d2) / 2
+            suffix = "" if run == 1 else f", run {run}"
+            figure(
+                f"(d) mailer send, state in PostgreSQL{suffix}",
+                f"{args.members / d:,.0f} msg/s",
+                f"{d1:.2f} s and {d2:.2f} s",
             )
-            for _ in range(2)
-        ]
-        outs = [p.communicate() for p in procs]
-        seconds = time.perf_counter() - t0
-        if any(p.returncode for p in procs) or sink_count.count != args.members:
-            raise SystemExit(
-                f"two senders: exit {[p.returncode for p in procs]}, {sink_count.count} sent: {outs}"
+            figure(
+                f"(d) / (a){suffix}",
+                f"{a / d:.0%}",
+                f"target >= 90%; (a) {a1:.2f} s and {a2:.2f} s around it; "
+                f"{a1 / d1:.0%} and {a2 / d2:.0%} pair by pair",
             )
-        shares = " + ".join(o.strip().split(": ", 1)[-1].split(" sent")[0] for o, _ in outs)
-        rate_e = args.members / seconds
-        figure(
-            "(e) two senders at once, PostgreSQL", f"{rate_e:,.0f} msg/s", f"{seconds:.2f} s ({shares} sent)"
-        )
-        figure("(e) / (b)", f"{rate_e / rate_b:.0%}", f"(e) / (d) {rate_e / rate_d:.0%}, target >= 100%")
+            figure(
+                f"(e) two senders at once, PostgreSQL{suffix}",
+                f"{args.members / e:,.0f} msg/s",
+                f"{e:.2f} s ({shares} sent)",
+            )
+            figure(
+                f"(e) / (d){suffix}",
+                f"{d / e:.0%}",
+                f"target >= 100%; (d) {d1:.2f} s before, {d2:.2f} s after",
+            )
     finally:
         with psycopg.connect(args.database, autocommit=True) as db:
             for schema in schemas:
                 db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def counted_send(project: Path, env: dict[str, str], what: str, members: int) -> float:
+    """Seconds of one `mailer send` of the example, which the server must count in full."""
+    sink = SINK[0]
+    sink.reset()
+    run = check(mailer(project, "send", MAILING, env=env), what)
+    if sink.count < members:
+        raise SystemExit(f"{what}: the server counted {sink.count} of {members}:\n{run.err}")
+    return run.seconds
+
+
+def two_senders(project: Path, env: dict[str, str], members: int) -> tuple[float, str]:
+    """Seconds of two `mailer send` at once on one project, and how the work was shared."""
+    sink = SINK[0]
+    sink.reset()
+    t0 = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            command(project, ("send", MAILING), False),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate() for p in procs]
+    seconds = time.perf_counter() - t0
+    if any(p.returncode for p in procs) or sink.count != members:
+        raise SystemExit(f"two senders: exit {[p.returncode for p in procs]}, {sink.count} sent: {outs}")
+    return seconds, " + ".join(o.strip().split(": ", 1)[-1].split(" sent")[0] for o, _ in outs)
+
+
+def bracket_note(sent: float, before: float, after: float, load: float) -> str:
+    strict = min(before, after) / sent
+    return (
+        f"target >= 90%; {strict:.1%} against the faster (b); "
+        f"load {load:.1f} at the start, {os.getloadavg()[0]:.1f} now"
+    )
 
 
 # -- the whole benchmark --------------------------------------------------------------------
@@ -338,54 +388,45 @@ def main() -> None:
         pristine = tmp / "pristine"
         shutil.copytree(project, pristine)  # previewed and approved, nothing sent yet
 
-        raw_before = asyncio.run(raw_send(sink.port, sample, args.members, args.connections))
+        def raw() -> float:
+            return asyncio.run(raw_send(sink.port, sample, args.members, args.connections))
+
+        raw_before = raw()
         sink.reset()
         send = check(mailer(project, "send", MAILING, env=env, counting=True), "send")
         received = sink.count
         if received < args.members:
             raise SystemExit(f"the server counted {received} messages of {args.members}:\n{send.err}")
-        signed = make_project(tmp / "dkim", args.members)
-        signed_env = env | dkim_key(tmp)
-        prepare(signed, signed_env)
-        sink.reset()
-        sealed = check(mailer(signed, "send", MAILING, env=signed_env), "send with DKIM")
-        received = sink.count
-        if received < args.members:
-            raise SystemExit(f"the server counted {received} signed messages of {args.members}")
-        raw_after = asyncio.run(raw_send(sink.port, sample, args.members, args.connections))
-        # (b) runs before (a) and after (c); the faster of the two is the limit both are held to.
-        raw_seconds = min(raw_before, raw_after)
+        raw_after = raw()
+        raw_seconds = (raw_before + raw_after) / 2
         rate_a, rate_b = args.members / send.seconds, args.members / raw_seconds
         figure("(a) mailer send, end to end", f"{rate_a:,.0f} msg/s", f"{send.seconds:.2f} s")
-        other = f"(other run {max(raw_before, raw_after):.2f} s)"
-        figure("(b) raw bytes over aiosmtplib", f"{rate_b:,.0f} msg/s", f"{raw_seconds:.2f} s {other}")
         figure(
-            "(a) / (b)",
-            f"{rate_a / rate_b:.1%}",
-            f"target >= 90%; load {load:.1f} at the start, {os.getloadavg()[0]:.1f} now",
+            "(b) raw bytes over aiosmtplib",
+            f"{rate_b:,.0f} msg/s",
+            f"{raw_before:.2f} s before (a), {raw_after:.2f} s after",
         )
+        figure("(a) / (b)", f"{rate_a / rate_b:.1%}", bracket_note(send.seconds, raw_before, raw_after, load))
         for run in range(2, args.runs + 1):
             again = tmp / f"run{run}"
             shutil.copytree(pristine, again)
-            before = asyncio.run(raw_send(sink.port, sample, args.members, args.connections))
-            start = os.getloadavg()[0]
+            before, start = raw(), os.getloadavg()[0]
             sent = check(mailer(again, "send", MAILING, env=env), "send")
-            after = asyncio.run(raw_send(sink.port, sample, args.members, args.connections))
-            a, b = args.members / sent.seconds, args.members / min(before, after)
-            figure(
-                f"(a) / (b), run {run}",
-                f"{a / b:.1%}",
-                f"{a:,.0f} against {b:,.0f} msg/s; load {start:.1f} at the start, "
-                f"{os.getloadavg()[0]:.1f} now",
-            )
+            after = raw()
+            a, b = args.members / sent.seconds, args.members / ((before + after) / 2)
+            figure(f"(a) / (b), run {run}", f"{a / b:.1%}", bracket_note(sent.seconds, before, after, start))
             shutil.rmtree(again, ignore_errors=True)
-        rate_c = args.members / sealed.seconds
-        figure("(c) mailer send, DKIM on", f"{rate_c:,.0f} msg/s", f"{sealed.seconds:.2f} s")
+        signed = make_project(tmp / "dkim", args.members)
+        signed_env = env | dkim_key(tmp)
+        prepare(signed, signed_env)
+        sealed = counted_send(signed, signed_env, "send with DKIM", args.members)
+        rate_c = args.members / sealed
+        figure("(c) mailer send, DKIM on", f"{rate_c:,.0f} msg/s", f"{sealed:.2f} s")
         figure("(c) / (b)", f"{rate_c / rate_b:.0%}", "target >= 50%")
         figure("message size", f"{len(sample):,} bytes")
         figure("MJML compilations in (a)", str(compilations(send.err)), COMPILATIONS_TARGET)
         if args.database:
-            postgres_figures(args, tmp, env, rate_a, rate_b, figure)
+            postgres_figures(args, tmp, env, pristine, figure)
 
         # The first run-due catches up on whatever is due at this moment (invitations); then nothing is.
         due = [check(mailer(project, "run-due", env=env), "run-due").seconds for _ in range(4)]
