@@ -122,6 +122,22 @@ def test_a_state_folder_left_open_by_an_older_version_is_closed_at_the_next_run(
     assert stat.S_IMODE((state / "previews" / "old.html").stat().st_mode) == 0o600
 
 
+def test_closing_the_state_folder_does_not_follow_a_link_out_of_it(root, tmp_path):
+    """A symbolic link in the state folder is left as it is: chmod would change its target."""
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("not ours")
+    outside.chmod(0o644)
+    state = root / ".mailer"
+    (state / "outbox" / "old").mkdir(parents=True)
+    (state / "outbox" / "old" / "a.eml").write_text("x")
+    (state / "outbox" / "old" / "a.eml").chmod(0o644)
+    (state / "outbox" / "link").symlink_to(outside)
+    run_with_umask(0o022, root, "status")
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o644
+    assert stat.S_IMODE((state / "outbox" / "old").stat().st_mode) == 0o700
+    assert stat.S_IMODE((state / "outbox" / "old" / "a.eml").stat().st_mode) == 0o600
+
+
 @pytest.mark.parametrize("name", [".env", "recipients/members.csv"])
 def test_check_warns_when_a_file_with_member_data_or_secrets_is_readable_by_others(root, name):
     path = root / name

@@ -28,19 +28,27 @@ def secure(state_dir: Path) -> None:
     if state_dir in _secured:
         return
     _secured.add(state_dir)
-    for folder, dirs, files in os.walk(state_dir):
-        for name in dirs:
-            _tighten(Path(folder) / name, 0o700)
-        for name in files:
-            _tighten(Path(folder) / name, 0o600)
+    _tighten_tree(str(state_dir))
 
 
-def _tighten(path: Path, mode: int) -> None:
+def _tighten_tree(folder: str) -> None:
+    """Folders 0700 and files 0600 below `folder`, with one lstat an entry (an outbox may hold
+    tens of thousands of messages). A symbolic link is left as it is: chmod would follow it."""
     try:
-        if stat.S_IMODE(path.lstat().st_mode) & 0o077:
-            path.chmod(mode)
-    except FileNotFoundError:
-        pass
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        try:
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISDIR(mode):
+                if mode & 0o077:
+                    os.chmod(entry.path, 0o700)
+                _tighten_tree(entry.path)
+            elif stat.S_ISREG(mode) and mode & 0o077:
+                os.chmod(entry.path, 0o600)
+        except FileNotFoundError:
+            pass
 
 
 def readable_by_others(paths: Iterable[Path]) -> list[Path]:
