@@ -76,6 +76,8 @@ def run_due(runner: Runner) -> DueRun:
     for mailing in due_mailings(runner):
         try:
             if mailing.needs_approval:
+                if runner.settled(runner.prepare(mailing)):
+                    continue  # sent already: not compiled again only to find nothing to do
                 try:
                     check_approved_at_all(state, mailing)
                     check_approval(state, runner.compiled(runner.prepare(mailing)))

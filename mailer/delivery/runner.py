@@ -281,6 +281,16 @@ class Runner:
             return mailing
         return self.project.with_calendar_from(mailing, first.astimezone(self.project.tz))
 
+    def settled(
+        self, mailing: Mailing, recipients: Recipients | None = None, retry_all_deferred: bool = False
+    ) -> bool:
+        """Nothing to do: planned from the same member list, suppressions and day as now, and
+        no delivery open. (`mailing` as `prepare` makes it.)"""
+        deliveries = self.state.deliveries
+        return deliveries.inputs(mailing.id) == plan_key(
+            mailing, recipients or self.recipients(), self.now
+        ) and not deliveries.has_work(mailing.id, self.now, retry_all_deferred)
+
     def send(
         self, mailing: Mailing, retry_all_deferred: bool = False, recipients: Recipients | None = None
     ) -> Report:
@@ -290,9 +300,7 @@ class Runner:
         """
         mailing = self.prepare(mailing)
         recipients = recipients or self.recipients()
-        if self.state.deliveries.inputs(mailing.id) == plan_key(
-            mailing, recipients, self.now
-        ) and not self.state.deliveries.has_work(mailing.id, self.now, retry_all_deferred):
+        if self.settled(mailing, recipients, retry_all_deferred):
             return Report(mailing.id)
         compiled = self.compiled(mailing)
         check_approval(self.state, compiled)
