@@ -226,7 +226,9 @@ def sent_count(line: str) -> int:
 
 def test_two_senders_share_one_mailing_and_each_member_gets_one_copy(tmp_path, pg_url):
     root = newsletter_project(tmp_path / "p", members(300))
-    with running_smtp(slow_handler(0.004)) as smtp:
+    # Slow enough (10 ms a message, one at a time: 3 s in all) that the second sender, starting
+    # up on a busy machine, arrives while there is still work to claim.
+    with running_smtp(slow_handler(0.01)) as smtp:
         env = base_env(MAILER_DATABASE_URL=pg_url, **smtp.env())
         approve(root, env)
         senders = [start_sender(root, env, "send", NEWSLETTER) for _ in range(2)]

@@ -42,8 +42,9 @@ class Claims:
     ) -> AsyncIterator[OpenDelivery]:
         """Deliveries to attempt, claimed a page at a time as the sender gets to them.
 
-        The next page is claimed while this one is sent: in a thread, on a connection of its
-        own (the engine's `twin`), so the event loop never waits for the claim's round trip."""
+        The next page is claimed once half of this one is under way: in a thread, on a
+        connection of its own (the engine's `twin`), so the event loop never waits for the
+        claim's round trip, and a sender holds at most a page and a half that others cannot take."""
         db = self.db.twin() or self.db
         loop = asyncio.get_running_loop()
         pool = ThreadPoolExecutor(1, thread_name_prefix="claims")
@@ -51,15 +52,18 @@ class Claims:
         def claim() -> asyncio.Future[list[OpenDelivery]]:
             return loop.run_in_executor(pool, self.claim, mailing_id, now, retry_all_deferred, PAGE, db)
 
-        ahead = claim()
+        ahead: asyncio.Future[list[OpenDelivery]] | None = claim()
         try:
-            while rows := await ahead:
-                ahead = claim()
-                for row in rows:
+            while ahead is not None and (rows := await ahead):
+                ahead = None
+                for i, row in enumerate(rows):
+                    if ahead is None and i >= len(rows) // 2:
+                        ahead = claim()  # half-way: early enough, and another sender gets a share
                     yield row
         finally:
-            with suppress(Exception):  # a claim that failed is the run's error already, or none
-                await ahead
+            if ahead is not None:
+                with suppress(Exception):  # a claim that failed is the run's error already, or none
+                    await ahead
             pool.shutdown()
             if db is not self.db:
                 db.close()
