@@ -9,6 +9,7 @@ Throttling replies pause the whole send instead, and do not count as attempts.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 IN_RUN_DELAYS = (1.0, 2.0, 4.0)
 LATER = (5, 10, 20, 40, 60)  # minutes; then every hour until the lifetime ends
@@ -42,3 +43,26 @@ def gives_up(
 def outlived(first_attempt: dt.datetime, lifetime: dt.timedelta, now: dt.datetime) -> bool:
     """A delivery tried before whose lifetime ended while no run came by: too late to send."""
     return now > first_attempt + lifetime
+
+
+@dataclass
+class Pause:
+    """The server asks us to slow down: every connection pauses, longer if it keeps asking."""
+
+    length: float = THROTTLE_PAUSE_MIN
+    until: float = 0.0
+    began: float = -1.0
+
+    def slow_down(self, started: float, now: float) -> bool:
+        """Pause from `now`; False when the attempt (begun at `started`) was already under way
+        when this pause began, so a burst of replies on several connections counts once."""
+        if started < self.began:
+            return False
+        self.began = now
+        self.until = max(self.until, now + self.length)
+        self.length = min(self.length * 2, THROTTLE_PAUSE_MAX)
+        return True
+
+    def eased(self) -> None:
+        """A message went through: the next pause is shorter."""
+        self.length = max(self.length / 2, THROTTLE_PAUSE_MIN)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,7 +34,7 @@ from mailer.errors import UserError
 from mailer.project.mailings import Mailing
 from mailer.project.members import Member
 from mailer.state import State
-from mailer.state.claims import Claims
+from mailer.state.claims import Claims, to_send
 from mailer.state.deliveries import OpenDelivery
 from mailer.state.suppressions import SuppressionList
 
@@ -92,9 +92,7 @@ class Delivery:
     _stop: str = ""
     _stopped_by_failures: bool = False
     _streak: list[int] = field(default_factory=list)
-    _pause_until: float = 0.0
-    _paused_at: float = -1.0
-    _pause: float = retry.THROTTLE_PAUSE_MIN
+    _pause: retry.Pause = field(default_factory=retry.Pause)
     _live_workers: int = 0
     _went_away: bool = False
     _suppression_version: int = -1
@@ -115,11 +113,7 @@ class Delivery:
             self.report.note = DAY_LIMIT_NOTE
             return self._finish()
         connection = await self.transport.connect(self.mailing.id)
-        rows = (
-            self.claims.open(self.mailing.id, start, retry_all_deferred)
-            if self.claims
-            else _one_by_one(self.state.deliveries.open(self.mailing.id, start, retry_all_deferred))
-        )
+        rows = to_send(self.claims, self.state.deliveries, self.mailing.id, start, retry_all_deferred)
         keeper = asyncio.create_task(self.claims.keep(self.mailing.id)) if self.claims else None
         self._queue = asyncio.Queue(maxsize=self.transport.connections * 2)
         self._changed = asyncio.Event()
@@ -272,9 +266,9 @@ class Delivery:
 
     async def _attempt(self, conn: Connection, item: _Item) -> Connection | None:
         loop = asyncio.get_running_loop()
-        if self._pause_until > loop.time():
+        if self._pause.until > loop.time():
             await self._journal.commit()
-            await asyncio.sleep(self._pause_until - loop.time())
+            await asyncio.sleep(self._pause.until - loop.time())
         if self._stopping():
             if item.tries or item.throttles:
                 self._defer(item, self.clock.now())
@@ -296,7 +290,7 @@ class Delivery:
         self._journal.record_sent(row.id, self.clock.now(), reply, item.out.message_id)
         self.report.sent += 1
         self._streak.clear()
-        self._pause = max(self._pause / 2, retry.THROTTLE_PAUSE_MIN)
+        self._pause.eased()
         self.progress.advance()
         return conn
 
@@ -354,20 +348,11 @@ class Delivery:
         self._changed.set()
 
     def _slow_down(self, started: float) -> float:
-        """The server asks us to slow down: pause every connection; longer if it keeps asking.
-
-        Attempts that were already under way when the pause began are answered by the same
-        pause, so a burst of replies on several connections counts once. Returns the seconds
-        until the pause ends.
-        """
-        loop = asyncio.get_running_loop()
-        t = loop.time()
-        if started >= self._paused_at:
-            self._paused_at = t
-            self._pause_until = max(self._pause_until, t + self._pause)
-            self._pause = min(self._pause * 2, retry.THROTTLE_PAUSE_MAX)
+        """Pause every connection (see `retry.Pause`); the seconds until the pause ends."""
+        t = asyncio.get_running_loop().time()
+        if self._pause.slow_down(started, t):
             self.report.slowed += 1
-        return max(self._pause_until - t, 0.0)
+        return max(self._pause.until - t, 0.0)
 
     def _defer(self, item: _Item, now: dt.datetime) -> None:
         """Hand the delivery to later runs, on the growing schedule, or give it up."""
@@ -408,8 +393,3 @@ class Delivery:
             del self._retries[task]
             self._defer(item, self.clock.now())
             self._settle()
-
-
-async def _one_by_one(rows: Iterator[OpenDelivery]) -> AsyncIterator[OpenDelivery]:
-    for row in rows:
-        yield row

@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 
 from mailer.state.connection import SENDER, Connection
 from mailer.state.database import stamp, transaction
-from mailer.state.deliveries import DUE, OpenDelivery
+from mailer.state.deliveries import DUE, Deliveries, OpenDelivery
 
 PAGE = 100
 
@@ -136,3 +136,18 @@ class Claims:
                 "WHERE mailing_id = ? AND claimed_by = ? AND status IN ('pending', 'sending', 'deferred')",
                 (mailing_id, self.sender),
             )
+
+
+def to_send(
+    claims: Claims | None, deliveries: Deliveries, mailing_id: str, now: dt.datetime, retry_all_deferred: bool
+) -> AsyncIterator[OpenDelivery]:
+    """What a send works through: claimed a page at a time where senders share the state,
+    read from the ledger where one sender has it to itself (SQLite's run lock)."""
+    if claims is not None:
+        return claims.open(mailing_id, now, retry_all_deferred)
+    return _one_by_one(deliveries.open(mailing_id, now, retry_all_deferred))
+
+
+async def _one_by_one(rows: Iterator[OpenDelivery]) -> AsyncIterator[OpenDelivery]:
+    for row in rows:
+        yield row
