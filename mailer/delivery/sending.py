@@ -123,7 +123,7 @@ class Delivery:
         workers += [asyncio.create_task(self._worker(None)) for _ in range(self.transport.connections - 1)]
         self._live_workers = len(workers)
         try:
-            self._journal.open()
+            await self._journal.open()
             await self._produce(rows)
             await self._settled()
             for _ in range(self._live_workers):
@@ -133,7 +133,7 @@ class Delivery:
             for w in workers:
                 w.cancel()
             await rows.aclose()
-            self._journal.close()
+            await self._journal.close()
             self._abandon_retries()
             if self.claims and keeper:
                 keeper.cancel()

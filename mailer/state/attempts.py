@@ -32,13 +32,25 @@ def record_attempts(
     UPDATE … FROM (VALUES …) writes a group (a single statement commits by itself), which
     costs the server and this process far less than a statement per mark.
     """
+    statements = attempt_statements(sending, sent)
+    with transaction(db) if len(statements) > 1 else nullcontext():
+        for sql, params in statements:
+            db.execute(sql, params)
+
+
+def attempt_statements(
+    sending: Sequence[tuple[int, dt.datetime]],
+    sent: Sequence[tuple[int, dt.datetime, str, str]],
+) -> list[tuple[str, list[object]]]:
+    """The statements of `record_attempts`, for a connection that runs them itself (one
+    transaction where there is more than one)."""
     at = stamper()
     rows = [(d, "sending", at(w), 1, None, None) for d, w in sending]
     rows += [(d, "sent", at(w), 0, reply, mid) for d, w, reply, mid in sent]
-    with transaction(db) if len(rows) > MARKS else nullcontext():
-        for i in range(0, len(rows), MARKS):
-            chunk = rows[i : i + MARKS]
-            db.execute(
-                RECORD_ATTEMPTS + ", ".join([MARK] * len(chunk)) + ") AS v WHERE id = v.column1",
-                [x for row in chunk for x in row],
-            )
+    return [
+        (
+            RECORD_ATTEMPTS + ", ".join([MARK] * len(chunk)) + ") AS v WHERE id = v.column1",
+            [x for row in chunk for x in row],
+        )
+        for chunk in (rows[i : i + MARKS] for i in range(0, len(rows), MARKS))
+    ]

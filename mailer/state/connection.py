@@ -36,6 +36,14 @@ class Cursor(Protocol):
     def __iter__(self) -> Iterator[Any]: ...
 
 
+class LoopLedger(Protocol):
+    async def write(self, statements: list[tuple[str, list[object]]]) -> None:
+        """The statements (`?` placeholders), committed together."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class Connection(Protocol):
     engine: str
     """'sqlite' or 'postgresql': for messages and the copy command, never for choosing SQL."""
@@ -69,8 +77,13 @@ class Connection(Protocol):
     def after_erasure(self, tables: Iterable[str]) -> None: ...
 
     def twin(self) -> Connection | None:
-        """Another connection to the same state, for a thread that commits while this one goes
-        on; None where a commit is cheap enough to make where it is asked for."""
+        """Another connection to the same state, for a thread that claims the next page of a
+        send while this one goes on; None where one connection is all there is (SQLite)."""
+        ...
+
+    async def loop_ledger(self) -> LoopLedger | None:
+        """Another connection to the same state whose commits wait on the event loop, for the
+        send's journal; None where a commit is cheap enough to make where it is asked for."""
         ...
 
     def live_senders(self) -> list[str]:

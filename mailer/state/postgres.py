@@ -245,13 +245,24 @@ class PostgresDatabase:
                 )
 
     def twin(self) -> PostgresDatabase:
-        """A connection of its own to the same schema, for a thread that commits while this one
-        goes on (the send's journal): each commit waits for the server and its disk's flush."""
+        """A connection of its own to the same schema, for a thread that claims the next page
+        of a send while the event loop goes on (see `claims.Claims.open`)."""
         try:
             raw = connect_raw(self._url, self.schema, self._wait)
         except psycopg.Error as exc:
             raise UserError(explain(self.where, exc)) from None
         return PostgresDatabase(raw, self.schema, self.where, url=self._url, wait=self._wait)
+
+    async def loop_ledger(self) -> LoopLedger:
+        """A connection of its own that waits for the server on the event loop (the send's
+        journal): each commit waits for a round trip and the flush of the server's disk, and
+        meanwhile the loop keeps the SMTP connections busy, with no thread to hand it to."""
+        try:
+            options = connection_options(self.schema, self._wait)
+            raw = await psycopg.AsyncConnection.connect(self._url, **options)
+        except psycopg.Error as exc:
+            raise UserError(explain(self.where, exc)) from None
+        return LoopLedger(raw)
 
     def live_senders(self) -> list[str]:
         """Senders with a connection to this database now: a killed one's went with it."""
@@ -285,15 +296,40 @@ class PostgresDatabase:
             self.raw.close()
 
 
+def connection_options(schema: str, wait: float) -> dict[str, Any]:
+    """Every connection's: autocommit, and a search path of the county's schema alone."""
+    return {
+        "autocommit": True,
+        "connect_timeout": max(1, int(wait)),
+        "options": f"-c search_path={schema} -c lock_timeout={int(wait * 1000)}",
+        "application_name": f"mailer {SENDER}",
+    }
+
+
 def connect_raw(url: str, schema: str, wait: float) -> psycopg.Connection[Any]:
     """One connection whose search path is the county's schema alone."""
-    return psycopg.connect(
-        url,
-        autocommit=True,
-        connect_timeout=max(1, int(wait)),
-        options=f"-c search_path={schema} -c lock_timeout={int(wait * 1000)}",
-        application_name=f"mailer {SENDER}",
-    )
+    return psycopg.connect(url, **connection_options(schema, wait))
+
+
+class LoopLedger:
+    """A PostgreSQL connection on the event loop (psycopg's AsyncConnection), for writes that
+    must not hold the loop while the server works: see `PostgresDatabase.loop_ledger`."""
+
+    def __init__(self, raw: psycopg.AsyncConnection[Any]):
+        self.raw = raw
+
+    async def write(self, statements: list[tuple[str, list[object]]]) -> None:
+        """The statements, committed together (a single one commits by itself)."""
+        if len(statements) == 1:
+            [(sql, params)] = statements
+            await self.raw.execute(translate(sql), params)
+            return
+        async with self.raw.transaction():
+            for sql, params in statements:
+                await self.raw.execute(translate(sql), params)
+
+    async def close(self) -> None:
+        await self.raw.close()
 
 
 _pools: dict[tuple[str, str], Any] = {}
@@ -325,12 +361,7 @@ def start_pool(url: str, schema: str, wait: float, size: int) -> None:
         timeout=wait,
         open=True,
         name=f"mailer-{schema}",
-        kwargs={
-            "autocommit": True,
-            "connect_timeout": max(1, int(wait)),
-            "options": f"-c search_path={schema} -c lock_timeout={int(wait * 1000)}",
-            "application_name": f"mailer {SENDER}",
-        },
+        kwargs=connection_options(schema, wait),
     )
 
 

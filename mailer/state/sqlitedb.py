@@ -67,9 +67,12 @@ class SqliteDatabase:
         """An INTEGER PRIMARY KEY goes on from the largest one by itself."""
 
     def twin(self) -> None:
+        """None: one sender holds the file (the run lock), so nothing needs claiming ahead."""
+
+    async def loop_ledger(self) -> None:
         """None: a commit here costs tens of microseconds (WAL, synchronous=NORMAL, no flush of
-        the disk), less than handing it to a thread, and two writers would only queue for the
-        file's one write lock; the send commits on the event loop."""
+        the disk), less than a second connection's, and two writers would only queue for the
+        file's one write lock; the send commits on the event loop itself."""
 
     def live_senders(self) -> list[str]:
         return [SENDER]
