@@ -76,11 +76,12 @@ def run_due(runner: Runner) -> DueRun:
     for mailing in due_mailings(runner):
         try:
             if mailing.needs_approval:
-                if runner.settled(runner.prepare(mailing)):
+                prepared = runner.prepare(mailing)
+                if runner.settled(prepared):
                     continue  # sent already: not compiled again only to find nothing to do
                 try:
                     check_approved_at_all(state, mailing)
-                    check_approval(state, runner.compiled(runner.prepare(mailing)))
+                    check_approval(state, runner.compiled(prepared))
                 except UserError as exc:
                     _warn_once_a_day(
                         runner,
