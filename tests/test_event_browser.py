@@ -13,6 +13,7 @@ import pytest
 from browser import chromium, png_size
 from conftest import base_env
 from event_project import EVENT, event_block, links, make_project, run_due, status, wait_for
+from playwright.sync_api import expect
 from webapp import BOARD_PASSWORD, BOARD_USER, SECRET, board_users, start_web
 
 SIZE = "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
@@ -84,7 +85,7 @@ def test_a_member_registers_on_a_phone_without_javascript(sent, browser, env, sm
     page.fill("textarea[name='q.hensyn']", "Nøtteallergi")
     page.click("button[type=submit]")
 
-    assert "Du har plass" in page.evaluate("document.body.innerText")
+    expect(page.locator("body")).to_contain_text("Du har plass")  # waits for the answer page to load
     fits(page, tmp_path, "placed-375.png")
     wait_for(smtp, 11)
     s = status(project, env)
@@ -99,7 +100,7 @@ def test_a_required_answer_left_out_is_pointed_out_on_the_phone(sent, browser, e
     page.fill("input[name='q.fodselsdato']", "31.02.1990")
     page.click("button[type=submit]")
 
-    assert "Skriv datoen som dd.mm.åååå" in page.evaluate("document.body.innerText")
+    expect(page.locator("body")).to_contain_text("Skriv datoen som dd.mm.åååå")  # waits for the page
     fits(page, tmp_path, "error-375.png")
     assert status(project, env)["registered"] == 0
 
@@ -115,7 +116,7 @@ def test_a_guest_fills_in_the_public_form_on_a_phone(sent, browser, env, smtp, t
     page.fill("input[name='q.fodselsdato']", "3.4.1985")
     page.click("button[type=submit]")
 
-    assert "Sjekk e-posten din" in page.evaluate("document.body.innerText")
+    expect(page.locator("body")).to_contain_text("Sjekk e-posten din")  # waits for the answer page to load
     wait_for(smtp, 11)
     assert status(project, env)["unconfirmed"] == 1
 
@@ -138,6 +139,6 @@ def test_the_board_checks_someone_in_at_the_door_from_a_phone(sent, browser, env
     board.goto(f"{server.url}/board/p/{EVENT}")
     board.click("text=Sjekk inn")
 
-    assert "Angre" in board.evaluate("document.body.innerText")
+    expect(board.locator("body")).to_contain_text("Angre")  # waits for the answer page to load
     fits(board, tmp_path, "board-375.png")
     assert status(project, env)["checked_in"] == 1
