@@ -76,7 +76,7 @@ class Location:
 
     def describe(self) -> str:
         if self.url:
-            from mailer.state.postgres import describe
+            from mailer.state.postgres_dialect import describe
 
             return describe(self.url, self.schema or "")
         return str(self.path)
@@ -199,6 +199,6 @@ def explain(where: Path | str | None, exc: BaseException) -> str:
         from mailer.state.sqlitedb import explain as sqlite_explain
 
         return sqlite_explain(where or (_last_opened[0] if _last_opened else "state.db"), exc)
-    from mailer.state.postgres import explain as pg_explain
+    from mailer.state.postgres_dialect import explain as pg_explain
 
     return pg_explain(_last_opened[0] if _last_opened else str(where), exc)
