@@ -1,7 +1,8 @@
-"""Fixtures: a real SMTP server (aiosmtpd on 127.0.0.1), project folders, the CLI as a subprocess."""
+"""Fixtures: a real SMTP server (aiosmtpd on 127.0.0.1), project folders, the CLI as a process."""
 
 from __future__ import annotations
 
+import atexit
 import email
 import email.policy
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
+from forkserver import ForkServer
 from pgserver import PgServer, remove_cluster, start_cluster
 
 REPO = Path(__file__).resolve().parent.parent
@@ -197,14 +199,29 @@ def state_rows(project: Path, sql: str, params: tuple[object, ...] = ()) -> list
         db.close()
 
 
+_fork_server: list[ForkServer] = []
+
+
+def fork_server() -> ForkServer | None:
+    """This worker's fork server (tests/forkserver.py), started at the first command."""
+    if os.environ.get("MAILER_TEST_FORKSERVER") == "0":
+        return None
+    if not _fork_server:
+        _fork_server.append(ForkServer())
+        atexit.register(_fork_server[0].stop)
+    return _fork_server[0]
+
+
 def mailer(project: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
-    """Run the real command line in a subprocess."""
+    """Run the real command line in a process of its own (forked from a server that has
+    imported mailer, see tests/forkserver.py, or started as `python -m mailer`)."""
+    env = env if env is not None else base_env()
+    argv = ["--project", str(project), *args]
+    server = fork_server()
+    if server is not None and server.forks(env):
+        return Result(*server.run(argv, env, timeout))
     proc = subprocess.run(
-        [sys.executable, "-m", "mailer", "--project", str(project), *args],
-        capture_output=True,
-        text=True,
-        env=env if env is not None else base_env(),
-        timeout=timeout,
+        [sys.executable, "-m", "mailer", *argv], capture_output=True, text=True, env=env, timeout=timeout
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
