@@ -378,3 +378,58 @@ def test_the_same_sql_runs_on_both_engines_with_question_marks_and_percent_signs
             assert db.executemany("DELETE FROM meta WHERE key = ?", [("b",), ("x",)]).rowcount == 1
         finally:
             db.close()
+
+
+def test_a_sender_that_waited_for_another_ones_planning_does_not_read_the_members_again(pg_url):
+    """Two senders started together: the second waits for the first's plan of the mailing and
+    then writes nothing and reads no member (the first planned from the same inputs)."""
+    import threading
+
+    import psycopg
+
+    from mailer.state import State
+    from mailer.state.database import Location
+    from mailer.state.deliveries import Planned
+
+    where = Location(url=pg_url, schema="to_sendere")
+    first, second = State(where, None), State(where, None)
+    now = dt.datetime(2030, 1, 7, 18, tzinfo=dt.UTC)
+    answers: list[object] = []
+
+    def read_again():
+        raise AssertionError("the second sender read the member list again")
+        yield  # a generator, as planning's candidates are
+
+    def plan_second() -> None:
+        try:
+            planned = second.deliveries.plan("brev", "newsletter", "brev", read_again(), now, "inputs", None)
+            answers.append(planned)
+        except Exception as exc:
+            answers.append(exc)
+
+    waiting = threading.Thread(target=plan_second)
+
+    def members():
+        for i in range(100):
+            if i == 50:  # the second sender starts now, and must wait for this transaction
+                waiting.start()
+                with psycopg.connect(pg_url, autocommit=True) as watch:
+                    for _ in range(100):
+                        row = watch.execute(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        ).fetchone()
+                        if row and row[0]:
+                            break
+                        time.sleep(0.05)
+                    else:
+                        raise AssertionError("the second sender never waited for the first one's plan")
+            yield Planned(f"m{i}", f"m{i}@example.org", {"id": f"m{i}"})
+
+    try:
+        assert first.deliveries.plan("brev", "newsletter", "brev", members(), now, "inputs", None) == 100
+        waiting.join(30)
+        assert answers == [None]
+        assert len(first.deliveries.member_ids("brev")) == 100
+    finally:
+        first.close()
+        second.close()

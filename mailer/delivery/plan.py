@@ -84,6 +84,8 @@ def plan(
     planned = state.deliveries.plan(
         mailing.id, mailing.kind, mailing.series, candidates(), now, key, mailing.expires_at
     )
+    if planned is None:  # another sender planned the same a moment ago (and dropped what it had to)
+        return 0, 0
     gone = [m for m in open_rows if m not in in_export]
     left_audience = [m for m in open_rows if m in in_export and m not in keep]
     dropped = state.deliveries.drop_open(mailing.id, gone, now, "no longer in the member list")

@@ -60,9 +60,10 @@ class Deliveries:
         now: dt.datetime,
         inputs: str,
         expires_at: dt.datetime | None,
-    ) -> int:
+    ) -> int | None:
         """Write pending deliveries for everyone not yet planned: the whole audience or, on any
-        error or crash, none of it."""
+        error or crash, none of it. None, with `rows` unread, when another sender planned from
+        the same `inputs` while this one waited for the mailing's row."""
         ts = stamp(now)
         with transaction(self.db):
             self.db.execute(
@@ -70,6 +71,8 @@ class Deliveries:
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at",
                 (mailing_id, kind, series, ts, stamp(expires_at) if expires_at else None),
             )
+            if self.inputs(mailing_id) == inputs:  # the row is ours now: read after the other's commit
+                return None
             inserted = self.db.executemany(
                 "INSERT INTO deliveries "
                 "(mailing_id, member_id, address, member, status, created_at, updated_at) "
