@@ -142,6 +142,10 @@ class ForkServer:
         self.folder = tempfile.mkdtemp(prefix="mailer-fork-")
         self.path = os.path.join(self.folder, "s")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("MAILER_")}
+        self._start()
+
+    def _start(self) -> None:
+        Path(self.path).unlink(missing_ok=True)
         self.process = subprocess.Popen(
             [sys.executable, __file__, self.path],
             stdin=subprocess.PIPE,
@@ -153,6 +157,21 @@ class ForkServer:
         if line.strip() != b"ready":
             raise RuntimeError(f"the tests' fork server did not start: {line!r}")
 
+    def _connect(self) -> socket.socket:
+        """A connection to the server; one that died (a test killed it, the kernel did) is
+        started again, before anything of the command was sent, so no command runs twice."""
+        for attempt in (1, 2):
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                conn.connect(self.path)
+                return conn
+            except OSError:
+                conn.close()
+                if attempt == 2 or self.process.poll() is None:
+                    raise
+                self._start()
+        raise AssertionError("unreachable")
+
     def forks(self, env: dict[str, str]) -> bool:
         """Whether a command with this environment may be forked (else it is started as usual)."""
         keys = {k for k in (*env, *self.env) if k.startswith(STARTUP_KEYS)}
@@ -163,9 +182,8 @@ class ForkServer:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         stdin = os.open(os.devnull, os.O_RDONLY)
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            conn.connect(self.path)
+            conn = self._connect()
             payload = json.dumps({"args": args, "env": env, "cwd": os.getcwd()}).encode()
             message = struct.pack("!I", len(payload)) + payload
             sent = socket.send_fds(conn, [message], [stdin, out_w, err_w])

@@ -71,3 +71,13 @@ def test_a_command_past_its_timeout_is_killed(tmp_path, server):
                 return
         time.sleep(0.1)
     raise AssertionError(f"`mailer serve` still listens on {port} after its timeout")
+
+
+def test_a_server_that_died_is_started_again_before_the_next_command(tmp_path, server):
+    project = copy_example(tmp_path / "akershus")
+    server.process.kill()
+    server.process.wait(10)
+    code, out, err = server.run(["--project", str(project), "check"], base_env(), timeout=60)
+    assert code == 0, err
+    assert "Traceback" not in err and "members" in out
+    assert server.process.poll() is None
