@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import re
 import shutil
 from pathlib import Path
@@ -190,3 +192,63 @@ def test_spamassassin_scores_a_newsletter_with_pictures_at_zero_or_below(root, s
     send(root, smtp, f"    pictures: {mode}\n")
     score, details = spamassassin_score(smtp.received[0].data)
     assert score <= 0, details
+
+
+def kept_copies(root: Path) -> dict[str, Path]:
+    """The state folder's checked and scaled pictures, by file name."""
+    return {p.name: p for p in (root / ".mailer/scaled").iterdir()}
+
+
+def previewed_pictures(root: Path, env: dict[str, str]) -> dict[str, bytes]:
+    """What `mailer preview` shows of the pictures: its copies in the preview's bilder/."""
+    result = mailer(root, "preview", "nyhetsbrev-2026-12", env=env)
+    assert result.code == 0, result.err
+    return {p.name: p.read_bytes() for p in (root / ".mailer/previews/nyhetsbrev-2026-12/bilder").iterdir()}
+
+
+def test_a_picture_is_checked_and_scaled_once_and_the_kept_copy_is_what_goes_out(root, smtp):
+    env = base_env(**smtp.env())
+    first = previewed_pictures(root, env)
+    kept = kept_copies(root)
+    suffixes = sorted(p.suffix for p in kept.values())
+    assert suffixes == [".checked", ".checked", ".jpg", ".json", ".json", ".png"]
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in kept.values())
+    assert (root / ".mailer/scaled").stat().st_mode & 0o777 == 0o700
+    assert previewed_pictures(root, env) == first, "read back, the same bytes"
+    # Swap the kept copy of the map for another picture: the next preview shows that one,
+    # which proves the kept copy is read instead of the map being scaled again.
+    png = next(p for p in kept.values() if p.suffix == ".png")
+    other = io.BytesIO()
+    Image.new("RGB", (800, 600), "red").save(other, "PNG")
+    png.write_bytes(other.getvalue())
+    meta_path = png.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    meta["sha256"] = hashlib.sha256(other.getvalue()).hexdigest()
+    meta_path.write_text(json.dumps(meta))
+    shown = previewed_pictures(root, env)
+    assert other.getvalue() in shown.values()
+
+
+@pytest.mark.parametrize("damage", ["description", "picture", "both gone"])
+def test_a_damaged_kept_copy_is_made_again_from_the_draft_s_picture(root, smtp, damage):
+    env = base_env(**smtp.env())
+    first = previewed_pictures(root, env)
+    jpg = next(p for p in kept_copies(root).values() if p.suffix == ".jpg")
+    if damage == "description":
+        jpg.with_suffix(".json").write_text("{not json")
+    elif damage == "picture":
+        jpg.write_bytes(jpg.read_bytes()[:100])
+    else:
+        jpg.unlink()
+        jpg.with_suffix(".json").unlink()
+    assert previewed_pictures(root, env) == first
+    assert jpg.read_bytes() in first.values()
+
+
+def test_a_picture_replaced_by_a_broken_file_is_checked_again_and_refused(root, smtp):
+    env = base_env(**smtp.env())
+    previewed_pictures(root, env)
+    (root / "drafts/bilder/kart.png").write_bytes(b"not a picture at all")
+    result = mailer(root, "preview", "nyhetsbrev-2026-12", env=env)
+    assert result.code == 1 and "bilder/kart.png is not a picture" in result.err
+    assert "Traceback" not in result.err

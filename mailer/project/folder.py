@@ -30,7 +30,7 @@ from mailer.project.config_base import Mailbox
 from mailer.project.drafts import ID, Draft, draft_files, read_draft
 from mailer.project.mailing_config import InvitationConfig, NewsletterConfig, WelcomeConfig
 from mailer.project.mailings import Event, Mailing
-from mailer.project.meeting_config import SendRule
+from mailer.project.meeting_config import SendRule, agenda_text
 from mailer.project.members import Member, MemberReader, RowProblem, member_files
 from mailer.project.settings import Settings, load_settings
 
@@ -172,14 +172,15 @@ class Project:
             return consultations.mailings(self, draft, *found, now)[0]
         series, cfg = self._newsletter_config(draft)
         send_at = draft.send_at(self.tz) or now
+        cache = self.state_dir / pictures.CACHE
         refs = pictures.references(
-            draft.body, self.root / "drafts", str(self.label_path(draft.path)), draft.body_line
+            draft.body, self.root / "drafts", str(self.label_path(draft.path)), draft.body_line, cache
         )
         versions: dict[str, tuple[str, dict[str, Any]]] = {}
         if draft.nynorsk:
             nn = draft.nynorsk
             refs += pictures.references(
-                nn.body, self.root / "drafts", str(self.label_path(nn.path)), nn.body_line
+                nn.body, self.root / "drafts", str(self.label_path(nn.path)), nn.body_line, cache
             )
             versions["nn"] = (nn.body, {"draft": draft.front.model_copy(update=nn.front.model_dump())})
         inline = (cfg.pictures or ("hosted" if self._hosted else "inline")) == "inline"
@@ -230,7 +231,8 @@ class Project:
 
     @cached_property
     def logo(self) -> pictures.PictureRef | None:
-        return look.logo(self.root, self.config.organisation, str(self.label_path(self.config_path)))
+        label = str(self.label_path(self.config_path))
+        return look.logo(self.root, self.config.organisation, label, self.state_dir / pictures.CACHE)
 
     def _web_url(self, draft_id: str) -> str | None:
         """The issue's public page in the archive (`mailer serve`), when there is a web address."""
@@ -244,15 +246,6 @@ class Project:
     def _context(self, **extra: Any) -> dict[str, Any]:
         org = self.config.organisation
         return {"organisation": org, "links": org.links, "rsvp": bool(org.base_url), **extra}
-
-    def _agenda(self, text: str | None) -> str | None:
-        """The agenda's Markdown: written in schedules.yaml, or a file it names."""
-        if not text:
-            return None
-        path = self.root / text
-        if text.endswith(".md") and path.is_file():
-            return path.read_text("utf-8-sig")
-        return text
 
     def event(self, series: str, cfg: InvitationConfig, occ: calendar.Occurrence) -> Event:
         meeting = cfg.meeting
@@ -312,7 +305,7 @@ class Project:
             "location": event.location,
             "video_url": event.video_url,
             "description": event.description,
-            "agenda": self._agenda(event.agenda),
+            "agenda": agenda_text(self.root, event.agenda),
             "organiser": event.organiser,
             "cancelled": event.cancelled,
             "attendance_goal": cfg.meeting.attendance_goal if cfg else None,

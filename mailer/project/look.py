@@ -9,8 +9,9 @@ from mailer.project.config import Organisation
 from mailer.project.pictures import PictureRef, check
 
 
-def logo(root: Path, org: Organisation, config_label: str) -> PictureRef | None:
-    """`organisation.logo` as a picture to scale and deliver; UserError when it cannot be used."""
+def logo(root: Path, org: Organisation, config_label: str, cache: Path | None = None) -> PictureRef | None:
+    """`organisation.logo` as a picture to scale and deliver; UserError when it cannot be used.
+    `cache`: where checked and scaled pictures are kept (see `picture_cache`)."""
     if not org.logo:
         return None
     where = f"{config_label}: organisation.logo"
@@ -20,7 +21,7 @@ def logo(root: Path, org: Organisation, config_label: str) -> PictureRef | None:
         raise UserError(f"{where}: {org.logo} is outside the project folder; put the logo in it")
     if not path.is_file():
         raise UserError(f"{where}: {org.logo} does not exist; give a path relative to the project folder")
-    ref = PictureRef(org.logo, path, org.name, where)
+    ref = PictureRef(org.logo, path, org.name, where, cache)
     check(ref)
     return ref
 

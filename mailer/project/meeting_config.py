@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
@@ -197,3 +198,13 @@ class Meeting(ConfigModel):
         if not self.location and not self.video_url:
             raise ValueError("give a location, a video_url or both")
         return self
+
+
+def agenda_text(root: Path, text: str | None) -> str | None:
+    """An agenda's Markdown: written in schedules.yaml, or a file in the project it names."""
+    if not text:
+        return None
+    path = root / text
+    if text.endswith(".md") and path.is_file():
+        return path.read_text("utf-8-sig")
+    return text

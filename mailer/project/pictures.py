@@ -18,6 +18,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailer.project import picture_cache
+
+CACHE = "scaled"
+"""The state folder's folder of checked and scaled pictures (`picture_cache`)."""
 MAX_BYTES = 20 * 1024 * 1024
 MAX_WIDTH = 1200
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "GIF": ("image/gif", "gif")}
@@ -33,6 +37,8 @@ class PictureRef:
     path: Path
     alt: str
     where: str
+    cache: Path | None = None
+    """Where checked and scaled copies are kept (`picture_cache`), or None to do both each time."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,9 @@ class Picture:
         return f"{self.name}@bilder"
 
 
-def references(body: str, drafts_dir: Path, label: str, first_line: int) -> list[PictureRef]:
+def references(
+    body: str, drafts_dir: Path, label: str, first_line: int, cache: Path | None = None
+) -> list[PictureRef]:
     """The local pictures a draft's Markdown shows; raises UserError naming the line of a bad one."""
     from markdown_it import MarkdownIt
 
@@ -75,7 +83,7 @@ def references(body: str, drafts_dir: Path, label: str, first_line: int) -> list
                 )
             if _REMOTE.fullmatch(src):
                 continue
-            refs.append(PictureRef(src, _inside(drafts_dir, src, where), child.content, where))
+            refs.append(PictureRef(src, _inside(drafts_dir, src, where), child.content, where, cache))
     for ref in refs:
         check(ref)
     return refs
@@ -110,10 +118,12 @@ def check(ref: PictureRef) -> None:
             f"{ref.where}: the picture {ref.src} is {size // (1024 * 1024)} MB; "
             f"use one under {MAX_BYTES // (1024 * 1024)} MB"
         )
-    _open(ref)
+    cache = ref.cache
+    if cache is None or not picture_cache.was_checked(cache, picture_cache.digest(ref.path.read_bytes())):
+        _open(ref)
 
 
-def _open(ref: PictureRef):  # type: ignore[no-untyped-def]
+def _open(ref: PictureRef, data: bytes | None = None):  # type: ignore[no-untyped-def]
     from PIL import Image, UnidentifiedImageError
 
     from mailer.errors import UserError
@@ -121,7 +131,7 @@ def _open(ref: PictureRef):  # type: ignore[no-untyped-def]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(ref.path)
+            image = Image.open(ref.path if data is None else io.BytesIO(data))
             image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise UserError(
@@ -138,14 +148,28 @@ def _open(ref: PictureRef):  # type: ignore[no-untyped-def]
 
 
 def scale(ref: PictureRef, max_width: int = MAX_WIDTH) -> Picture:
-    """At most `max_width` wide, turned upright, re-encoded without metadata."""
+    """At most `max_width` wide, turned upright, re-encoded without metadata (or as kept)."""
+    data = ref.path.read_bytes()
+    if ref.cache is None:
+        return _scale(ref, data, max_width)
+    key = picture_cache.digest(data)
+    kept = picture_cache.read(ref.cache, key, max_width)
+    if kept is not None:
+        content_type = picture_cache.TYPES[kept.ext]
+        return Picture(ref.src, _name(kept.data, kept.ext), content_type, kept.data, kept.width, kept.height)
+    picture = _scale(ref, data, max_width)
+    made = picture_cache.Scaled(picture.name.rsplit(".", 1)[1], picture.data, picture.width, picture.height)
+    picture_cache.keep(ref.cache, key, max_width, made)
+    return picture
+
+
+def _scale(ref: PictureRef, data: bytes, max_width: int) -> Picture:
     from PIL import ImageOps
 
-    image = _open(ref)
+    image = _open(ref, data)
     fmt = image.format
     content_type, ext = FORMATS[fmt]
     if fmt == "GIF" and image.width <= max_width:
-        data = ref.path.read_bytes()
         return Picture(ref.src, _name(data, ext), content_type, data, image.width, image.height)
     image = ImageOps.exif_transpose(image)
     if image.width > max_width:
