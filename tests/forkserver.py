@@ -160,17 +160,18 @@ class ForkServer:
     def _connect(self) -> socket.socket:
         """A connection to the server; one that died (a test killed it, the kernel did) is
         started again, before anything of the command was sent, so no command runs twice."""
-        for attempt in (1, 2):
-            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                conn.connect(self.path)
-                return conn
-            except OSError:
-                conn.close()
-                if attempt == 2 or self.process.poll() is None:
-                    raise
-                self._start()
-        raise AssertionError("unreachable")
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(self.path)
+            return conn
+        except OSError:
+            conn.close()
+            if self.process.poll() is None:
+                raise
+        self._start()
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.connect(self.path)
+        return conn
 
     def forks(self, env: dict[str, str]) -> bool:
         """Whether a command with this environment may be forked (else it is started as usual)."""
@@ -179,11 +180,11 @@ class ForkServer:
 
     def run(self, args: list[str], env: dict[str, str], timeout: float) -> tuple[int, str, str]:
         """Like `subprocess.run(..., capture_output=True, text=True)`: exit code, stdout, stderr."""
+        conn = self._connect()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         stdin = os.open(os.devnull, os.O_RDONLY)
         try:
-            conn = self._connect()
             payload = json.dumps({"args": args, "env": env, "cwd": os.getcwd()}).encode()
             message = struct.pack("!I", len(payload)) + payload
             sent = socket.send_fds(conn, [message], [stdin, out_w, err_w])

@@ -72,7 +72,7 @@ class Journal:
         self._waiting = 0
         self._timer: asyncio.TimerHandle | None = None
         self._last = float("-inf")
-        """When the last commit started (the event loop's clock)."""
+        """When the last commit on the ledger's connection started (the event loop's clock)."""
         self._gap = 1.0
         """Moving average of the seconds between commit requests."""
         self._asked = 0.0
@@ -139,10 +139,10 @@ class Journal:
             return
         sending, sent = self.sending, self.sent
         self.sending, self.sent, self.committed = [], [], None
-        self._last = asyncio.get_running_loop().time()
         if self._ledger is None:
             _settle(committed, _write(self.state.db, sending, sent))
             return
+        self._last = asyncio.get_running_loop().time()
         self._started += 1
         number = self._started
         self._under_way[number] = committed

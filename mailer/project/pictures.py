@@ -24,7 +24,9 @@ CACHE = "scaled"
 """The state folder's folder of checked and scaled pictures (`picture_cache`)."""
 MAX_BYTES = 20 * 1024 * 1024
 MAX_WIDTH = 1200
-FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "GIF": ("image/gif", "gif")}
+_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif"}
+FORMATS = {fmt: (picture_cache.TYPES[ext], ext) for fmt, ext in _EXTENSIONS.items()}
+"""Pillow's format: the content type and file ending of a picture every mail program shows."""
 NAME = re.compile(r"[0-9a-f]{20}\.(?:jpg|png|gif)")
 _REMOTE = re.compile(r"https://\S+")
 
