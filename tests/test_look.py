@@ -124,3 +124,16 @@ def test_a_colour_that_is_not_hex_is_refused_with_its_key_path(root):
     check = mailer(root, "check")
     assert check.code == 1
     assert "organisation.colours.primary: 'lilla' is not a colour; write it as #rrggbb" in check.err
+
+
+def test_a_logo_checked_once_is_not_decoded_again_by_later_commands(root, smtp):
+    env = base_env(**smtp.env())
+    assert mailer(root, "preview", "nyhetsbrev-2026-12", env=env).code == 0  # checks and keeps the logo
+    report = mailer(root, "check", env=env | {"PYTHONPROFILEIMPORTTIME": "1"})  # Python lists its imports
+    assert report.code == 0, report.err
+    imported = re.findall(r"^import time:.*\|\s*(\S+)$", report.err, re.MULTILINE)
+    assert "mailer.project.look" in imported
+    assert [m for m in imported if m.split(".")[0] == "PIL"] == [], "the logo was decoded again"
+    (root / "grafikk/logo.png").write_bytes(b"not a picture")  # new bytes: checked again, and refused
+    broken = mailer(root, "check", env=env)
+    assert broken.code == 1 and "grafikk/logo.png is not a picture" in broken.err

@@ -26,10 +26,10 @@ def logo(root: Path, org: Organisation, config_label: str, cache: Path | None = 
     return ref
 
 
-def problems(root: Path, org: Organisation, config_label: str) -> list[str]:
+def problems(root: Path, org: Organisation, config_label: str, cache: Path | None = None) -> list[str]:
     """What `mailer check` reports about the look."""
     try:
-        logo(root, org, config_label)
+        logo(root, org, config_label, cache)
     except UserError as exc:
         return [str(exc)]
     return []

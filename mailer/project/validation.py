@@ -11,10 +11,13 @@ from mailer.project.event_config import NOTICE_TEMPLATES, EventConfig
 from mailer.project.mailing_config import ConsultationConfig, InvitationConfig
 
 
-def calendar_and_template_problems(root: Path, config: Config, templates_dir: Path, where: str) -> list[str]:
-    """Templates exist; each series fires; sends come before meetings; attachments exist."""
+def calendar_and_template_problems(
+    root: Path, config: Config, templates_dir: Path, where: str, pictures: Path | None = None
+) -> list[str]:
+    """Templates exist; each series fires; sends come before meetings; attachments exist.
+    `pictures`: where checked pictures are kept (the logo is not decoded again)."""
     cfg_tz = config.organisation.tz
-    problems = look.problems(root, config.organisation, where)
+    problems = look.problems(root, config.organisation, where, pictures)
     for name, cfg in config.mailings.items():
         key = f"mailings.{name}"
         if not (templates_dir / f"{cfg.template}.mjml").is_file():
