@@ -391,11 +391,10 @@ class Project:
 
     def calendar_and_template_problems(self) -> list[str]:
         """Templates exist; each series fires; sends come before meetings; attachments exist."""
-        where = str(self.label_path(self.config_path))
         try:
             cache: Path | None = self.state_dir / pictures.CACHE
         except UserError:  # the settings' own error is reported where a command needs them
             cache = None
         return validation.calendar_and_template_problems(
-            self.root, self.parsed_config, self.templates_dir, where, cache
+            self.root, self.parsed_config, self.templates_dir, str(self.label_path(self.config_path)), cache
         )
