@@ -75,10 +75,20 @@ class PgServer:
         self.psql(f"CREATE DATABASE {name} OWNER {ROLE}")
         return name
 
-    def data_files(self, database: str) -> list[Path]:
-        """Every file of one database (its tables, indexes, TOAST; not the WAL)."""
+    def data_files(self, database: str) -> dict[Path, bytes]:
+        """What every file of one database holds (tables, indexes, TOAST; not the WAL).
+
+        The server removes files of its own while it runs (the relation cache's
+        pg_internal.init, for one); a file gone between listing and reading held nothing.
+        """
         oid = self.psql(f"SELECT oid FROM pg_database WHERE datname = '{database}'")
-        return [p for p in (self.root / "data" / "base" / oid).rglob("*") if p.is_file()]
+        found = {}
+        for path in (self.root / "data" / "base" / oid).rglob("*"):
+            try:
+                found[path] = path.read_bytes()
+            except (FileNotFoundError, IsADirectoryError):
+                continue
+        return found
 
     def stop(self, mode: str = "fast") -> None:
         self.run(str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", mode, "stop", check=False)

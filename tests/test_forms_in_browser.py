@@ -35,7 +35,8 @@ def test_a_leader_answers_the_consultation_form_by_pressing_send_in_chromium(tmp
         page.goto(server.local(form_link(mail)))
         page.fill("textarea[name='q.saker']", "Veiene i Bærum")
         page.check("input[name='q.fylkessak'][value='Skoler']")
-        page.click("button[type=submit]")
+        with page.expect_navigation():  # the answer page has loaded before it is read
+            page.click("button[type=submit]")
         text = page.evaluate("document.body.innerText")
     finally:
         server.stop()
@@ -52,7 +53,8 @@ def test_a_board_member_approves_with_the_button_in_chromium(example, browser):
         context = browser.new_context(http_credentials={"username": BOARD_USER, "password": BOARD_PASSWORD})
         page = context.new_page()
         page.goto(f"{server.url}/board/m/nyhetsbrev-2026-12")
-        page.click("text=Godkjenn innholdet med fingeravtrykk")
+        with page.expect_navigation():  # the answer page has loaded before it is read
+            page.click("text=Godkjenn innholdet med fingeravtrykk")
         text = page.evaluate("document.body.innerText")
         context.close()
     finally:

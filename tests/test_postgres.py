@@ -183,16 +183,15 @@ def test_forget_leaves_no_trace_of_the_person_in_the_database_files(tmp_path, sm
     pg_server.psql("ANALYZE", database)  # what autovacuum does when it likes: samples into pg_statistic
     pg_server.psql("CHECKPOINT")
     files = pg_server.data_files(database)
-    assert any(b"gudrun.fjellheim" in p.read_bytes() for p in files), "the files held her before"
+    assert any(b"gudrun.fjellheim" in data for data in files.values()), "the files held her before"
     (root / "recipients" / "members.csv").write_text(
         (root / "recipients" / "members.csv").read_text("utf-8").replace(rows.splitlines()[0] + "\n", "")
     )
     result = mailer(root, "forget", "gudrun.fjellheim@example.org", env=env)
     assert result.code == 0, result.err
     pg_server.psql("CHECKPOINT")
-    left = [
-        str(p) for p in pg_server.data_files(database) if re.search(rb"(?i)gudrun|fjellheim", p.read_bytes())
-    ]
+    files = pg_server.data_files(database)
+    left = [str(p) for p, data in files.items() if re.search(rb"(?i)gudrun|fjellheim", data)]
     assert left == []
     assert pg_server.psql("SELECT count(*) FROM testfylket_senterparti.deliveries", database) == "200"
 

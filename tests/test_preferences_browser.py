@@ -11,6 +11,7 @@ import json
 import pytest
 from browser import chromium, png_size
 from conftest import mailer
+from playwright.sync_api import expect
 from prefs_project import env_for, make_project, token
 from test_browser import keep
 from webapp import start_web
@@ -76,9 +77,9 @@ def test_a_member_turns_the_newsletter_off_and_nynorsk_on_with_the_page_alone(ro
     phone.check("input[name=language][value=nn]")
     phone.click("text=Lagre")
 
-    assert "Innstillingar for e-post" in phone.evaluate("document.body.innerText"), (
-        "the page follows the choice"
-    )
+    # the page follows the choice; expect() waits for the answer page to load
+    expect(phone.locator("body")).to_contain_text("Innstillingar for e-post")
+    expect(phone.locator("body")).to_contain_text("Lagra.")
     assert not phone.is_checked("input[name=on][value=nyhetsbrev]")
     record = json.loads(mailer(root, "preferences", "ase@example.org", "--json", env=env).out)
     assert record["language"]["chosen"] == "nn"
@@ -90,7 +91,8 @@ def test_the_leaders_required_series_cannot_be_unticked_in_the_browser(root, env
     box = "input[name=on][value=lederforum]"
     assert phone.is_checked(box) and phone.is_disabled(box)
     phone.uncheck("input[name=on][value=nyhetsbrev]")
-    phone.click("text=Lagre")
+    with phone.expect_navigation():  # the saved page has loaded before anything is read
+        phone.click("text=Lagre")
     assert phone.is_checked(box)
     rows = json.loads(mailer(root, "suppressions", "--json", env=env).out)
     assert [r["category"] for r in rows] == ["nyhetsbrev"]
