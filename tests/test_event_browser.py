@@ -129,6 +129,7 @@ def test_the_board_checks_someone_in_at_the_door_from_a_phone(sent, browser, env
     page.goto(server.local(invitations["ase@example.org"]))
     page.fill("input[name='q.fodselsdato']", "17.05.1990")
     page.click("button[type=submit]")
+    expect(page.locator("body")).to_contain_text("Du har plass")  # registered before the board looks
     login = base64.b64encode(f"{BOARD_USER}:{BOARD_PASSWORD}".encode()).decode()
     board = browser.new_page(
         viewport={"width": 375, "height": 800},
