@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import httpx
@@ -252,3 +254,31 @@ def test_a_picture_replaced_by_a_broken_file_is_checked_again_and_refused(root, 
     result = mailer(root, "preview", "nyhetsbrev-2026-12", env=env)
     assert result.code == 1 and "bilder/kart.png is not a picture" in result.err
     assert "Traceback" not in result.err
+
+
+def test_kept_copies_nothing_used_for_three_months_are_removed_when_a_new_one_is_kept(root, smtp):
+    env = base_env(**smtp.env())
+    previewed_pictures(root, env)
+    folder = root / ".mailer/scaled"
+    months_ago = time.time() - 91 * 86_400
+    own = kept_copies(root)
+    for name, path in own.items():  # an old newsletter's picture, and one in use
+        for key, when in (("a" * 40, months_ago), ("b" * 40, time.time())):
+            copy = folder / (key + name[40:])
+            copy.write_bytes(path.read_bytes())
+            os.utime(copy, (when, when))
+    for path in own.values():  # this newsletter's own: last used months ago too
+        os.utime(path, (months_ago, months_ago))
+    (folder / ".half-written.png.4242").write_bytes(b"left by a kill")
+    os.utime(folder / ".half-written.png.4242", (months_ago, months_ago))
+    picture = io.BytesIO()
+    Image.new("RGB", (900, 500), "navy").save(picture, "PNG")
+    (root / "drafts/bilder/kart.png").write_bytes(picture.getvalue())  # a new picture is kept
+
+    previewed_pictures(root, env)
+
+    keys = {name[:40] for name in kept_copies(root)}
+    assert "a" * 40 not in keys, "the old newsletter's picture is gone"
+    assert "b" * 40 in keys, "a picture used lately stays"
+    assert len(keys) == 3, "this newsletter's pictures, used by the preview, stay"
+    assert not (folder / ".half-written.png.4242").exists()

@@ -6,6 +6,8 @@ language. A picture whose bytes were checked and scaled before is read back inst
 is the SHA-256 of the file's bytes with `VERSION` (raise it when checking or scaling changes
 what it makes), and the width: a changed file, width or rule is checked and scaled again. An
 entry that cannot be read is made again; one that cannot be written only costs the time.
+Entries no preview, approval or send has used for `KEEP_DAYS` go when a new one is kept, so the
+folder holds the pictures of the newsletters in the works, not every picture ever sent.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 VERSION = b"1"
+KEEP_DAYS = 90
+"""An entry unused this long is removed (a picture that comes back is checked and scaled again)."""
 TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
 
 
@@ -37,8 +42,8 @@ def digest(data: bytes) -> str:
 
 
 def was_checked(folder: Path, key: str) -> bool:
-    """Whether these bytes passed the check before (and were scaled then)."""
-    return (folder / f"{key}.checked").is_file()
+    """Whether these bytes passed the check before (and were scaled then); marks the entry used."""
+    return _used(folder / f"{key}.checked")
 
 
 def read(folder: Path, key: str, width: int) -> Scaled | None:
@@ -56,6 +61,7 @@ def read(folder: Path, key: str, width: int) -> Scaled | None:
         return None
     if not 0 < shown_width <= width or shown_height <= 0:
         return None
+    _used(folder / f"{key}.checked")
     return Scaled(ext, data, shown_width, shown_height)
 
 
@@ -72,6 +78,31 @@ def keep(folder: Path, key: str, width: int, scaled: Scaled) -> None:
         _write(folder / f"{key}-{width}.{scaled.ext}", scaled.data)
         _write(folder / f"{key}-{width}.json", json.dumps(meta).encode())
         _write(folder / f"{key}.checked", b"")
+        prune(folder)
+
+
+def prune(folder: Path, days: int = KEEP_DAYS) -> None:
+    """Remove the entries (and any half-written file) that nothing has used for `days`."""
+    oldest = time.time() - days * 86_400
+    used = set()
+    files = list(folder.iterdir())
+    for path in files:
+        with suppress(OSError):
+            if path.suffix == ".checked" and path.stat().st_mtime >= oldest:
+                used.add(path.stem)
+    for path in files:
+        with suppress(OSError):
+            if path.name.split("-", 1)[0].split(".", 1)[0] not in used and path.stat().st_mtime < oldest:
+                path.unlink()
+
+
+def _used(checked: Path) -> bool:
+    """Whether the entry exists, telling `prune` it is in use."""
+    try:
+        os.utime(checked)
+    except OSError:
+        return False
+    return True
 
 
 def _write(path: Path, data: bytes) -> None:
