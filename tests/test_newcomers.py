@@ -112,6 +112,22 @@ def test_each_new_member_is_named_in_one_notice_only_and_later_ones_the_next_day
     assert second["X-Mailer-Mailing"] == "velkommen-lokallag@2026-11-26/as-sp"
 
 
+def test_a_notice_noted_but_never_planned_because_of_a_kill_goes_out_at_the_next_run(root, smtp):
+    run_due(root, "2026-11-24T10:00", smtp)
+    notice = "velkommen-lokallag@2026-11-24/as-sp"
+    db = sqlite3.connect(root / ".mailer" / "state.db")
+    with db:  # as if killed after noting the members, before the notice's mailing was planned
+        db.execute("DELETE FROM deliveries WHERE mailing_id = ?", (notice,))
+        db.execute("DELETE FROM mailings WHERE id = ?", (notice,))
+    db.close()
+    smtp.received.clear()
+
+    run_due(root, "2026-11-24T10:05", smtp)
+    [again] = notices(smtp)["ola@example.org"]
+    assert again["X-Mailer-Mailing"] == notice and "Åse Fersk" in text_of(again)
+    assert list(notices(smtp)) == ["ola@example.org"], "the notices that went out are not sent again"
+
+
 def test_the_welcome_never_names_the_new_member_as_their_own_chapter_leader(root, smtp):
     run_due(root, "2026-11-24T10:00", smtp)
     [welcome] = [
