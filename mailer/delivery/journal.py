@@ -13,15 +13,19 @@ from mailer.state.connection import Connection, LoopLedger
 
 GROUP_WINDOW = 0.002
 """SQLite: seconds a commit may wait for the writes of other connections (when some are busy)."""
-SPACING = 0.008
+SPACING = 0.004
 """PostgreSQL: seconds from one commit's start to the next's at the least, unless every
 connection is waiting for it. A commit costs the server about 0.4 ms of CPU however few marks
-it holds; 10,000 messages on 8 connections took 8,000 to 9,700 commits without a spacing,
-2,300 to 3,200 with this one, and a fifth less CPU for this process and the server together,
-in the same time (the commit waits on the event loop while the envelope is on its way). On
-SQLite the same spacing saved a sixth of this process's CPU but was slower in three of four
-alternating pairs (a tenth on average): its commit runs on the event loop, and each message
-waited for the timer."""
+it holds; 10,000 messages on 8 connections took 8,000 to 9,700 commits without a spacing and
+a fifth more CPU for this process and the server together. But each connection needs one
+commit a message (its `sent` and its next `sending` mark), so it sends at most one message a
+spacing: at 8 ms, 8 connections could not pass about 900 messages a second, and that was the
+limit of a send to a server that takes more (2026-12-07 13:15-13:36, 10,000 messages, nine
+alternating rounds: 4 ms took 0.90-0.95 of the time of 8 ms in eight and 1.15 in one, for
+2,700-3,500 commits instead of 1,700-2,200 and a tenth more of the server's CPU; 2 and 3 ms
+were no faster than 4). On SQLite the same spacing
+saved a sixth of this process's CPU but was slower in three of four alternating pairs (a tenth
+on average): its commit runs on the event loop, and each message waited for the timer."""
 
 Sending = list[tuple[int, dt.datetime]]
 Sent = list[tuple[int, dt.datetime, str, str]]
