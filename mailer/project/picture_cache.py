@@ -100,8 +100,10 @@ def _used(checked: Path) -> bool:
     """Whether the entry exists, telling `prune` it is in use."""
     try:
         os.utime(checked)
-    except OSError:
+    except FileNotFoundError:
         return False
+    except OSError:  # a folder this process may read but not change: the entry is still good
+        return checked.is_file()
     return True
 
 
