@@ -23,9 +23,9 @@ spacing: at 8 ms, 8 connections could not pass about 900 messages a second, and 
 limit of a send to a server that takes more (2026-12-07 13:15-13:36, 10,000 messages, nine
 alternating rounds: 4 ms took 0.90-0.95 of the time of 8 ms in eight and 1.15 in one; in
 the three counted, 2,700-3,500 commits instead of 1,700-2,200 and a tenth more of the server's
-CPU; 2 and 3 ms were no faster than 4). On SQLite the same spacing
-saved a sixth of this process's CPU but was slower in three of four alternating pairs (a tenth
-on average): its commit runs on the event loop, and each message waited for the timer."""
+CPU; 2 and 3 ms were no faster than 4). On SQLite the same spacing saved a sixth of this
+process's CPU but was slower in three of four alternating pairs (a tenth on average): its
+commit runs on the event loop, and each message waited for the timer."""
 
 Sending = list[tuple[int, dt.datetime]]
 Sent = list[tuple[int, dt.datetime, str, str]]
