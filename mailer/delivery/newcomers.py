@@ -74,8 +74,8 @@ def send_notices(
     today = notice_id(series, now.date(), "x").rsplit("/", 1)[0] + "/"
     open_ = set(runner.state.deliveries.mailings_with_work(now))
     unnoted = [member_id for member_id in store.welcomed(series) if member_id not in noted]
-    todays = sorted({nid for nid in noted.values() if nid.startswith(today)})
-    unplanned = set(todays) - runner.state.deliveries.planned_mailings(todays)  # noted, then a crash
+    todays = {nid for nid in noted.values() if nid.startswith(today)}
+    unplanned = todays - runner.state.deliveries.planned_mailings(sorted(todays))  # noted, then a crash
     if not unnoted and not unplanned and not any(nid in open_ for nid in noted.values()):
         return []  # nothing to note or send: the member list is not read (every run asks)
     members = {m.id: m for m in runner.members()}
