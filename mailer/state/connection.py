@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Any, Protocol
 
 Params = Sequence[Any]
@@ -107,3 +108,10 @@ class Connection(Protocol):
     def renumber(self, tables: Iterable[str]) -> None: ...
 
     def close(self) -> None: ...
+
+
+def batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of `size` rows (the last one shorter), read from `rows` as they are needed."""
+    it = iter(rows)
+    while batch := list(islice(it, size)):
+        yield batch

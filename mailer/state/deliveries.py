@@ -8,15 +8,20 @@ is retried, so a crash can at most repeat the messages that were on the wire.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from mailer.state.connection import Connection
+from mailer.state.connection import Connection, batched
 from mailer.state.database import like_containing, stamp, transaction, unstamp
 
 OPEN_STATES = ("pending", "sending", "deferred")
 FINAL_STATES = ("sent", "failed", "dropped", "expired")
+PLAN_ROWS = 250  # deliveries a planning statement writes (one each: 10,000 cost PostgreSQL 0.4 s more)
+PLAN = "INSERT INTO deliveries (mailing_id, member_id, address, member, status, created_at, updated_at)"
+PLANNED = "(?, ?, ?, ?, 'pending', ?, ?)"
+_json = functools.partial(json.dumps, ensure_ascii=False)
 DUE = "status IN ('pending', 'sending', 'deferred') AND (status != 'deferred' OR ? OR next_attempt_at <= ?)"
 
 
@@ -73,15 +78,13 @@ class Deliveries:
             )
             if self.inputs(mailing_id) == inputs:  # the row is ours now: read after the other's commit
                 return None
-            inserted = self.db.executemany(
-                "INSERT INTO deliveries "
-                "(mailing_id, member_id, address, member, status, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
-                (
-                    (mailing_id, r.member_id, r.address, json.dumps(r.member, ensure_ascii=False), ts, ts)
-                    for r in rows
-                ),
-            ).rowcount
+            inserted = sum(
+                self.db.execute(
+                    f"{PLAN} VALUES {', '.join([PLANNED] * len(chunk))} ON CONFLICT DO NOTHING",
+                    [x for r in chunk for x in (mailing_id, r.member_id, r.address, _json(r.member), ts, ts)],
+                ).rowcount
+                for chunk in batched(rows, PLAN_ROWS)
+            )
             self.db.execute("UPDATE mailings SET planned_inputs = ? WHERE id = ?", (inputs, mailing_id))
         return inserted
 

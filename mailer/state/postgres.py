@@ -18,7 +18,7 @@ import psycopg
 from psycopg import pq
 
 from mailer.errors import UserError
-from mailer.state.connection import SENDER
+from mailer.state.connection import SENDER, batched
 from mailer.state.postgres_dialect import SCHEMA_NAME, check_schema, ddl, describe, explain, translate
 
 VERSION_TABLE = "schema_version"
@@ -47,17 +47,6 @@ class Pipelined:
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.cursors[-1])
-
-
-def _batched(rows: Iterable[Any]) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 class PostgresDatabase:
@@ -93,7 +82,7 @@ class PostgresDatabase:
         """In batches: psycopg pipelines a batch, and the rows may come from a query on this
         same connection (members streamed from the member store), which must not run inside it."""
         query, cursors = translate(sql), []
-        for batch in _batched(rows):
+        for batch in batched(rows, BATCH):
             cur = self.raw.cursor()
             cur.executemany(query, batch)
             cursors.append(cur)
