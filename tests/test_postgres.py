@@ -432,3 +432,43 @@ def test_a_sender_that_waited_for_another_ones_planning_does_not_read_the_member
     finally:
         first.close()
         second.close()
+
+
+def test_planning_writes_each_member_once_across_its_statements_on_both_engines(tmp_path, pg_url):
+    """Planning writes a few hundred deliveries a statement: an address met again in a later
+    statement, or a member planned by an earlier run, is skipped and not counted, on either
+    engine. On the server the deliveries' pages keep room for a send's updates."""
+    from mailer.state import State
+    from mailer.state.database import Location
+    from mailer.state.deliveries import PLAN_ROWS, Planned
+
+    def planned(ids: range, same_address: int) -> list[Planned]:
+        return [
+            Planned(f"m{i}", f"m{same_address if i == PLAN_ROWS + 1 else i}@example.org", {"first_name": "Å"})
+            for i in ids
+        ]
+
+    now = dt.datetime(2030, 1, 7, 18, tzinfo=dt.UTC)
+    first, more = range(PLAN_ROWS * 2 + 10), range(PLAN_ROWS * 2 + 60)
+    for where in (tmp_path / "state.db", Location(url=pg_url, schema="planlegging")):
+        state = State(where, None)
+        try:
+            plan, deliveries = state.deliveries.plan, state.deliveries
+            assert plan("brev", "newsletter", "brev", planned(first, 3), now, "a", None) == len(first) - 1
+            assert plan("brev", "newsletter", "brev", planned(more, 3), now, "b", None) == 50
+            rows = state.db.execute("SELECT member_id, address, member FROM deliveries ORDER BY id")
+            rows = rows.fetchall()
+            assert len(rows) == len(more) - 1 and len({r[1] for r in rows}) == len(rows), where
+            assert f"m{PLAN_ROWS + 1}" not in {r[0] for r in rows}
+            assert [json.loads(r[2]) for r in rows[:1]] == [{"first_name": "Å"}]
+            assert deliveries.count_open("brev") == len(more) - 1
+        finally:
+            state.db.close()
+    import psycopg
+
+    with psycopg.connect(pg_url) as server:
+        options = server.execute(
+            "SELECT c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'planlegging' AND c.relname = 'deliveries'"
+        ).fetchone()
+    assert options == (["fillfactor=50"],)
