@@ -184,7 +184,7 @@ def peak_memory(project: Path, *args: str, env: dict[str, str]) -> Run:
 
     Linux counts in a child's high-water mark that of the memory it started from (the parent's,
     which subprocess's vfork shares until exec): this bench, holding (b)'s messages, made a send
-    to 100,000 read 142 MB instead of 124. So a small process forks the command and reports."""
+    to 100,000 read 142 MB instead of 115. So a small process forks the command and reports."""
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         peak = Path(folder) / "peak"
