@@ -5,9 +5,9 @@ from __future__ import annotations
 import atexit
 import email
 import email.policy
+import errno
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
 from forkserver import ForkServer
 from pgserver import PgServer, remove_cluster, start_cluster
+from ports import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_PARTS = ("schedules.yaml", "templates", "recipients", "drafts", "agenda")
@@ -70,12 +71,6 @@ class Handler:
         return [r for r in self.received if address.lower() in (a.lower() for a in r.rcpt_tos)]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class SMTPServer:
     handler: Handler
@@ -96,10 +91,19 @@ class SMTPServer:
 
 @contextmanager
 def running_smtp(handler: Handler) -> Iterator[SMTPServer]:
-    """aiosmtpd on a free port of 127.0.0.1, answering through `handler`, until the block ends."""
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False)
-    controller.start()
+    """aiosmtpd on a free port of 127.0.0.1, answering through `handler`, until the block ends.
+
+    Another process may take the port between `free_port` and the bind (other xdist workers
+    start servers too): then another port is tried."""
+    for attempt in range(5):
+        port = free_port()
+        controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False)
+        try:
+            controller.start()
+            break
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or attempt == 4:
+                raise
     try:
         yield SMTPServer(handler, port, controller)
     finally:

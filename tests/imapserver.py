@@ -12,7 +12,6 @@ import imaplib
 import os
 import pwd
 import shutil
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conftest import free_port
+from ports import listens
 
 DOVECOT = Path("/usr/sbin/dovecot")
 USER, PASSWORD = "sekretaer@testfylket.example", "hemmelig-passord"
@@ -137,19 +137,27 @@ def running_dovecot(root: Path) -> Iterator[IMAPServer]:
     else:
         uid, gid = os.getuid(), os.getgid()
         login = internal = getpass.getuser()
-    port = free_port()
     conf = root / "dovecot.conf"
-    conf.write_text(
-        CONF.format(root=root, run=run, port=port, uid=uid, gid=gid, login_user=login, internal_user=internal)
-    )
-    proc = subprocess.Popen(
-        [str(DOVECOT), "-F", "-c", str(conf)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=_real_clock(),
-    )
+    users = {"uid": uid, "gid": gid, "login_user": login, "internal_user": internal}
+    for attempt in range(5):  # another process may take the port before Dovecot binds it
+        port = free_port()
+        conf.write_text(CONF.format(root=root, run=run, port=port, **users))
+        proc = subprocess.Popen(
+            [str(DOVECOT), "-F", "-c", str(conf)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=_real_clock(),
+        )
+        try:
+            _wait_for(port, proc, root)
+            break
+        except RuntimeError as exc:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if "Address already in use" not in str(exc) or attempt == 4:
+                raise
     try:
-        _wait_for(port, proc, root)
         yield IMAPServer(root, port)
     finally:
         proc.terminate()
@@ -173,9 +181,7 @@ def _wait_for(port: int, proc: subprocess.Popen[bytes], root: Path) -> None:
         if proc.poll() is not None:
             log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
             raise RuntimeError(f"dovecot exited: {proc.stdout.read().decode() if proc.stdout else ''} {log}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
+        if listens(proc.pid, port):  # its own socket, not another process's that took the port
+            return
+        time.sleep(0.1)
     raise RuntimeError("dovecot did not start listening within 15 s")

@@ -16,6 +16,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ports import free_port
+
 BIN_ROOT = Path("/usr/lib/postgresql")
 ROLE, PASSWORD = "mailer", "hemmelig-passord"
 
@@ -140,7 +142,18 @@ def start_cluster(port: int) -> PgServer:
         "shared_buffers = 32MB\n"
     )
     server.run("sh", "-c", f"cat >> {conf} <<'EOF'\n{settings}EOF")
-    server.start()
+    for attempt in range(5):
+        try:
+            server.start()
+            break
+        except subprocess.CalledProcessError:
+            # Another process took the port meanwhile (other xdist workers start servers too):
+            # the last `port =` line of the file counts, so another one goes after it.
+            log = (root / "log").read_text() if (root / "log").is_file() else ""
+            if "Address already in use" not in log or attempt == 4:
+                raise
+            server.port = free_port()
+            server.run("sh", "-c", f"echo 'port = {server.port}' >> {conf}")
     server.psql(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'")
     return server
 

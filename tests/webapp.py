@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 from conftest import free_port, mailer
+from ports import listens
 
 SECRET = "test-secret-for-signed-links-0123"
 BOARD_USER, BOARD_PASSWORD = "Kari Styre", "riktig hest batteri stift"
@@ -60,8 +61,20 @@ class WebServer:
 
 
 def start_web(project: Path, env: dict[str, str], now: str | None = None) -> WebServer:
-    """`mailer serve` on a free port; with `now`, as of that time (`mailer --now T serve`)."""
-    port = free_port()
+    """`mailer serve` on a free port; with `now`, as of that time (`mailer --now T serve`).
+
+    Another process may take the port between `free_port` and the server's bind (other xdist
+    workers start servers too): then it is tried again on another port, and a server counts as
+    started only once its own process holds the listening socket, so a test never talks to
+    someone else's server that took the port."""
+    for _ in range(5):
+        server = _serve(project, env, now, free_port())
+        if server is not None:
+            return server
+    raise AssertionError("mailer serve found no free port in five tries")
+
+
+def _serve(project: Path, env: dict[str, str], now: str | None, port: int) -> WebServer | None:
     log = project.parent / f"serve-{port}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -84,12 +97,16 @@ def start_web(project: Path, env: dict[str, str], now: str | None = None) -> Web
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            if "is the port in use?" in log.read_text():
+                return None
             raise AssertionError(f"mailer serve exited with {proc.returncode}: {log.read_text()}")
-        try:
-            if httpx.get(server.url + "/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.1)
+        if listens(proc.pid, port):
+            try:
+                if httpx.get(server.url + "/healthz", timeout=1).status_code == 200:
+                    return server
+            except httpx.TransportError:
+                pass
+        time.sleep(0.1)
     server.stop()
     raise AssertionError(f"mailer serve did not answer within 30 s: {log.read_text()}")
 
