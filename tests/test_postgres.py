@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -472,3 +473,35 @@ def test_planning_writes_each_member_once_across_its_statements_on_both_engines(
             "WHERE n.nspname = 'planlegging' AND c.relname = 'deliveries'"
         ).fetchone()
     assert options == (["fillfactor=50"],)
+
+
+def test_planning_that_fails_after_statements_went_out_plans_nobody_on_both_engines(tmp_path, pg_url):
+    """The server may already be writing the first statements of a planning when a later member
+    turns out bad (on PostgreSQL they are sent without waiting for each): nobody is planned,
+    the connection is fit for the next planning, and that one counts every member."""
+    from mailer.state import State
+    from mailer.state.database import Location
+    from mailer.state.deliveries import PLAN_ROWS, Planned
+
+    class BadMember(Exception):
+        pass
+
+    def audience(fail_at: int | None) -> Iterator[Planned]:
+        for i in range(PLAN_ROWS * 3):
+            if i == fail_at:
+                raise BadMember(i)
+            yield Planned(f"m{i}", f"m{i}@example.org", {"first_name": "Å"})
+
+    now = dt.datetime(2030, 1, 7, 18, tzinfo=dt.UTC)
+    for where in (tmp_path / "state.db", Location(url=pg_url, schema="halvveis")):
+        state = State(where, None)
+        try:
+            plan = state.deliveries.plan
+            with pytest.raises(BadMember):
+                plan("brev", "newsletter", "brev", audience(PLAN_ROWS * 2 + 5), now, "a", None)
+            assert state.db.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 0, where
+            assert state.deliveries.inputs("brev") is None, where
+            assert plan("brev", "newsletter", "brev", audience(None), now, "a", None) == PLAN_ROWS * 3
+            assert state.deliveries.count_open("brev") == PLAN_ROWS * 3, where
+        finally:
+            state.db.close()

@@ -78,15 +78,15 @@ class Deliveries:
             )
             if self.inputs(mailing_id) == inputs:  # the row is ours now: read after the other's commit
                 return None
-            inserted = sum(
+            written = [  # counted at the end: a server writes one statement while the next is built
                 self.db.execute(
                     f"{PLAN} VALUES {', '.join([PLANNED] * len(chunk))} ON CONFLICT DO NOTHING",
                     [x for r in chunk for x in (mailing_id, r.member_id, r.address, _json(r.member), ts, ts)],
-                ).rowcount
+                )
                 for chunk in batched(rows, PLAN_ROWS)
-            )
+            ]
             self.db.execute("UPDATE mailings SET planned_inputs = ? WHERE id = ?", (inputs, mailing_id))
-        return inserted
+            return sum(w.rowcount for w in written)
 
     def open(self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool) -> Iterator[OpenDelivery]:
         """Deliveries still to attempt, in the order they were planned, read page by page."""
