@@ -35,8 +35,8 @@ class Pipelined:
 
     @property
     def rowcount(self) -> int:
-        if self.db._pipeline is not None:
-            self.db._pipeline.sync()
+        if self.db._pipeline is not None and any(c.pgresult is None for c in self.cursors):
+            self.db._pipeline.sync()  # once: it brings the results of every statement sent so far
         return sum(max(c.rowcount, 0) for c in self.cursors)
 
     def fetchone(self) -> Any:
