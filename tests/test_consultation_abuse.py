@@ -183,6 +183,37 @@ def test_after_the_deadline_the_form_is_read_only_and_an_answer_is_not_recorded(
     assert answered(project, env) == 0
 
 
+def test_control_characters_in_an_answer_never_reach_the_secretarys_terminal_or_the_export(
+    sent, env, tmp_path
+):
+    project, server, links = sent
+    hostile = "\x1b]0;pwned\x07\x1b[31mRØD\x1b[0m\x00slutt"
+
+    response = post(server, links["ase@example.org"], **{"q.saker": hostile, "q.fylkessak": "Veier"})
+
+    assert response.status_code == 200
+    status = mailer(project, "consultation", "status", ID, env=env)
+    export = tmp_path / "svar.csv"
+    assert mailer(project, "consultation", "export", ID, "--out", str(export), env=env).code == 0
+    for shown in (status.out, export.read_text("utf-8")):
+        assert "RØD" in shown and "slutt" in shown
+        assert not any(ch in shown for ch in "\x1b\x07\x00")
+
+
+def test_a_form_whose_based_on_is_no_small_number_is_answered_without_a_server_error(sent, env):
+    """Åse and Bjørn answer for the same chapter: the first answer stands whatever its form
+    claims to be based on (nothing stood), the second is a conflict, not a server error."""
+    project, server, links = sent
+    fields = {"q.saker": "x", "q.fylkessak": "Veier"}
+
+    first = post(server, links["ase@example.org"], **fields, based_on="9" * 30)
+    second = post(server, links["bjorn@example.org"], **fields, based_on="²")
+
+    assert first.status_code == 200 and "Takk" in first.text
+    assert second.status_code == 409
+    assert answered(project, env) == 1
+
+
 # -- mailer check ----------------------------------------------------------------------------------
 
 

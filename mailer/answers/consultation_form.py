@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from mailer.project.drafts import Question
+from mailer.project.textclean import without_controls
 
 SCALE = ("1", "2", "3", "4", "5")
 ERRORS = {
@@ -28,12 +29,15 @@ def field_name(question: Question) -> str:
 def check_answers(
     questions: Sequence[Question], form: Mapping[str, str], language: str
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """(answers by question id, error by question id); record only when there are no errors."""
+    """(answers by question id, error by question id); record only when there are no errors.
+
+    Control characters become spaces: an answer is printed in the secretary's terminal and
+    written into the export, where an escape sequence would rewrite what they see."""
     texts = ERRORS.get(language, ERRORS["nb"])
     answers: dict[str, str] = {}
     errors: dict[str, str] = {}
     for q in questions:
-        value = form.get(field_name(q), "").replace("\r\n", "\n").strip()
+        value = without_controls(form.get(field_name(q), "").replace("\r\n", "\n")).strip()
         answers[q.id] = value
         if not value:
             if q.required:

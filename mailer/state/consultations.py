@@ -76,7 +76,9 @@ class Answers:
         with transaction(self.db):
             self.db.lock(f"answers:{consultation}:{unit}")  # two leaders at once: one stands
             standing = self.current(consultation, unit)
-            stands = (standing.id if standing else 0) == based_on
+            # With nothing standing (the first answer, or the one before was erased) any form
+            # stands: there is nothing it could overwrite unseen.
+            stands = standing is None or standing.id == based_on
             self.db.execute(
                 "INSERT INTO consultation_answers (consultation, unit, based_on, member_id, "
                 "member_name, answered_at, answers, stands) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

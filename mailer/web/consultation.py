@@ -32,7 +32,7 @@ from mailer.project.dates import date_and_time
 from mailer.project.mailings import Consultation
 from mailer.web import clicks, pages
 from mailer.web.headers import same_origin
-from mailer.web.responses import FORM_HEADERS
+from mailer.web.responses import FORM_HEADERS, form_number
 
 if TYPE_CHECKING:
     from mailer.web.projects import Projects
@@ -167,14 +167,14 @@ def visit(runner: Runner, token: str) -> Visit:
         text = t["not_found_text"].format(contact=contact)
         raise Refused(404, pages.message(who.language, org.name, t["not_found"], text))
     if not any(True for _ in first.audience.select([member], runner.now.date())):
-        text = TEXTS[_lang(member.language)]["not_in_audience"]
-        raise Refused(403, pages.message(member.language, org.name, first.id, text))
+        text = TEXTS[_lang(who.language)]["not_in_audience"]
+        raise Refused(403, pages.message(who.language, org.name, first.id, text))
     c = first.consultation
     assert c is not None
     unit = unit_of(c.answer_per, member)
     return Visit(
         runner,
-        _lang(member.language),
+        _lang(who.language),
         org.name,
         c,
         first.context["draft"].title or first.context["draft"].subject,
@@ -239,10 +239,8 @@ def answer(v: Visit, token: str, form: dict[str, str], same_origin: bool) -> tup
     values, errors = check_answers(v.consultation.questions, form, v.lang)
     if errors:
         return 400, form_page(v, token, values, errors=errors, notice=c["fix"])
-    try:
-        based_on = int(form.get("based_on", "0"))
-    except ValueError:
-        based_on = -1
+    based_on = form_number(form.get("based_on", "0"))
+    based_on = -1 if based_on is None else based_on
     answers = v.runner.state.consultations
     stands, standing = answers.record(
         v.consultation.id, v.unit, based_on, v.member_id, v.member_name, values, v.runner.now
@@ -274,7 +272,7 @@ def routes(projects: Projects, page: Callable[..., Response]) -> list[Route]:
                 v = visit(runner, token)
             except Refused as exc:
                 return page(exc.html, exc.status)
-            if method == "GET":
+            if method in ("GET", "HEAD"):  # HEAD: the same answer, without its body
                 return page(form_page(v, token), **FORM_HEADERS)
             if form is None:
                 return page(pages.message(v.lang, v.org, v.title, TEXTS[v.lang]["too_large"]), 413)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import urllib.parse
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -18,6 +19,15 @@ FORM_HEADERS = {"Referrer-Policy": "same-origin"}
 /c/, /p/, the board's approval and check-in). With no referrer at all Chromium posts such a
 form with `Origin: null`, which the check refuses like another site's form; `same-origin` lets
 the browser name this site, and still tells no other site anything (the token stays here)."""
+
+
+_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
+def form_number(text: str | None) -> int | None:
+    """A whole number a form sends back (a row id, a minute), or None: only ASCII digits, and
+    few enough that a database integer holds it (`int` takes '²' and a thousand digits)."""
+    return int(text) if text and _NUMBER.fullmatch(text) else None
 
 
 def page(html: str, status: int = 200, csp: str = pages.MEMBER_CSP, **headers: str) -> HTMLResponse:
