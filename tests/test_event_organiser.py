@@ -220,6 +220,20 @@ def test_someone_on_the_waiting_list_cannot_be_checked_in(registered, env):
     assert status(project, env)["checked_in"] == 0
 
 
+@pytest.mark.parametrize("registration", ["abc", "1" * 30, "²", ""])
+def test_a_check_in_of_no_registration_number_says_so_in_norwegian(registered, env, registration):
+    project, server = registered
+    with server.board() as client:
+        page = client.get(f"/board/p/{EVENT}").text
+        answer = client.post(
+            f"/board/p/{EVENT}/checkin", data={"csrf": hidden(page)["csrf"], "registration": registration}
+        )
+
+    assert answer.status_code == 409 and "Last siden på nytt" in answer.text
+    assert "invalid literal" not in answer.text
+    assert status(project, env)["checked_in"] == 0
+
+
 def test_mailer_status_counts_the_messages_to_each_person_under_their_event(registered, env):
     project, _ = registered
 

@@ -85,6 +85,37 @@ def test_a_mailing_id_outside_the_drafts_folder_is_404_and_the_file_is_never_ren
     assert "HEMMELIG" not in answer.text and "42" not in answer.text
 
 
+@pytest.mark.parametrize("page", ["/board/m/{id}", "/board/html/nb/{id}", "/board/h/{id}"])
+def test_a_mailing_id_longer_than_a_file_name_may_be_is_404(web, page):
+    server = web()
+    with server.board() as board:
+        answer = board.get(page.format(id="a" * 300))
+    assert answer.status_code == 404
+    assert "frame-ancestors" in answer.headers["content-security-policy"]
+
+
+def test_a_fault_of_ours_is_a_500_page_with_the_security_headers_and_no_traceback(root):
+    """The real app, with one route that fails as a bug of ours would."""
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from mailer.web.app import create_app
+
+    def fails(request):
+        raise RuntimeError("/srv/hemmelig/sti")
+
+    app = create_app(root)
+    app.router.routes.append(Route("/feil", fails))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/feil")
+
+    assert answer.status_code == 500 and "Noe gikk galt" in answer.text
+    assert "hemmelig" not in answer.text and "Traceback" not in answer.text
+    assert "frame-ancestors" in answer.headers["content-security-policy"]
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["cache-control"] == "no-store"
+
+
 def test_approving_a_path_outside_the_drafts_folder_is_refused_and_records_nothing(root, web):
     server = web()
     with server.board() as board:

@@ -15,7 +15,10 @@ from mailer.project.config_base import one_line, parse_local_datetime
 from mailer.project.yamlfile import line_of, load_yaml
 
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n?(.*)\Z", re.DOTALL)
-ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
+ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,199}")
+"""A draft's id (its file name without .md), a question's id: at most 200 characters, so that
+an id from a URL or a command line is refused before it reaches the file system (which refuses
+names over 255 bytes with an OSError, not with a word a person understands)."""
 NYNORSK_SUFFIX = ".nn.md"
 
 
@@ -35,7 +38,7 @@ class Question(BaseModel):
     @classmethod
     def _id(cls, v: str) -> str:
         if not ID.fullmatch(v):
-            raise ValueError(f"'{v}' may only use a-z, 0-9, '.', '-' and '_'")
+            raise ValueError(f"'{v}' may only use a-z, 0-9, '.', '-' and '_' (at most 200 characters)")
         return v
 
     @model_validator(mode="after")
@@ -141,7 +144,9 @@ def read_draft(path: Path, label: str) -> Draft:
     assert isinstance(front, FrontMatter)
     draft_id = path.stem
     if not ID.fullmatch(draft_id):
-        raise UserError(f"{label}: the file name may only use a-z, 0-9, '.', '-' and '_'")
+        raise UserError(
+            f"{label}: the file name may only use a-z, 0-9, '.', '-' and '_' (at most 200 characters)"
+        )
     nn_path = path.with_name(draft_id + NYNORSK_SUFFIX)
     nynorsk = None
     if nn_path.is_file():

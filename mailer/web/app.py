@@ -311,12 +311,19 @@ def create_app(root: Path) -> Starlette:
         text = "Tjenesten er midlertidig utilgjengelig. Prøv igjen senere."
         return page(pages.message("nb", "mailer", "Prøv igjen senere", text), 503, **{"Retry-After": "300"})
 
+    async def failed(request: Request, exc: Exception) -> Response:
+        """A fault of ours: a page with every security header (Starlette's own has none); the
+        server's log keeps the traceback."""
+        text = "Noe gikk galt hos oss. Prøv igjen senere."
+        return page(pages.message("nb", "mailer", "Noe gikk galt", text), 500)
+
     limit = Middleware(
         RateLimit,
         per_minute=project.settings.web_requests_per_minute,
         org=project.config.organisation.name,
     )
     middleware = [Middleware(SecurityHeaders), limit, Middleware(DropTrailingSlash)]
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={UserError: broken})
+    handlers = {UserError: broken, Exception: failed}
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
     app.router.redirect_slashes = False
     return app

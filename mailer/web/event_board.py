@@ -25,7 +25,7 @@ from mailer.project.dates import date_and_time
 from mailer.web import pages
 from mailer.web.headers import same_origin
 from mailer.web.projects import Projects
-from mailer.web.responses import FORM_HEADERS, TooLarge, read_form
+from mailer.web.responses import FORM_HEADERS, TooLarge, form_number, read_form
 
 LIST = """{% extends "board_base.html" %}{% block main %}<h1>Arrangementer med påmelding</h1>
 <table><thead><tr><th>Arrangement</th><th>Når</th><th>Plasser</th><th>Venteliste</th><th>Møtt</th></tr></thead>
@@ -101,11 +101,12 @@ def routes(
             if not hmac.compare_digest(expected, form.get("csrf", "")) or not same_origin(request):
                 text = "Skjemaet kom ikke fra denne siden. Last siden på nytt og prøv igjen."
                 return page(pages.message("nb", org, "Det gikk ikke", text), 403, pages.BOARD_CSP)
+            registration = form_number(form.get("registration"))
             try:
-                organiser.check_in(
-                    runner, name, int(form.get("registration", "")), user, bool(form.get("undo"))
-                )
-            except (UserError, ValueError) as exc:
+                if registration is None:
+                    raise UserError("Skjemaet nevnte ingen påmelding. Last siden på nytt og prøv igjen.")
+                organiser.check_in(runner, name, registration, user, bool(form.get("undo")))
+            except UserError as exc:
                 return page(pages.message("nb", org, "Det gikk ikke", str(exc)), 409, pages.BOARD_CSP)
         return RedirectResponse(
             f"/board/p/{urllib.parse.quote(name)}", status_code=303, headers={"Cache-Control": "no-store"}

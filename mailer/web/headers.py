@@ -71,8 +71,11 @@ class DropTrailingSlash:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":  # lifespan has no path
+            await self.app(scope, receive, send)
+            return
         target = slash_target(scope["path"], scope.get("query_string", b"").decode("latin-1"))
-        if scope["type"] != "http" or target is None:
+        if target is None:
             await self.app(scope, receive, send)
             return
         await send(

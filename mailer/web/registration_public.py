@@ -23,6 +23,7 @@ from mailer.state.registrations import new_guest_id
 from mailer.web import pages
 from mailer.web.registration_pages import render, texts
 from mailer.web.registration_view import Answer, Visit, called_off, common, no_event, said
+from mailer.web.responses import form_number
 
 log = logging.getLogger("mailer.web")
 PUBLIC_FORM_MINUTES = 240
@@ -36,10 +37,9 @@ def public_csrf(secret: bytes, name: str, minute: int) -> str:
 
 
 def public_csrf_ok(secret: bytes, name: str, value: str, now: dt.datetime) -> bool:
-    minute_text, _, _ = value.partition(".")
-    if not minute_text.isdigit() or len(minute_text) > 12:
+    minute = form_number(value.partition(".")[0])
+    if minute is None:
         return False
-    minute = int(minute_text)
     age = int(now.timestamp() // 60) - minute
     return 0 <= age <= PUBLIC_FORM_MINUTES and hmac.compare_digest(public_csrf(secret, name, minute), value)
 
