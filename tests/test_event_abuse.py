@@ -113,6 +113,23 @@ def test_a_second_submit_changes_nothing_and_sends_nothing(sent, env, smtp):
     assert len([r for r in mails_after(smtp, 20) if "ase@example.org" in r.rcpt_tos]) == 1
 
 
+def test_signing_up_and_off_again_and_again_stops_after_five_sign_ups_a_day(sent, env, smtp):
+    """Each sign-up and each cancellation mails the member: a forwarded link or a script must
+    not be able to flood their inbox."""
+    project, server, invitations = sent
+    link = invitations["ase@example.org"]
+    for _ in range(5):
+        assert register(server, link).status_code == 200
+        assert post(server, link, action="cancel").status_code == 200
+
+    refused = register(server, link)
+
+    assert refused.status_code == 429 and "5 ganger det siste døgnet" in refused.text
+    assert counts(project, env)["registered"] == 0
+    got = [r for r in mails_after(smtp, 20) if "ase@example.org" in r.rcpt_tos]
+    assert len(got) == 10
+
+
 def test_ten_megabytes_of_text_are_refused_unread(sent, env):
     project, server, invitations = sent
 
@@ -331,13 +348,14 @@ def test_a_public_form_whose_hidden_field_a_robot_filled_in_records_nothing(sent
     assert not mails_after(smtp, 20)
 
 
-def test_a_public_form_sent_without_having_been_shown_is_refused(sent, env):
+@pytest.mark.parametrize("csrf", ["1.x", "².x", "①.x", "9" * 40 + ".x", ""])
+def test_a_public_form_sent_without_having_been_shown_is_refused(sent, env, csrf):
     project, server, _ = sent
 
     with server.client() as client:
         answer = client.post(
             server.local("https://x/p/temamote"),
-            data={"name": "Gry", "email": "gry@example.net", "csrf": "1.x"},
+            data={"name": "Gry", "email": "gry@example.net", "csrf": csrf},
         )
 
     assert answer.status_code == 403

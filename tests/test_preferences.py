@@ -275,6 +275,17 @@ def test_the_language_chosen_on_the_page_overrides_the_export_from_the_next_mess
     assert record["language"] == {"chosen": "nn", "export": "nb"}
 
 
+def test_the_language_chosen_on_the_page_is_the_language_of_the_members_other_pages_too(root, env, server):
+    post(server, page(server, "1"), [("shown", "nyhetsbrev"), ("on", "nyhetsbrev"), ("language", "nn")])
+
+    with server.client() as client:
+        unsubscribe = client.get(f"/u/{token('1', 'u', 'nyhetsbrev')}")
+        head = client.head(page(server, "1"))
+
+    assert unsubscribe.status_code == 200 and 'lang="nn"' in unsubscribe.text
+    assert head.status_code == 200  # HEAD answers as GET does, not as a POST without a body
+
+
 # -- their own data, and "Noe feil?" -------------------------------------------------------------
 
 

@@ -122,6 +122,14 @@ class Registrations:
         ).fetchone()
         return int(row[0])
 
+    def made_since(self, event: str, person: str, since: dt.datetime) -> int:
+        """How many registrations the person made for the event from `since` on."""
+        row = self.db.execute(
+            "SELECT count(*) FROM registrations WHERE event = ? AND person = ? AND created_at >= ?",
+            (event, person, stamp(since)),
+        ).fetchone()
+        return int(row[0])
+
     def get(self, registration_id: int) -> Registration | None:
         row = self.db.execute(
             f"SELECT {_COLUMNS} FROM registrations WHERE id = ?", (registration_id,)

@@ -60,9 +60,15 @@ class Who:
 def who(runner: Runner, member_id: str) -> Who:
     member = runner.find_member(member_id)
     if member is not None:
-        return Who(member, member.address_key, member.language)
-    language = runner.project.config.organisation.language
-    return Who(None, runner.state.register.address_of(member_id), language)
+        return Who(member, member.address_key, language(runner, member))
+    org_language = runner.project.config.organisation.language
+    return Who(None, runner.state.register.address_of(member_id), org_language)
+
+
+def language(runner: Runner, member: Member) -> str:
+    """The language of the member's pages: what they chose on their own page, else the export's."""
+    choice = runner.state.preferences.of(member.address_key)
+    return (choice.language if choice else None) or member.language
 
 
 def category_label(project: Project, category: str, texts: dict[str, str]) -> str:

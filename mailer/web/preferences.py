@@ -206,7 +206,7 @@ def handle(projects: Projects, token: str, form: Form | None, method: str, same_
             return page(pages.message(who.language, org.name, t["not_found"], text), 404)
         v = choices.view(runner, who.member)
         p = words(v.language)
-        if method == "GET":
+        if method in ("GET", "HEAD"):
             return page(page_html(runner, token, v, []))
         if form is None:
             return page(pages.message(v.language, org.name, p["title"], p["too_large"]), 413)
@@ -250,7 +250,7 @@ def handle_confirm(
         if runner.now >= request.expires_at:
             return page(pages.message(lang, org, p["expired"], p["expired_text"]), 410)
         csrf = csrf_value(runner.signer().secret, token)
-        if method == "GET":
+        if method in ("GET", "HEAD"):
             return page(render("confirm.html", lang, org=org, title=p["confirm_title"], what=what, csrf=csrf))
         if form is None or not same_origin or not hmac.compare_digest(csrf, _one(form, "csrf")):
             log.info("confirmation POST refused: no valid CSRF value or another origin")

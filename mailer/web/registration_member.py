@@ -7,6 +7,7 @@ its CSRF value is right and it comes from this site. `mailer.events` decides wha
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -70,7 +71,13 @@ def _who(runner: Runner, name: str, person: str) -> Who | None:
     member = runner.find_member(person)
     if member is None:
         return None
-    return Who(member.id, member.name, member.address_key, member.language)
+    return Who(member.id, member.name, member.address_key, clicks.language(runner, member))
+
+
+SIGNUPS_A_DAY = 5
+"""Registrations a person may make for one event in 24 hours through their link: each one (and
+each cancellation) sends them a message, so a link that was forwarded, or a script, could
+otherwise flood their inbox and use up the organisation's sending quota."""
 
 
 def act(visit: Visit, form: dict[str, str]) -> Answer:
@@ -80,6 +87,9 @@ def act(visit: Visit, form: dict[str, str]) -> Answer:
     reg = runner.state.registrations.latest(visit.name, visit.who.person)
     action = form.get("action", "")
     if action == "register" and not visit.who.guest:
+        since = runner.now - dt.timedelta(days=1)
+        if runner.state.registrations.made_since(visit.name, visit.who.person, since) >= SIGNUPS_A_DAY:
+            return view(visit, status=429, notice=c["too_often"].format(n=SIGNUPS_A_DAY))
         answers, errors = check_answers(visit.cfg.questions, form, visit.lang)
         if errors:
             return view(visit, status=400, values=answers, errors=errors, notice=c["fix"])

@@ -58,6 +58,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "started_title": "Arrangementet har begynt",
         "started": "Det er ikke lenger mulig å endre påmeldingen.",
         "already": "Du var allerede påmeldt; ingenting er endret.",
+        "too_often": "Du har meldt deg på {n} ganger det siste døgnet, og hver gang sender vi en e-post. "
+        "Prøv igjen i morgen, eller kontakt arrangøren.",
         "unconfirmed_title": "Bekreft påmeldingen",
         "unconfirmed": "Trykk på knappen for å bekrefte at du vil delta. Påmeldingen gjelder først da.",
         "confirm": "Bekreft påmeldingen",
@@ -121,6 +123,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "started_title": "Arrangementet har byrja",
         "started": "Det er ikkje lenger mogleg å endre påmeldinga.",
         "already": "Du var allereie påmeld; ingenting er endra.",
+        "too_often": "Du har meldt deg på {n} gonger det siste døgeret, og kvar gong sender vi ein e-post. "
+        "Prøv igjen i morgon, eller kontakt arrangøren.",
         "unconfirmed_title": "Stadfest påmeldinga",
         "unconfirmed": "Trykk på knappen for å stadfeste at du vil delta. Påmeldinga gjeld først då.",
         "confirm": "Stadfest påmeldinga",
