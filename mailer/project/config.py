@@ -270,7 +270,7 @@ def _format_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
     return loc
 
 
-def parse_config(path: Path, text: str | None = None) -> Config:
+def parse_config(path: Path, text: str | bytes | None = None) -> Config:
     """Load and validate schedules.yaml; every problem is reported with its key path and line."""
     data, nodes = load_yaml(path, text)
     if not isinstance(data, dict):

@@ -168,7 +168,7 @@ def _read(
     m = _FRONT.match(source)
     if not m:
         raise UserError(f"{label}:1: no front matter; start the file with --- , subject: … and ---")
-    data, nodes = load_yaml(Path(label), m[1])
+    data, nodes = load_yaml(Path(label), m[1], first_line=2)
     if not isinstance(data, dict):
         raise UserError(f"{label}:2: the front matter must be keys such as subject and send_at")
     try:

@@ -69,7 +69,7 @@ class Project:
                 f"{self.config_path}: not found; is {self.root} a mailer project? "
                 "(`mailer init DIR` starts one)"
             )
-        return parse_config(label, self.config_path.read_text("utf-8-sig"))
+        return parse_config(label, self.config_path.read_bytes())
 
     @cached_property
     def settings(self) -> Settings:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
+from mailer.errors import UserError
 from mailer.project.config_base import (
     WEEKDAYS,
     ConfigModel,
@@ -65,6 +66,18 @@ class Recurrence(ConfigModel):
         return self
 
 
+def _local(value: Any) -> dt.datetime:
+    """A meeting's local date and time; an offset would make the time zone two places to look."""
+    text = str(value).strip()
+    parsed = parse_local_datetime(text)
+    if parsed.tzinfo is not None:
+        raise ValueError(
+            f"'{text}' has a UTC offset; write the local time without an offset, "
+            f"e.g. {parsed.replace(tzinfo=None):%Y-%m-%dT%H:%M}"
+        )
+    return parsed
+
+
 class OccurrenceChange(ConfigModel):
     """What the board changed for one date of a series."""
 
@@ -74,10 +87,23 @@ class OccurrenceChange(ConfigModel):
     agenda: str | None = None
     attachments: list[str] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        if v == "cancelled":
+            return {"cancelled": True}
+        if not isinstance(v, dict):
+            written = "nothing is written" if v is None else f"'{v}' is not a change"
+            raise ValueError(
+                f"{written}; write cancelled, or a map of what changes "
+                "(cancelled: true, start, location, agenda, attachments)"
+            )
+        return v
+
     @field_validator("start", mode="before")
     @classmethod
     def _start(cls, v: Any) -> Any:
-        return None if v is None else parse_local_datetime(v)
+        return None if v is None else _local(v)
 
 
 class SendRule(ConfigModel):
@@ -165,18 +191,15 @@ class Meeting(ConfigModel):
             return None
         if not isinstance(v, list):
             raise ValueError("must be a list of dates")
-        out: list[dt.datetime | dt.date] = []
-        for item in v:
-            text = str(item).strip()
-            out.append(parse_local_datetime(text) if len(text) > 10 else parse_date(text))
-        return out
+        return [_local(item) if len(str(item).strip()) > 10 else parse_date(item) for item in v]
 
     @field_validator("changes", mode="before")
     @classmethod
     def _change_keys(cls, v: Any) -> Any:
+        """Checked here for a clear message; left as text so that an error names the date as written."""
         if not isinstance(v, dict):
             return v
-        return {parse_date(k): ({"cancelled": True} if c == "cancelled" else c) for k, c in v.items()}
+        return {parse_date(k).isoformat(): c for k, c in v.items()}
 
     @field_validator("video_url")
     @classmethod
@@ -206,5 +229,8 @@ def agenda_text(root: Path, text: str | None) -> str | None:
         return None
     path = root / text
     if text.endswith(".md") and path.is_file():
-        return path.read_text("utf-8-sig")
+        try:
+            return path.read_text("utf-8-sig")
+        except UnicodeDecodeError:
+            raise UserError(f"{text}: not UTF-8 text; save it as UTF-8") from None
     return text

@@ -14,11 +14,33 @@ from mailer.errors import UserError
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _DuplicateKey(Exception):
+    """A key written twice in one mapping; the lines count from 0 in the text parsed."""
+
+    def __init__(self, key: str, line: int, first: int) -> None:
+        super().__init__(key)
+        self.key, self.line, self.first = key, line, first
+
+
 class _Loader(_Base):  # type: ignore[valid-type,misc]
     """SafeLoader without YAML 1.1's traps: `10:00` stays a string (not 600), dates stay text.
 
     Dates and times are parsed by the pydantic models, which name the key path when they fail.
+    A key written twice in one mapping is refused: YAML would keep the later one silently, and
+    a second `mailings:` would drop every mailing above it.
     """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value if isinstance(node, yaml.MappingNode) else ():
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = self.construct_object(key_node)
+            line = key_node.start_mark.line
+            if key in first:
+                raise _DuplicateKey(key_node.value, line, first[key])
+            first[key] = line
+        return super().construct_mapping(node, deep)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -36,22 +58,36 @@ _Loader.add_implicit_resolver(
 )
 
 
-def load_yaml(path: Path, text: str | None = None) -> tuple[Any, Callable[[], yaml.Node | None]]:
-    """Parse a YAML file into plain data, and a way to get its node tree (for line numbers)."""
-    if text is None:
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise UserError(f"{path}: file not found") from None
-        except UnicodeDecodeError:
-            raise UserError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+def load_yaml(
+    path: Path, text: str | bytes | None = None, first_line: int = 1
+) -> tuple[Any, Callable[[], yaml.Node | None]]:
+    """Parse a YAML file into plain data, and a way to get its node tree (for line numbers).
+
+    `text` is the file's content when the caller read it already; bytes are decoded here, so
+    that a file saved in another encoding gets the same message wherever it is read.
+    `first_line`: the file's line `text` starts on (a draft's front matter starts on line 2)."""
     try:
-        data = yaml.load(text, Loader=_Loader)
+        if text is None:
+            text = path.read_bytes()
+        if isinstance(text, bytes):
+            text = text.decode("utf-8-sig")
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    source: str = text
+    try:
+        data = yaml.load(source, Loader=_Loader)
+    except _DuplicateKey as exc:
+        raise UserError(
+            f"{path}:{exc.line + first_line}: '{exc.key}' is defined twice "
+            f"(first on line {exc.first + first_line}); keep one"
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark else ""
+        line = f":{mark.line + first_line}" if mark else ""
         raise UserError(f"{path}{line}: not valid YAML: {exc.problem or exc}") from None
-    return data, lambda: yaml.compose(text, Loader=_Loader)
+    return data, lambda: yaml.compose(source, Loader=_Loader)
 
 
 def line_of(node: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
