@@ -73,7 +73,7 @@ def recipients(
 
 @app.command()
 def schedule(
-    days: Annotated[int, typer.Option("--days", min=0, help="How far ahead to look.")] = 30,
+    days: Annotated[int, typer.Option("--days", help="How far ahead to look (0 to 3650).")] = 30,
     now: NowOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

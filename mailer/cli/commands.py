@@ -350,11 +350,22 @@ def status(
 
 
 def init(folder: Path, out: Print) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder} is a file, not a folder; name a new folder")
     if folder.exists() and any(folder.iterdir()):
         raise UserError(f"{folder} is not empty; choose a new folder")
     skeleton = resources.files("mailer") / "skeleton"
     with resources.as_file(skeleton) as src:
-        shutil.copytree(src, folder, dirs_exist_ok=True)
+        try:
+            shutil.copytree(src, folder, dirs_exist_ok=True)
+        except (NotADirectoryError, FileExistsError):
+            raise UserError(
+                f"{folder}: a part of that path is a file, not a folder; name a new folder"
+            ) from None
+        except OSError as exc:
+            raise UserError(
+                f"cannot create {folder}: {exc.strerror}; name a folder you may write to"
+            ) from None
     (folder / "gitignore").rename(folder / ".gitignore")
     out(
         f"started {folder}: fill in schedules.yaml, put the member export in recipients/, then run "

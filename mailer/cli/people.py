@@ -20,6 +20,11 @@ def forget(runner: Runner, email: str, out: Print) -> None:
         raise UserError(f"'{email}' is not an email address: {exc}") from None
     with runner.lock(wait=True):
         ids = runner.state.register.member_ids_for(address)
+        if not ids and not _known(runner, address):
+            raise UserError(
+                f"nothing is known about {address} (no member, delivery, unsubscribe, answer, "
+                "registration or bounce; or it was erased before); check the spelling, nothing was erased"
+            )
         removed = sum(
             register.erase(runner.state, runner.project.state_dir, i, address, clean=False)
             for i in ids or [None]
@@ -29,6 +34,22 @@ def forget(runner: Runner, email: str, out: Print) -> None:
         f"erased {address}: {removed} deliveries folded into anonymous counts; "
         "remove the person from the member export too, or they are added again"
     )
+
+
+def _known(runner: Runner, address: str) -> bool:
+    """Anything in the state, the outbox, the previews or the member export about `address`."""
+    from mailer.project.addresses import ascii_domain
+    from mailer.state.erasure import is_known
+    from mailer.state.folder import mentioned_in_files
+
+    if is_known(runner.state, address):
+        return True
+    if mentioned_in_files(runner.project.state_dir, [address, ascii_domain(address)]):
+        return True
+    try:
+        return any(m.email.casefold() == address for m in runner.members())
+    except UserError:
+        return False  # an export that cannot be read names no one
 
 
 def unsubscribe(runner: Runner, email: str, category: str, out: Print) -> None:

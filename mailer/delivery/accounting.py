@@ -181,6 +181,11 @@ def _expired_since(runner: Runner, mailing: Mailing) -> dt.datetime | None:
 
 def closed_reason(mailing: Mailing, now: dt.datetime) -> str:
     """Why members without a delivery were not added: the mailing no longer takes new ones."""
+    if mailing.event is not None and mailing.event.cancelled and mailing.change != "cancel":
+        return (
+            f"the meeting of {mailing.event.occurrence:%Y-%m-%d} is cancelled under changes: in "
+            "schedules.yaml, so no invitation goes out"
+        )
     if mailing.event is not None and mailing.event.start <= now:
         return f"the meeting started {mailing.event.start:%Y-%m-%d %H:%M}"
     if mailing.consultation is not None and not mailing.consultation.is_open(now):

@@ -38,8 +38,18 @@ class Planned:
         }
 
 
+MAX_DAYS = 3650
+"""Ten years: further ahead no series is planned, and dates would soon leave the calendar."""
+
+
+def check_days(days: int) -> None:
+    if not 0 <= days <= MAX_DAYS:
+        raise UserError(f"--days {days} is out of range; give a number of days from 0 to {MAX_DAYS}")
+
+
 def schedule(runner: Runner, days: int) -> list[Planned]:
     """Mailings still to send in the next `days` days, and overdue ones still worth sending."""
+    check_days(days)
     project, state, now = runner.project, runner.state, runner.now
     until = now + dt.timedelta(days=days)
     mailings = {m.id: m for m in announcements.revisions_due(project, state, now)}

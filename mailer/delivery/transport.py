@@ -300,7 +300,14 @@ class OutboxTransport:
 
     async def connect(self, mailing_id: str) -> Connection:
         folder = self.folder(mailing_id)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise TransportUnavailable(
+                f"the outbox {self.root} is a file, or lies under one, not a folder; move the file away"
+            ) from None
+        except OSError as exc:
+            raise TransportUnavailable(f"cannot write to the outbox {self.root}: {exc.strerror}") from None
         return _OutboxConnection(folder)
 
 

@@ -177,6 +177,12 @@ def member_files(folder: Path, label_root: Path) -> list[Path]:
     return [folder / name for name in names]
 
 
+def _unreadable(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return f"a cell is longer than {csv.field_size_limit()} characters; fix the row in the export"
+    return f"the row cannot be read ({exc}); fix the row in the export"
+
+
 def _is_csv(name: str) -> bool:
     return os.path.splitext(name)[1].lower() == ".csv"  # as Path.suffix: not a file named ".csv"
 
@@ -222,7 +228,12 @@ class MemberReader:
         first_line = text.split("\n", 1)[0]
         delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
         reader = csv.reader(_lines(text), delimiter=delimiter)
-        header = next(reader)
+        try:
+            header = next(reader)
+        except csv.Error as exc:
+            raise UserError(
+                f"{label}:1: the header row cannot be read ({exc}); export the list again"
+            ) from None
         columns: dict[str, int] = {}
         extras: list[tuple[str, int]] = []
         for i, name in enumerate(header):
@@ -234,8 +245,17 @@ class MemberReader:
         if "email" not in columns:
             raise UserError(f"{label}:1: no email column; name one of the columns email, e-post or epost")
         line = reader.line_num + 1
-        for row in reader:
-            start, line = line, reader.line_num + 1
+        while True:
+            start = line
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                line = reader.line_num + 1
+                self.problems.append(RowProblem(f"{label}:{start}", _unreadable(exc)))
+                continue
+            line = reader.line_num + 1
             if not any(cell.strip() for cell in row):
                 continue
             member = self._member(row, columns, extras, f"{label}:{start}", seen_ids)

@@ -12,7 +12,7 @@ import json
 import secrets
 
 from mailer.state import State
-from mailer.state.database import transaction
+from mailer.state.database import like_containing, transaction
 
 
 def anonymous() -> str:
@@ -96,6 +96,45 @@ def erase_person(state: State, member_id: str | None, address: str | None, clean
     if clean:
         clean_up(state)
     return removed
+
+
+# Where an address stands as a column, or inside a text (a bounce's reason, a notice's context).
+_BY_ADDRESS = (
+    "member_register",
+    "deliveries",
+    "members",
+    "suppressions",
+    "consent_log",
+    "member_preferences",
+    "member_requests",
+    "resubscriptions",
+    "registrations",
+    "bounce_events",
+    "unverified_bounces",
+)
+_IN_TEXT = (
+    ("bounce_events", "reason"),
+    ("unverified_bounces", "reason"),
+    ("notices", "context"),
+    ("event_calloffs", "reason"),
+)
+
+
+def is_known(state: State, address: str) -> bool:
+    """Whether the state holds anything about `address`, so that a mistyped erasure request
+    is noticed instead of reported as done (a person erased before is no longer known)."""
+    address = address.casefold()
+    db = state.db
+    for table in _BY_ADDRESS:
+        if db.execute(f"SELECT 1 FROM {table} WHERE address = ? LIMIT 1", (address,)).fetchone():
+            return True
+    pattern = like_containing(address)
+    for table, column in _IN_TEXT:
+        sql = f"SELECT 1 FROM {table} WHERE lower({column}) LIKE ? ESCAPE '\\' LIMIT 1"
+        if db.execute(sql, (pattern,)).fetchone():
+            return True
+    rows = db.execute("SELECT email FROM attendance_unmatched").fetchall()
+    return any(str(r[0] or "").casefold() == address for r in rows)
 
 
 def erase_event(state: State, event: str) -> list[tuple[str, str]]:

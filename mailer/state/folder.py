@@ -14,6 +14,8 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
+from mailer.errors import UserError
+
 TRACE_FOLDERS = ("outbox", "previews")
 _secured: set[Path] = set()
 
@@ -23,7 +25,18 @@ def secure(state_dir: Path) -> None:
 
     The walk runs once per process and folder: `mailer serve` opens the state at every request.
     """
-    state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UserError(
+            f"the state folder {state_dir} (MAILER_STATE_DIR) is a file or lies under one; "
+            "set MAILER_STATE_DIR to a folder, or move the file away"
+        ) from None
+    except OSError as exc:
+        raise UserError(
+            f"cannot create the state folder {state_dir} (MAILER_STATE_DIR): {exc.strerror}; "
+            "set MAILER_STATE_DIR to a folder you may write to"
+        ) from None
     state_dir.chmod(0o700)
     if state_dir in _secured:
         return
@@ -61,27 +74,40 @@ def _mentions(data: bytes, needles: list[bytes]) -> bool:
     return any(n in lowered for n in needles)
 
 
+def _wanted(needles: Iterable[str]) -> list[bytes]:
+    return [n.lower().encode() for n in needles if n and len(n) >= 3]
+
+
+def _trace_files(state_dir: Path) -> Iterable[tuple[str, Path]]:
+    for top in TRACE_FOLDERS:
+        root = state_dir / top
+        if root.is_dir():
+            yield from ((top, path) for path in sorted(root.rglob("*")) if path.is_file())
+
+
+def mentioned_in_files(state_dir: Path, needles: Iterable[str]) -> bool:
+    """Whether an outbox message or a preview mentions one of `needles` in any letter case."""
+    wanted = _wanted(needles)
+    return bool(wanted) and any(_mentions(p.read_bytes(), wanted) for _, p in _trace_files(state_dir))
+
+
 def erase_files(state_dir: Path, needles: Iterable[str]) -> int:
     """Delete every outbox message and preview that mentions one of `needles` in any letter case.
 
     A preview folder goes as a whole (its index, HTML, text and .eml show the same person).
     Returns how many files went.
     """
-    wanted = [n.lower().encode() for n in needles if n and len(n) >= 3]
+    wanted = _wanted(needles)
     if not wanted:
         return 0
     removed = 0
-    for top in TRACE_FOLDERS:
-        root = state_dir / top
-        if not root.is_dir():
-            continue
-        for path in sorted(root.rglob("*")):
-            if not path.is_file() or not _mentions(path.read_bytes(), wanted):
-                continue
-            if top == "previews" and path.parent != root:
-                removed += sum(1 for p in path.parent.iterdir() if p.is_file())
-                shutil.rmtree(path.parent)
-            else:
-                path.unlink()
-                removed += 1
+    for top, path in _trace_files(state_dir):
+        if not path.is_file() or not _mentions(path.read_bytes(), wanted):
+            continue  # gone already: its preview folder went with a sibling
+        if top == "previews" and path.parent != state_dir / top:
+            removed += sum(1 for p in path.parent.iterdir() if p.is_file())
+            shutil.rmtree(path.parent)
+        else:
+            path.unlink()
+            removed += 1
     return removed

@@ -1,0 +1,126 @@
+"""A careless command (a huge number, a file where a folder belongs, a mistyped address) gets
+one clear line and exit 1, never a traceback; nothing is sent and nothing is lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import DRAFT, Result, approve_and_preview, base_env, mailer, small_project, state_rows
+
+MEMBERS = (
+    "1,Åse,Ødegård,ase@example.org,Ås,Ås,medlem|tillitsvalgt,2020-01-01,nb\n"
+    "2,Bjørn,Bråten,bjorn@example.org,Bærum,Bærum,medlem|lokallagsleder,2021-05-05,nb\n"
+)
+NOW = "2026-12-03T18:00"
+SERIES = """\
+  morgenmote:
+    kind: invitation
+    template: invitation
+    audience: tillitsvalgte
+    subject: "Morgenmøte {{ meeting.start|datetime }}"
+    meeting:
+      title: Morgenmøte
+      location: Digitalt
+      time: "08:00"
+      duration: 45m
+      recurrence: {frequency: weekly, weekday: tirsdag, start: 2026-11-03, until: 2027-06-29}
+      changes:
+        2026-11-24: cancelled
+    invite: {days_before: 3, at: "09:00"}
+"""
+
+
+def one_line_error(result: Result, *words: str) -> str:
+    assert result.code == 1, (result.out, result.err)
+    assert "Traceback" not in result.err
+    lines = [line for line in result.err.splitlines() if not line.startswith("warning:")]
+    assert len(lines) == 1, result.err
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+def project(tmp_path: Path, members: str = MEMBERS, series: str = "") -> Path:
+    root = small_project(tmp_path / "fylket", members, series)
+    (root / "drafts" / "nyhetsbrev-2026-12.md").write_text(DRAFT, encoding="utf-8")
+    return root
+
+
+def test_schedule_for_a_billion_days_ahead_names_the_range(tmp_path):
+    result = mailer(project(tmp_path), "schedule", "--days", "999999999", "--now", NOW)
+    one_line_error(result, "--days", "3650")
+
+
+def test_schedule_for_negative_days_names_the_range(tmp_path):
+    result = mailer(project(tmp_path), "schedule", "--days", "-1", "--now", NOW)
+    one_line_error(result, "--days", "3650")
+
+
+def test_init_on_an_existing_file_says_it_is_a_file_and_leaves_it(tmp_path):
+    target = tmp_path / "notes.txt"
+    target.write_text("keep me", encoding="utf-8")
+    result = mailer(tmp_path, "init", str(target))
+    one_line_error(result, str(target), "is a file, not a folder")
+    assert target.read_text(encoding="utf-8") == "keep me"
+
+
+def test_a_cell_over_the_csv_field_limit_is_a_problem_of_its_row_and_the_others_stay(tmp_path):
+    giant = f"3,{'A' * 200_000},Berg,berg@example.org,Ås,Ås,medlem,2020-01-01,nb\n"
+    root = project(tmp_path, MEMBERS + giant + "4,Kari,Lie,kari@example.org,Ås,Ås,medlem,2020-01-01,nb\n")
+    check = mailer(root, "check")
+    assert check.code == 1 and "Traceback" not in check.err
+    assert "recipients/members.csv:4: a cell is longer than" in check.err
+    recipients = mailer(root, "recipients")
+    assert recipients.code == 0, recipients.err
+    assert "3 recipients" in recipients.out
+
+
+def test_a_state_folder_setting_naming_a_file_names_the_setting_and_the_path(tmp_path):
+    root = project(tmp_path)
+    afile = tmp_path / "state.txt"
+    afile.write_text("not a folder", encoding="utf-8")
+    result = mailer(root, "schedule", "--now", NOW, env=base_env(MAILER_STATE_DIR=str(afile)))
+    one_line_error(result, "MAILER_STATE_DIR", str(afile))
+    assert afile.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_an_outbox_that_is_a_file_stops_the_send_and_the_deliveries_wait(tmp_path):
+    root = project(tmp_path)
+    approve_and_preview(root, "nyhetsbrev-2026-12")
+    outbox = root / ".mailer" / "outbox"
+    outbox.write_text("", encoding="utf-8")
+    result = mailer(root, "send", "nyhetsbrev-2026-12", "--now", NOW)
+    one_line_error(result, str(outbox))
+    rows = state_rows(root, "SELECT status FROM deliveries WHERE mailing_id = 'nyhetsbrev-2026-12'")
+    assert rows and {r[0] for r in rows} == {"pending"}
+
+
+def test_forgetting_an_address_nothing_is_known_about_asks_to_check_the_spelling(tmp_path):
+    root = project(tmp_path)
+    assert mailer(root, "unsubscribe", "outsider@example.net").code == 0
+    result = mailer(root, "forget", "outsider@example.nett")
+    one_line_error(result, "nothing is known about outsider@example.nett", "check the spelling")
+    assert state_rows(root, "SELECT address FROM suppressions") == [("outsider@example.net",)]
+
+
+def test_forgetting_an_address_known_only_by_its_unsubscribe_erases_it(tmp_path):
+    root = project(tmp_path)
+    assert mailer(root, "unsubscribe", "outsider@example.net").code == 0
+    result = mailer(root, "forget", "outsider@example.net")
+    assert result.code == 0, result.err
+    assert state_rows(root, "SELECT address FROM suppressions") == []
+
+
+def test_forgetting_a_member_of_the_export_still_erases_them(tmp_path):
+    result = mailer(project(tmp_path), "forget", "bjorn@example.org")
+    assert result.code == 0, result.err
+    assert result.out.startswith("erased bjorn@example.org")
+
+
+def test_sending_the_invitation_of_a_cancelled_meeting_says_it_is_cancelled(tmp_path):
+    root = project(tmp_path, series=SERIES)
+    result = mailer(root, "send", "morgenmote@2026-11-24", "--now", "2026-11-21T09:00")
+    assert result.code == 0, result.err
+    assert "cancelled" in result.out
+    assert "closed for new recipients" not in result.out
+    assert state_rows(root, "SELECT count(*) FROM deliveries WHERE status = 'sent'") == [(0,)]
