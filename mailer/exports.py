@@ -59,12 +59,18 @@ def write_csv(
     """Write an export (0600, UTF-8 with BOM); returns the number of data rows written."""
     check_target(path, option)
     materialised = [list(r) for r in rows]
-    data = csv_text(header, materialised, delimiter).encode("utf-8-sig")
+    write_private(path, csv_text(header, materialised, delimiter).encode("utf-8-sig"), option)
+    return len(materialised)
+
+
+def write_private(path: Path, data: bytes | str, option: str = "--out") -> None:
+    """Write a file that holds member data, readable by its owner only: 0600 also when the file
+    was there before with other rights (a new file alone would get them from the umask)."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            f.write(raw)
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror}; choose another {option} path") from None
-    return len(materialised)

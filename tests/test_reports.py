@@ -223,6 +223,19 @@ def test_a_report_for_a_mailing_that_does_not_exist_says_so(sent):
     )
 
 
+def test_a_report_written_over_a_file_others_could_read_is_the_owners_alone(sent, tmp_path):
+    """Leaders' names and members who stopped mail: 0600, also over a file that was 0644."""
+    target = tmp_path / "rapport.html"
+    target.write_text("gammel", encoding="utf-8")
+    target.chmod(0o644)
+
+    result = mailer(sent, "report", "chapters", "--html", str(target))
+
+    assert result.code == 0, result.err
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert "gammel" not in target.read_text("utf-8") and "<svg" in target.read_text("utf-8")
+
+
 def test_an_html_path_in_a_folder_that_does_not_exist_is_refused_and_nothing_written(sent, tmp_path):
     target = tmp_path / "mangler" / "rapport.html"
     result = mailer(sent, "report", "chapters", "--html", str(target))

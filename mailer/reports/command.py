@@ -15,7 +15,7 @@ from typing import Any, Literal
 from rich.console import Console
 
 from mailer.errors import UserError
-from mailer.exports import check_target, write_csv
+from mailer.exports import check_target, write_csv, write_private
 from mailer.project.folder import Project
 from mailer.project.members import Member
 from mailer.reports import page, terminal
@@ -74,7 +74,7 @@ def report(
         check_target(csv_file, "--csv")
     result = build(project, kind, name, now, figures, members)
     if target is not None:
-        target.write_text(page.page(project.config.organisation.name, [result]), encoding="utf-8")
+        write_private(target, page.page(project.config.organisation.name, [result]), "--html")
     if csv_file is not None:
         header, rows = csv_rows(result)
         write_csv(csv_file, header, rows, option="--csv")
