@@ -124,3 +124,20 @@ def test_sending_the_invitation_of_a_cancelled_meeting_says_it_is_cancelled(tmp_
     assert "cancelled" in result.out
     assert "closed for new recipients" not in result.out
     assert state_rows(root, "SELECT count(*) FROM deliveries WHERE status = 'sent'") == [(0,)]
+
+
+def test_a_draft_that_cannot_be_read_holds_back_no_other_mailing(tmp_path):
+    """An Explorer copy ('… - Kopi.md') next to the drafts: run-due still sends the meeting's
+    invitation, names the draft and exits 1; the schedule still lists what is ahead."""
+    root = project(tmp_path, series=SERIES)
+    copy = root / "drafts" / "nyhetsbrev-2026-12 - Kopi.md"
+    copy.write_text(DRAFT, encoding="utf-8")
+
+    due = mailer(root, "run-due", "--now", "2026-12-05T09:05")
+    ahead = mailer(root, "schedule", "--now", "2026-12-05T09:05")
+
+    assert due.code == 1 and "Traceback" not in due.err
+    assert "morgenmote@2026-12-08: 2 sent" in due.out
+    assert "error: drafts/nyhetsbrev-2026-12 - Kopi.md: the file name may only use" in due.err
+    assert ahead.code == 0 and "morgenmote@2026-12-15" in ahead.out
+    assert "nyhetsbrev-2026-12 - Kopi.md" in ahead.err

@@ -53,8 +53,11 @@ def schedule(runner: Runner, days: int) -> list[Planned]:
     project, state, now = runner.project, runner.state, runner.now
     until = now + dt.timedelta(days=days)
     mailings = {m.id: m for m in announcements.revisions_due(project, state, now)}
-    for m in project.upcoming(now, until):
+    problems: list[str] = []
+    for m in project.upcoming(now, until, problems):
         mailings.setdefault(m.id, m)
+    for problem in problems:
+        runner.warn(f"{problem} (left out of the schedule until it is fixed)")
     members = list(runner.members())
     counts: Counter[str] = Counter()
     for name in {m.audience.name for m in mailings.values() if m.change not in ("update", "cancel")}:
@@ -102,7 +105,8 @@ def nothing_ahead(runner: Runner, days: int) -> str:
         else:
             ended += 1
     drafts: Counter[str] = Counter()
-    for draft in project.drafts():
+    unreadable: list[str] = []
+    for draft in project.drafts(unreadable):
         if draft.front.send_at is None:
             drafts["without a send_at"] += 1
             continue
@@ -112,6 +116,8 @@ def nothing_ahead(runner: Runner, days: int) -> str:
             drafts["with a problem (`mailer check` names it)"] += 1
             continue
         drafts[_draft_state(runner, mailing, until)] += 1
+    if unreadable:
+        drafts["with a problem (`mailer check` names it)"] += len(unreadable)
     parts = [f"of {series} meeting series, {ended} have every date in the past (`mailer check` names them)"]
     if not series:
         parts = ["schedules.yaml has no meeting series"]
@@ -141,7 +147,7 @@ def _draft_state(runner: Runner, mailing: Mailing, until: dt.datetime) -> str:
 def stale_drafts(runner: Runner) -> list[Mailing]:
     """Drafts whose time ran out before they were ever sent: run-due will never send them."""
     out = []
-    for draft in runner.project.drafts():
+    for draft in runner.project.drafts(problems=[]):  # run-due names the unreadable ones already
         if draft.front.send_at is None:
             continue
         try:

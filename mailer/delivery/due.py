@@ -24,11 +24,12 @@ from mailer.project.config import WelcomeConfig
 from mailer.project.mailings import Mailing
 
 
-def due_mailings(runner: Runner) -> list[Mailing]:
-    """Everything whose time has come: scheduled, revised, welcomes, and unfinished work."""
+def due_mailings(runner: Runner, problems: list[str] | None = None) -> list[Mailing]:
+    """Everything whose time has come: scheduled, revised, welcomes, and unfinished work.
+    With `problems`, a draft that cannot be read is named there and the rest still goes."""
     project, state, now = runner.project, runner.state, runner.now
     due = {m.id: m for m in announcements.revisions_due(project, state, now)}
-    for mailing in project.upcoming(now, now):
+    for mailing in project.upcoming(now, now, problems):
         due.setdefault(mailing.id, mailing)
     for name, cfg in project.config.mailings.items():
         if isinstance(cfg, WelcomeConfig) and now.time() >= cfg.at:
@@ -73,7 +74,7 @@ def run_due(runner: Runner) -> DueRun:
         run.reports.append(
             Report(mailing_id, expired=n, note=f"{why} {closed.astimezone(project.tz):%Y-%m-%d %H:%M}")
         )
-    for mailing in due_mailings(runner):
+    for mailing in due_mailings(runner, run.errors):
         try:
             if mailing.needs_approval:
                 prepared = runner.prepare(mailing)

@@ -22,6 +22,7 @@ from mailer.project import (
     pictures,
     reader_calendar,
     subjects,
+    upcoming,
     validation,
 )
 from mailer.project.audiences import Audience, audience
@@ -137,8 +138,10 @@ class Project:
 
     # -- drafts and mailings ---------------------------------------------------------------
 
-    def drafts(self) -> list[Draft]:
-        return [read_draft(p, str(self.label_path(p))) for p in draft_files(self.root / "drafts")]
+    def drafts(self, problems: list[str] | None = None) -> list[Draft]:
+        """Every draft. With `problems`, one that cannot be read is named there and left out, so
+        that a half-written draft or an Explorer copy does not hold back every other mailing."""
+        return upcoming.readable(draft_files(self.root / "drafts"), self.label_path, problems)
 
     def _newsletter_config(self, draft: Draft) -> tuple[str, NewsletterConfig]:
         options = {k: m for k, m in self.config.mailings.items() if isinstance(m, NewsletterConfig)}
@@ -364,28 +367,12 @@ class Project:
             "event's invitation (EVENT/invitation) or a welcome; `mailer schedule` lists them"
         )
 
-    def upcoming(self, now: dt.datetime, until: dt.datetime) -> list[Mailing]:
-        """Newsletters with a planned time and meeting mailings whose meeting is still ahead."""
-        out: list[Mailing] = []
-        for draft in self.drafts():
-            if draft.front.send_at is not None:
-                for mailing in self.draft_mailings(draft, now):
-                    if mailing.send_at <= until and mailing.closes_at > now:
-                        out.append(mailing)
-        tz = self.config.organisation.tz
-        for series, cfg in self.config.mailings.items():
-            if not isinstance(cfg, InvitationConfig):
-                continue
-            last_day = (until + dt.timedelta(days=max(cfg.invite.days_before, 0) + 1)).date()
-            for occ in calendar.occurrences(series, cfg.meeting, tz, now.date(), last_day):
-                if occ.cancelled or occ.start <= now:
-                    continue
-                for reminder in (False, True) if cfg.reminder else (False,):
-                    mailing = self.invitation(series, cfg, occ, reminder)
-                    if mailing.send_at <= until:
-                        out.append(mailing)
-        out += event_mailings.upcoming(self, now, until)
-        return sorted(out, key=lambda m: (m.send_at, m.id))
+    def upcoming(
+        self, now: dt.datetime, until: dt.datetime, problems: list[str] | None = None
+    ) -> list[Mailing]:
+        """Newsletters with a planned time and meeting mailings whose meeting is still ahead.
+        With `problems`, a draft that cannot be read or built is named there and left out."""
+        return upcoming.mailings(self, now, until, problems)
 
     # -- validation beyond the file's own shape ------------------------------------------
 
