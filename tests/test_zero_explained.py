@@ -135,3 +135,37 @@ def test_members_who_left_the_export_before_their_message_are_counted_as_dropped
         "  1 suppressed: unsubscribed or bouncing",
         "  1 dropped: left the member export or the audience",
     ]
+
+
+NOBODY_ON_THE_BOARD = "1,Åse,Ødegård,ase@example.org,Ås,,medlem,2020-01-01,nb\n"
+BOARD_MEETINGS = """\
+  styremote:
+    kind: invitation
+    template: invitation
+    audience: styret
+    subject: "Styremøte {{ meeting.start|datetime }}"
+    meeting:
+      title: Styremøte
+      location: Digitalt
+      time: "08:00"
+      duration: 45m
+      recurrence: {frequency: weekly, weekday: tirsdag, start: 2027-02-02, until: 2027-06-29}
+    invite: {days_before: 3, at: "09:00"}
+"""
+
+
+def test_run_due_says_once_that_a_due_mailing_reached_nobody_and_the_schedule_drops_it(tmp_path):
+    """An audience empty on the day a mailing falls due: run-due names it with the reason once,
+    not every minute, and the schedule no longer lists it as overdue."""
+    root = small_project(tmp_path / "fylke", NOBODY_ON_THE_BOARD, BOARD_MEETINGS)
+
+    first = mailer(root, "run-due", "--now", "2027-02-27T09:05", env=outbox())
+    again = mailer(root, "run-due", "--now", "2027-02-27T09:10", env=outbox())
+    ahead = mailer(root, "schedule", "--now", "2027-02-27T09:10", env=outbox())
+
+    assert first.code == 0, first.err
+    assert "styremote@2027-03-02: 0 sent" in first.out
+    assert "0 in the audience: it selects nobody" in first.out
+    assert "styremote@2027-03-02" not in again.out
+    assert ahead.code == 0 and "styremote@2027-03-02" not in ahead.out
+    assert "styremote@2027-03-09" in ahead.out

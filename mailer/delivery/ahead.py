@@ -69,6 +69,8 @@ def schedule(runner: Runner, days: int) -> list[Planned]:
         open_ = sum(done.get(s, 0) for s in ("pending", "sending", "deferred"))
         if done and not open_ and m.send_at <= now:
             continue
+        if not done and m.send_at <= now and state.deliveries.first_planned_at(m.id) is not None:
+            continue  # planned when its audience selected nobody: run-due said so then
         recipients = counts[m.audience.name]
         if m.change in ("update", "cancel"):
             recipients = len(announcements.previous_recipients(state, m) or ())

@@ -90,13 +90,16 @@ def run_due(runner: Runner) -> DueRun:
                         f"{exc} (it was planned for {mailing.send_at:%Y-%m-%d %H:%M})",
                     )
                     continue
+            first = state.deliveries.first_planned_at(mailing.id) is None
             report = runner.send(mailing)
         except TransportUnavailable:
             raise
         except UserError as exc:
             run.errors.append(f"{mailing.id}: {exc}")
             continue
-        if report.anything or report.server_lost or _news(runner, report):
+        # A first planning that reached nobody (an audience empty today) is said once, with why.
+        nobody = first and state.deliveries.first_planned_at(mailing.id) is not None
+        if report.anything or report.server_lost or nobody or _news(runner, report):
             run.reports.append(report)
             run.accounts[mailing.id] = account(runner, runner.prepare(mailing), report)
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from mailer.errors import UserError
 from mailer.project import calendar, event_mailings
@@ -18,8 +18,18 @@ from mailer.project.drafts import Draft, read_draft
 from mailer.project.mailing_config import InvitationConfig
 from mailer.project.mailings import Mailing
 
-if TYPE_CHECKING:
-    from mailer.project.folder import Project
+
+class Project(event_mailings.Project, Protocol):
+    """What is ahead needs of the folder (`folder.Project` has it all; named here so that the
+    folder can call this module without the two importing each other)."""
+
+    def drafts(self, problems: list[str] | None = None) -> list[Draft]: ...
+
+    def draft_mailings(self, draft: Draft, now: dt.datetime) -> list[Mailing]: ...
+
+    def invitation(
+        self, series: str, cfg: InvitationConfig, occ: calendar.Occurrence, reminder: bool = False
+    ) -> Mailing: ...
 
 
 def readable(paths: list[Path], label: Callable[[Path], Path], problems: list[str] | None) -> list[Draft]:
