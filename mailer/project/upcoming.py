@@ -28,7 +28,7 @@ class Project(event_mailings.Project, Protocol):
     def draft_mailings(self, draft: Draft, now: dt.datetime) -> list[Mailing]: ...
 
     def invitation(
-        self, series: str, cfg: InvitationConfig, occ: calendar.Occurrence, reminder: bool = False
+        self, series: str, cfg: InvitationConfig, occ: calendar.Occurrence, reminder: bool
     ) -> Mailing: ...
 
 
