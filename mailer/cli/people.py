@@ -25,11 +25,8 @@ def forget(runner: Runner, email: str, out: Print) -> None:
                 f"nothing is known about {address} (no member, delivery, unsubscribe, answer, "
                 "registration or bounce; or it was erased before); check the spelling, nothing was erased"
             )
-        removed = sum(
-            register.erase(runner.state, runner.project.state_dir, i, address, clean=False)
-            for i in ids or [None]
-        )
-        register.clean_up(runner.state)
+        people = [(i, address) for i in ids or [None]]
+        removed = register.erase_all(runner.state, runner.project.state_dir, people)
     out(
         f"erased {address}: {removed} deliveries folded into anonymous counts; "
         "remove the person from the member export too, or they are added again"
@@ -38,13 +35,13 @@ def forget(runner: Runner, email: str, out: Print) -> None:
 
 def _known(runner: Runner, address: str) -> bool:
     """Anything in the state, the outbox, the previews or the member export about `address`."""
-    from mailer.project.addresses import ascii_domain
     from mailer.state.erasure import is_known
     from mailer.state.folder import mentioned_in_files
+    from mailer.state.traces import Needles, address_forms
 
     if is_known(runner.state, address):
         return True
-    if mentioned_in_files(runner.project.state_dir, [address, ascii_domain(address)]):
+    if mentioned_in_files(runner.project.state_dir, Needles.of(address_forms(address))):
         return True
     try:
         return any(m.email.casefold() == address for m in runner.members())

@@ -10,14 +10,15 @@ period their personal data is erased from the state folder, keeping only counts.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
 
-from mailer.project.addresses import ascii_domain
 from mailer.project.members import Member
 from mailer.state import State
 from mailer.state.database import stamp
-from mailer.state.erasure import anonymous, clean_up, erase_person
+from mailer.state.erasure import anonymous, clean_up, erase_identified, identify
 from mailer.state.folder import erase_files
+from mailer.state.traces import Needles
 
 
 def sync(state: State, now: dt.datetime, inputs: str) -> None:
@@ -52,8 +53,7 @@ def forget_gone(state: State, state_dir: Path, retention_days: int, now: dt.date
     """
     cutoff = now - dt.timedelta(days=retention_days)
     gone = state.register.gone_before(cutoff)
-    for member_id, address in gone:
-        erase(state, state_dir, member_id, address, clean=False)
+    erase_all(state, state_dir, gone, clean=False)
     state.attendance.anonymise_guests(cutoff, anonymous)
     if gone:
         clean_up(state)
@@ -64,7 +64,28 @@ def erase(
     state: State, state_dir: Path, member_id: str | None, address: str | None, clean: bool = True
 ) -> int:
     """Remove one person's data from the ledger and rendered files; counts stay."""
-    removed = erase_person(state, member_id, address, clean)
-    if address:
-        erase_files(state_dir, [address, ascii_domain(address)])
+    return erase_all(state, state_dir, [(member_id, address)], clean)
+
+
+def erase_all(
+    state: State,
+    state_dir: Path,
+    people: Iterable[tuple[str | None, str | None]],
+    clean: bool = True,
+) -> int:
+    """Remove the data of each (member id, address) from the ledger, and every outbox message
+    and preview that names one of them, by any address the state knew for them or by their
+    full name; returns the deliveries folded into counts.
+
+    Everyone is identified before anything is deleted (the names come from the rows that go),
+    and the files are read once for all of them.
+    """
+    found = [identify(state, member_id, address) for member_id, address in people]
+    removed = sum(erase_identified(state, person, clean=False) for person in found)
+    needles = Needles.of()
+    for person in found:
+        needles |= person.needles()
+    erase_files(state_dir, needles)
+    if clean and found:
+        clean_up(state)
     return removed

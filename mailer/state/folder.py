@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mailer.errors import UserError
+from mailer.state.traces import Needles, readable_text
 
 TRACE_FOLDERS = ("outbox", "previews")
 _secured: set[Path] = set()
@@ -69,13 +70,8 @@ def readable_by_others(paths: Iterable[Path]) -> list[Path]:
     return [p for p in paths if p.is_file() and stat.S_IMODE(p.stat().st_mode) & 0o044]
 
 
-def _mentions(data: bytes, needles: list[bytes]) -> bool:
-    lowered = data.lower()
-    return any(n in lowered for n in needles)
-
-
-def _wanted(needles: Iterable[str]) -> list[bytes]:
-    return [n.lower().encode() for n in needles if n and len(n) >= 3]
+def _needles(needles: Needles | Iterable[str]) -> Needles:
+    return needles if isinstance(needles, Needles) else Needles.of(texts=needles)
 
 
 def _trace_files(state_dir: Path) -> Iterable[tuple[str, Path]]:
@@ -85,25 +81,36 @@ def _trace_files(state_dir: Path) -> Iterable[tuple[str, Path]]:
             yield from ((top, path) for path in sorted(root.rglob("*")) if path.is_file())
 
 
-def mentioned_in_files(state_dir: Path, needles: Iterable[str]) -> bool:
-    """Whether an outbox message or a preview mentions one of `needles` in any letter case."""
-    wanted = _wanted(needles)
-    return bool(wanted) and any(_mentions(p.read_bytes(), wanted) for _, p in _trace_files(state_dir))
+def _mentions(state_dir: Path, path: Path, needles: Needles) -> bool:
+    try:
+        text = readable_text(path)
+    except FileNotFoundError:
+        return False  # gone already: its preview folder went with a sibling
+    return needles.found_in(str(path.relative_to(state_dir)).casefold() + "\n" + text)
 
 
-def erase_files(state_dir: Path, needles: Iterable[str]) -> int:
-    """Delete every outbox message and preview that mentions one of `needles` in any letter case.
+def mentioned_in_files(state_dir: Path, needles: Needles | Iterable[str]) -> bool:
+    """Whether an outbox message or a preview names someone by `needles`, in its decoded text
+    and in any letter case (see `traces`)."""
+    wanted = _needles(needles)
+    return bool(wanted) and any(_mentions(state_dir, p, wanted) for _, p in _trace_files(state_dir))
 
-    A preview folder goes as a whole (its index, HTML, text and .eml show the same person).
-    Returns how many files went.
+
+def erase_files(state_dir: Path, needles: Needles | Iterable[str]) -> int:
+    """Delete every outbox message and preview that names someone by `needles`, in its decoded
+    text and in any letter case; plain strings are looked for as they are.
+
+    Each file is read and decoded once, whatever the number of needles: erase many people with
+    one call. A preview folder goes as a whole (its index, HTML, text and .eml show the same
+    person). Returns how many files went.
     """
-    wanted = _wanted(needles)
+    wanted = _needles(needles)
     if not wanted:
         return 0
     removed = 0
     for top, path in _trace_files(state_dir):
-        if not path.is_file() or not _mentions(path.read_bytes(), wanted):
-            continue  # gone already: its preview folder went with a sibling
+        if not path.is_file() or not _mentions(state_dir, path, wanted):
+            continue
         if top == "previews" and path.parent != state_dir / top:
             removed += sum(1 for p in path.parent.iterdir() if p.is_file())
             shutil.rmtree(path.parent)
