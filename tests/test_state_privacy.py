@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -54,6 +55,18 @@ def send_to_outbox_and_preview_as_gudrun(root: Path) -> None:
     assert mailer(root, "approve", "nyhetsbrev-2026-12", "--by", "Kari Styre").code == 0
     sent = mailer(root, "send", "nyhetsbrev-2026-12")
     assert sent.code == 0, sent.err
+
+
+def test_the_outbox_reply_kept_in_the_ledger_names_no_path_of_the_server(root):
+    """The reply is stored per delivery and shown to the member in their data ('Last ned mine
+    data'): where the state folder lies on the server is none of their business."""
+    send_to_outbox_and_preview_as_gudrun(root)
+
+    with sqlite3.connect(root / ".mailer" / "state.db") as db:
+        replies = {r[0] for r in db.execute("SELECT last_reply FROM deliveries")}
+
+    assert replies and all(r.startswith("250 written to outbox/nyhetsbrev-2026-12/") for r in replies)
+    assert not any(str(root) in r for r in replies)
 
 
 @pytest.mark.usefixtures("engine")

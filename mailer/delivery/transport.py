@@ -281,7 +281,8 @@ class _OutboxConnection:
         tmp = target.with_suffix(".tmp")
         tmp.write_bytes(data)
         os.replace(tmp, target)
-        return f"250 written to {target}"
+        # Relative to the state folder: the reply is stored, and shown to the member in their data.
+        return f"250 written to outbox/{self.folder.name}/{target.name}"
 
     async def close(self) -> None:
         return None
