@@ -32,7 +32,8 @@ def _counts_table(title: str, counts: Counter[str], out: Print) -> None:
 
 def check(project: Project, out: Print, warn: Print = print) -> list[str]:
     """Everything that is wrong, each on its own line (the command exits 1 if any)."""
-    from mailer.render.messages import compile_mailing
+    from mailer.delivery.template_check import draft_problems
+    from mailer.delivery.template_check import problems as template_problems
 
     try:
         cfg = project.parsed_config
@@ -61,28 +62,32 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
     except UserError as exc:
         problems.append(str(exc))
         drafts = []
-    checked = []
-    for draft in drafts if not config_problems else []:
-        try:
-            mailing = project.newsletter(draft, runner.now)
-            compile_mailing(runner.renderer, mailing)
-            checked.append(mailing)
-        except UserError as exc:
-            label = str(project.label_path(draft.path))
-            problems.append(str(exc) if str(exc).startswith(label) else f"{label}: {exc}")
-            continue
-        nynorsk = sum(1 for m in mailing.audience.select(members, today) if m.language == "nn")
-        if nynorsk and draft.nynorsk is None:
-            label = project.label_path(draft.path)
-            line = (
-                f"{label}: {nynorsk} readers prefer nynorsk and "
-                f"{label.with_name(draft.id + '.nn.md')} does not exist; they get the bokmål text"
-            )
-            project.warn(line) if project.warn else out(f"warning: {line}")
-    if not config_problems:
-        from mailer.events.check import problems as event_problems
+    checked, renderer = [], runner.renderer
+    try:  # the factories read members' choices: the state is open again until the end
+        for draft in drafts if not config_problems else []:
+            try:
+                mailing = project.newsletter(draft, runner.now)
+                problems += draft_problems(project, renderer, runner.factory, draft, members, runner.now)
+                checked.append(mailing)
+            except UserError as exc:
+                label = str(project.label_path(draft.path))
+                problems.append(str(exc) if str(exc).startswith(label) else f"{label}: {exc}")
+                continue
+            nynorsk = sum(1 for m in mailing.audience.select(members, today) if m.language == "nn")
+            if nynorsk and draft.nynorsk is None:
+                label = project.label_path(draft.path)
+                line = (
+                    f"{label}: {nynorsk} readers prefer nynorsk and "
+                    f"{label.with_name(draft.id + '.nn.md')} does not exist; they get the bokmål text"
+                )
+                project.warn(line) if project.warn else out(f"warning: {line}")
+        if not config_problems:
+            from mailer.events.check import problems as event_problems
 
-        problems += event_problems(project, runner)
+            problems += event_problems(project, runner)
+            problems += template_problems(project, renderer, runner.factory, members, runner.now)
+    finally:
+        runner.close()
     addresses = Counter(m.address_key for m in members)
     shared = sum(1 for n in addresses.values() if n > 1)
     roles = {normalise_name(r): r for r in cfg.roles}
@@ -209,6 +214,7 @@ def preview(
     runner: Runner, mailing_id: str, out_dir: Path | None, member_id: str | None, to_board: bool, out: Print
 ) -> None:
     from mailer.delivery.test_copies import send_test_copies
+    from mailer.exports import write_private
     from mailer.project.pictures import for_preview
     from mailer.render import sample
 
@@ -227,17 +233,23 @@ def preview(
     folder = out_dir or project.state_dir / "previews" / mailing.id.replace("/", "_")
     if folder.exists() and not folder.is_dir():
         raise UserError(f"--out {folder}: that is a file, not a folder; name a folder (it is created)")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:  # a folder made here holds a member's copy: the owner's only, whatever the umask
+        if not folder.is_dir():
+            folder.mkdir(parents=True, mode=0o700)
+            folder.chmod(0o700)
+    except OSError as exc:
+        raise UserError(f"cannot create {folder}: {exc.strerror}; choose another --out folder") from None
     paths = {"html": folder / "preview.html", "text": folder / "preview.txt", "eml": folder / "preview.eml"}
-    paths["html"].write_text(copy.html, encoding="utf-8")
+    write_private(paths["html"], copy.html)  # a member's copy (--as): readable by its owner only
     shown = paths["html"]
     if compiled.pictures:  # index.html is opened from disk: its frames show the pictures beside it
         shown = folder / "preview-offline.html"
-        shown.write_text(for_preview(copy.html, compiled.pictures, folder), encoding="utf-8")
-    paths["text"].write_text(copy.text, encoding="utf-8")
-    paths["eml"].write_bytes(message.data)
+        write_private(shown, for_preview(copy.html, compiled.pictures, folder))
+    write_private(paths["text"], copy.text)
+    write_private(paths["eml"], message.data)
     paths["index"] = folder / "index.html"
-    paths["index"].write_text(
+    write_private(
+        paths["index"],
         _INDEX.format(
             title=html.escape(mailing.id),
             subject=html.escape(copy.subject),
@@ -246,7 +258,6 @@ def preview(
             text=html.escape(copy.text),
             fingerprint=compiled.fingerprint,
         ),
-        encoding="utf-8",
     )
     runner.state.approvals.record_preview(mailing.id, compiled.fingerprint, runner.now)
     out(f"{mailing.id} as {member.name} ({member.id}), fingerprint {compiled.fingerprint}")

@@ -131,6 +131,20 @@ def _revision(project: Project, row: dict[str, Any], now: dt.datetime) -> Mailin
     )
 
 
+def revision_of(project: Project, mailing: Mailing, cancelled: bool, now: dt.datetime) -> Mailing:
+    """The update (or cancellation) of an invitation's meeting as run-due would build it the
+    first time (`mailer check` compiles it before any meeting has changed)."""
+    assert mailing.event is not None
+    row = {
+        "snapshot": snapshot(mailing),
+        "sequence": 1,
+        "cancelled": cancelled,
+        "series": mailing.series,
+        "occurrence": mailing.event.occurrence.isoformat(),
+    }
+    return _revision(project, row, now)
+
+
 def revisions_due(project: Project, state: State, now: dt.datetime) -> list[Mailing]:
     """Compare announced occurrences with the schedule; revise changed ones; list what to send."""
     out = []

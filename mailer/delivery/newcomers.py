@@ -25,6 +25,7 @@ from mailer.project.members import Member
 
 if TYPE_CHECKING:
     from mailer.delivery.runner import Runner
+    from mailer.project.folder import Project
 
 _EVERYONE = Rule(frozenset(), frozenset(), frozenset(), frozenset(), None)
 _OWNED = re.compile(r"[a-z0-9][a-z0-9_-]*-(?:oppfolging|lokallag@\d{4}-\d\d-\d\d/[a-z0-9-]+)")
@@ -47,9 +48,65 @@ def _phone(member: Member) -> str:
     return next((member.extra[k] for k in PHONE_COLUMNS if member.extra.get(k)), "")
 
 
-def _context(runner: Runner, **extra: Any) -> dict[str, Any]:
-    org = runner.project.config.organisation
+def _context(project: Project, **extra: Any) -> dict[str, Any]:
+    org = project.config.organisation
     return {"organisation": org, "links": org.links, "rsvp": False, **extra}
+
+
+def notice_mailing(
+    project: Project,
+    series: str,
+    welcome: WelcomeConfig,
+    cfg: ChapterNoticeConfig,
+    nid: str,
+    chapter: str,
+    office: bool,
+    listed: list[Member],
+    now: dt.datetime,
+) -> Mailing:
+    """The notice `nid` to a chapter's leaders (or to the county office: `office`) naming `listed`."""
+    send_at = dt.datetime.combine(now.date(), welcome.at, tzinfo=project.tz)
+    return Mailing(
+        id=nid,
+        kind="welcome",
+        series=f"{series}-lokallag",
+        audience=Audience(f"{nid} leaders", _EVERYONE, None),
+        template=cfg.template,
+        subject=cfg.subject,
+        send_at=send_at,
+        closes_at=send_at + dt.timedelta(days=1),
+        expires_at=None,
+        retry_lifetime=dt.timedelta(days=3),
+        context=_context(
+            project,
+            chapter=chapter or "(uten lokallag)",
+            office=office,
+            new_members=[
+                {"name": m.name, "email": m.email, "phone": _phone(m), "municipality": m.municipality}
+                for m in listed
+            ],
+        ),
+    )
+
+
+def follow_up_mailing(
+    project: Project, series: str, welcome: WelcomeConfig, cfg: FollowUpConfig, now: dt.datetime
+) -> Mailing:
+    """The follow-up mailing of a welcome series on `now`'s day (its recipients are chosen apart)."""
+    send_at = dt.datetime.combine(now.date(), welcome.at, tzinfo=project.tz)
+    return Mailing(
+        id=f"{series}-oppfolging",
+        kind="welcome",
+        series=f"{series}-oppfolging",
+        audience=project.audience(welcome.audience),
+        template=cfg.template,
+        subject=cfg.subject,
+        send_at=send_at,
+        closes_at=send_at + dt.timedelta(days=1),
+        expires_at=None,
+        retry_lifetime=dt.timedelta(days=welcome.window_days),
+        context=_context(project, days_after=cfg.days_after),
+    )
 
 
 def _office(runner: Runner, chapter: str) -> Member:
@@ -68,7 +125,7 @@ def send_notices(
     runner: Runner, series: str, welcome: WelcomeConfig, cfg: ChapterNoticeConfig
 ) -> list[Report]:
     """Today's notice for each chapter with newly welcomed members, and unfinished earlier ones."""
-    now, tz = runner.now, runner.project.tz
+    now = runner.now
     store = runner.state.newcomers
     noted = store.noted()
     today = notice_id(series, now.date(), "x").rsplit("/", 1)[0] + "/"
@@ -91,7 +148,6 @@ def send_notices(
         if member_id in members:
             groups[nid].append(members[member_id])
     role = normalise_name(cfg.leader_role)
-    send_at = dt.datetime.combine(now.date(), welcome.at, tzinfo=tz)
     reports = []
     for nid, group in sorted(groups.items()):
         if not nid.startswith(today) and nid not in open_:
@@ -107,27 +163,7 @@ def send_notices(
             and m.id not in named
         ]
         listed = sorted(group, key=lambda m: (m.last_name, m.first_name))
-        mailing = Mailing(
-            id=nid,
-            kind="welcome",
-            series=f"{series}-lokallag",
-            audience=Audience(f"{nid} leaders", _EVERYONE, None),
-            template=cfg.template,
-            subject=cfg.subject,
-            send_at=send_at,
-            closes_at=send_at + dt.timedelta(days=1),
-            expires_at=None,
-            retry_lifetime=dt.timedelta(days=3),
-            context=_context(
-                runner,
-                chapter=chapter or "(uten lokallag)",
-                office=not leaders,
-                new_members=[
-                    {"name": m.name, "email": m.email, "phone": _phone(m), "municipality": m.municipality}
-                    for m in listed
-                ],
-            ),
-        )
+        mailing = notice_mailing(runner.project, series, welcome, cfg, nid, chapter, not leaders, listed, now)
         to = leaders or [_office(runner, chapter)]
         reports.append(runner.send(mailing, recipients=_fixed(runner, to)))
     return reports
@@ -144,20 +180,7 @@ def send_follow_up(runner: Runner, series: str, welcome: WelcomeConfig, cfg: Fol
         <= (now.date() - at.astimezone(tz).date()).days
         <= cfg.days_after + welcome.window_days
     }
-    send_at = dt.datetime.combine(now.date(), welcome.at, tzinfo=tz)
-    mailing = Mailing(
-        id=f"{series}-oppfolging",
-        kind="welcome",
-        series=f"{series}-oppfolging",
-        audience=runner.project.audience(welcome.audience),
-        template=cfg.template,
-        subject=cfg.subject,
-        send_at=send_at,
-        closes_at=send_at + dt.timedelta(days=1),
-        expires_at=None,
-        retry_lifetime=dt.timedelta(days=welcome.window_days),
-        context=_context(runner, days_after=cfg.days_after),
-    )
+    mailing = follow_up_mailing(runner.project, series, welcome, cfg, now)
     base = runner.recipients()
     recipients = Recipients(
         members=base.members,

@@ -19,6 +19,7 @@ from mailer.project.mailings import Mailing
 from mailer.project.members import Member
 from mailer.project.reader_calendar import RSVP_PREFIX
 from mailer.render import mime
+from mailer.render.origins import draft_file, subject_origin
 from mailer.render.renderer import LANGUAGES, Copy, MissingValue, Renderer, Variant, fill
 
 LOGO_WIDTH = 400
@@ -122,6 +123,8 @@ def compile_mailing(renderer: Renderer, mailing: Mailing) -> CompiledMailing:
     blocks = Blocks(shown, org.colours.primary if isinstance(org, Organisation) else DEFAULT_ACCENT)
     looks = {"logo": shown[mailing.logo.src] if mailing.logo else None, "reader_calendar": []}
 
+    origin = functools.partial(subject_origin, renderer.label_root, mailing)
+
     def compile_one(lang: str, group: tuple[str, ...] = ()) -> Variant:
         body, extra = mailing.language_versions.get(lang, (mailing.markdown_body, {}))
         context = {**mailing.context, **looks, **extra}
@@ -130,7 +133,10 @@ def compile_mailing(renderer: Renderer, mailing: Mailing) -> CompiledMailing:
             entries = reader_calendar.entries_for(mailing.calendar, group, mailing.calendar_shown_from)
             context["reader_calendar"] = entries
             keys = (*personal, *(e.rsvp_key for e in entries))
-        return renderer.compile(mailing.template, mailing.subject, context, lang, keys, body, blocks)
+        draft = draft_file(mailing, lang)
+        return renderer.compile(
+            mailing.template, mailing.subject, context, lang, keys, body, blocks, origin, draft
+        )
 
     variants = {lang: compile_one(lang) for lang in LANGUAGES}
     attachments = []
@@ -297,7 +303,8 @@ class MessageFactory:
         values = [g(member) for g in parts.getters]
         for i in parts.required:
             if values[i] is None:
-                raise _missing(parts, i, member)
+                key = parts.variant.slot_keys[i]
+                raise MissingValue(parts.variant.missing(key, member.id))
         return parts, [v or "" for v in values]
 
     def copy(self, member: Member) -> Copy:
@@ -306,10 +313,24 @@ class MessageFactory:
 
     def check(self, member: Member) -> None:
         """Raise MissingValue now if this member's copy cannot be filled in (links always can)."""
+        variant, keys = self.missing(member)
+        if keys:
+            raise MissingValue(variant.missing(keys[0], member.id))
+
+    def missing(self, member: Member) -> tuple[Variant, list[str]]:
+        """The member's copy and the values it prints that this member has none of."""
         parts = self._parts_of(member)
-        for i in parts.member_required:
-            if parts.getters[i](member) is None:
-                raise _missing(parts, i, member)
+        lacking = [i for i in parts.member_required if parts.getters[i](member) is None]
+        return parts.variant, [parts.variant.slot_keys[i] for i in lacking]
+
+    def may_lack_values(self) -> bool:
+        """Whether a copy prints a column of the member files, which some member may not have."""
+        own = {*_MEMBER_FIELDS, *self.fields}
+        return any(
+            parts.variant.slot_keys[i].partition(".")[2] not in own
+            for parts in self._parts.values()
+            for i in parts.member_required
+        )
 
     def build(self, member: Member) -> Outgoing:
         parts, values = self.values(member)
@@ -369,13 +390,6 @@ class MessageFactory:
                 f"{self.compiled.mailing.category}>"
             )
         return ", ".join(links)
-
-
-def _missing(parts: _LanguageParts, index: int, member: Member) -> MissingValue:
-    return MissingValue(
-        f"{parts.variant.template_file}: '{parts.variant.slot_keys[index]}' has no value for "
-        f"member {member.id}; add the column to the member file or remove it from the template"
-    )
 
 
 def _date_header() -> str:

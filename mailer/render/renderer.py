@@ -132,6 +132,26 @@ class Variant:
     text: Pattern
     slot_keys: tuple[str, ...]
     fallback: bool = False
+    draft_file: str | None = None
+    draft_slots: range = range(0)
+    """The slots the draft's subject and Markdown body opened (the draft prints those values)."""
+
+    def file_of(self, key: str) -> str:
+        """The file that prints `key`: the draft when its subject or body does, else the template."""
+        if self.draft_file and key in self.slot_keys and self.slot_keys.index(key) in self.draft_slots:
+            return self.draft_file
+        return self.template_file
+
+    def kind_of(self, key: str) -> str:
+        """'draft' or 'template': the kind of file that prints `key`."""
+        return "draft" if self.file_of(key) == self.draft_file else "template"
+
+    def missing(self, key: str, member_id: str) -> str:
+        """The line a send stops on when a member lacks a value: the draft or template printing it."""
+        return (
+            f"{self.file_of(key)}: '{key}' has no value for member {member_id}; "
+            f"add the column to the member file or remove it from the {self.kind_of(key)}"
+        )
 
     @property
     def used_keys(self) -> list[str]:
@@ -165,10 +185,7 @@ def fill(variant: Variant, values: Mapping[str, str], member_id: str) -> Copy:
     for key in variant.slot_keys:
         value = values.get(key)
         if value is None and key in variant.used_keys:
-            raise MissingValue(
-                f"{variant.template_file}: '{key}' has no value for member {member_id}; "
-                "add the column to the member file or remove it from the template"
-            )
+            raise MissingValue(variant.missing(key, member_id))
         raw.append(value or "")
     escaped = [html.escape(v) for v in raw]
     return Copy(variant.subject.fill(raw), variant.html.fill(escaped), variant.text.fill(raw))
@@ -289,8 +306,13 @@ class Renderer:
         personal: Sequence[str] = (),
         markdown_body: str | None = None,
         blocks: Blocks | None = None,
+        subject_where: Callable[[], str | None] | None = None,
+        draft_file: str | None = None,
     ) -> Variant:
-        """Render and compile one language of a mailing; `personal` names per-member variables."""
+        """Render and compile one language of a mailing; `personal` names per-member variables.
+
+        `subject_where` names where `subject` was written (schedules.yaml and its key), asked only
+        when it fails; `draft_file`, the draft whose subject and body are rendered here."""
         from mjml import mjml2html
 
         slots = _Slots()
@@ -301,6 +323,7 @@ class Renderer:
         ctx["member_links"] = {name: ctx[name] for name in personal}
         filename, fallback = self.template_file(template, language)
         where = self._label(filename)
+        draft_start = len(slots.keys)
         with _errors(where, self._label):
             draft = ctx.get("draft")
             if draft is not None and hasattr(draft, "model_copy"):
@@ -309,7 +332,10 @@ class Renderer:
             if markdown_body is not None:
                 body = self.env(False).from_string(markdown_body).render(ctx)
                 ctx["body"] = markdown_html(body, blocks)
+        draft_slots = range(draft_start, len(slots.keys))
+        with _errors(where, self._label, lambda: (subject_where and subject_where()) or f"{where} (subject)"):
             subject_text = self.env(False).from_string(subject).render(ctx).strip()
+        with _errors(where, self._label):
             mjml_source = self.env(True).get_template(filename).render(ctx)
         if "\n" in subject_text or "\r" in subject_text:
             raise UserError(f"{where}: the subject contains a line break; keep it on one line")
@@ -333,14 +359,16 @@ class Renderer:
             text=Pattern.parse(text),
             slot_keys=tuple(slots.keys),
             fallback=fallback,
+            draft_file=draft_file,
+            draft_slots=draft_slots,
         )
 
 
 class _errors:
     """Turns Jinja's exceptions into one line naming the template file, line and variable."""
 
-    def __init__(self, where: str, label: Callable[[str], str]):
-        self.where, self.label = where, label
+    def __init__(self, where: str, label: Callable[[str], str], subject: Callable[[], str] | None = None):
+        self.where, self.label, self.subject = where, label, subject
 
     def __enter__(self) -> None:
         return None
@@ -348,6 +376,12 @@ class _errors:
     def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
         if exc is None:
             return False
+        if self.subject is not None and isinstance(exc, jinja2.TemplateError):
+            what = "template syntax error: " if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+            msg = str(exc.message if hasattr(exc, "message") else exc)
+            if isinstance(exc, jinja2.UndefinedError):
+                msg = f"{msg}; the subject uses a variable that this mailing does not provide"
+            raise UserError(f"{self.subject()}: {what}{msg}") from None
         if isinstance(exc, jinja2.TemplateNotFound):
             raise UserError(f"{self.where}: includes '{exc.name}', which does not exist") from None
         if isinstance(exc, jinja2.TemplateSyntaxError):
