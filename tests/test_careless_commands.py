@@ -141,3 +141,38 @@ def test_a_draft_that_cannot_be_read_holds_back_no_other_mailing(tmp_path):
     assert "error: drafts/nyhetsbrev-2026-12 - Kopi.md: the file name may only use" in due.err
     assert ahead.code == 0 and "morgenmote@2026-12-15" in ahead.out
     assert "nyhetsbrev-2026-12 - Kopi.md" in ahead.err
+
+
+def test_a_stray_quote_that_swallows_the_next_rows_is_named_and_counted(tmp_path):
+    """`"Bjørn` opens a quoted cell the reader closes only at the next quote, three lines on:
+    the members in between must not vanish without a word."""
+    rows = (
+        "1,Åse,Ødegård,ase@example.org,Ås,Ås,medlem,2020-01-01,nb\n"
+        '2,"Bjørn,Bråten,bjorn@example.org,Bærum,Bærum,medlem,2021-05-05,nb\n'
+        "3,Cecilie,Dahl,cecilie@example.org,Ås,Ås,medlem,2021-05-05,nb\n"
+        "4,Dag,Eng,dag@example.org,Ås,Ås,medlem,2021-05-05,nb\n"
+        '5,Eva,Foss,eva@example.org,Ås,Ås,"medlem",2021-05-05,nb\n'
+        "6,Finn,Gran,finn@example.org,Ås,Ås,medlem,2021-05-05,nb\n"
+    )
+    root = project(tmp_path, members=rows)
+
+    result = mailer(root, "check")
+
+    assert result.code == 1 and "Traceback" not in result.err
+    text = result.out + result.err
+    assert "recipients/members.csv:3: a quote (\") in this row is not closed" in text
+    assert "the next 3 rows were read into it (up to line 6)" in text
+    assert "2 members (2 addresses)" in text
+
+
+def test_a_misspelt_setting_in_env_is_refused_before_anything_goes_to_the_outbox(tmp_path):
+    """Ignored, MAILER_SMTP_HOSTT would leave no host set: the send would go to the outbox and
+    mark every member sent."""
+    root = project(tmp_path)
+    approve_and_preview(root, "nyhetsbrev-2026-12")
+    (root / ".env").write_text("MAILER_POOL_SIZE=2\nMAILER_SMTP_HOSTT=smtp.example\n")
+
+    result = mailer(root, "send", "nyhetsbrev-2026-12", env=base_env())
+
+    one_line_error(result, f"{root / '.env'}:2: MAILER_SMTP_HOSTT", "did you mean MAILER_SMTP_HOST?")
+    assert not (root / ".mailer" / "outbox").exists()

@@ -154,3 +154,10 @@ def test_cancelled_is_still_the_short_way_to_cancel_one_date(root):
     )
     result = mailer(root, "check")
     assert result.code == 0, result.err
+
+
+def test_a_front_matter_never_closed_says_so(root):
+    (root / "drafts" / "nyhetsbrev-2026-12.md").write_text(
+        "---\nsubject: Hei\nsend_at: 2026-12-03T18:00\n", encoding="utf-8"
+    )
+    one_line_failure(mailer(root, "check"), "nyhetsbrev-2026-12.md:1: the front matter is never closed")

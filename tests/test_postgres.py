@@ -364,6 +364,18 @@ def test_copy_refuses_a_target_that_holds_a_state_and_changes_nothing(tmp_path, 
     )
 
 
+def test_copy_to_a_server_that_cannot_be_reached_names_the_to_url_not_the_setting(tmp_path):
+    root = newsletter_project(tmp_path / "p", members(2))
+    assert mailer(root, "recipients", env=base_env()).code == 0
+
+    result = mailer(root, "state", "copy", "--to", f"postgresql://nobody@127.0.0.1:{free_port()}/x")
+
+    assert result.code == 1
+    line = one_line(result.err)
+    assert "cannot reach the server" in line and "the --to URL" in line
+    assert "MAILER_DATABASE_URL" not in line
+
+
 def test_the_same_sql_runs_on_both_engines_with_question_marks_and_percent_signs(tmp_path, pg_url):
     from mailer.state.database import Location, connect, transaction
 

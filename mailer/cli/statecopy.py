@@ -41,7 +41,12 @@ def copy(
         own_secret = None if r.project.settings.secret is not None else r.secret()
         secret_file = r.project.state_dir / "secret" if target.path else None
         r.close()
-        counts = copy_state(source, target, own_secret, secret_file)
+        try:
+            counts = copy_state(source, target, own_secret, secret_file)
+        except UserError as exc:  # the server's advice names the setting; here the URL is --to's
+            if not target.url or source.url:
+                raise
+            raise UserError(str(exc).replace("MAILER_DATABASE_URL", "the --to URL")) from None
         rows = ", ".join(f"{t} {n}" for t, n in counts.items() if n)
         print(f"copied {sum(counts.values())} rows from {source.describe()} to {target.describe()} ({rows})")
         print(

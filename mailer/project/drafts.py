@@ -166,6 +166,8 @@ def _read(
     except UnicodeDecodeError:
         raise UserError(f"{label}: not UTF-8 text; save the draft as UTF-8") from None
     m = _FRONT.match(source)
+    if not m and re.match(r"---[ \t]*\r?\n", source):
+        raise UserError(f"{label}:1: the front matter is never closed; end it with a line of ---")
     if not m:
         raise UserError(f"{label}:1: no front matter; start the file with --- , subject: … and ---")
     data, nodes = load_yaml(Path(label), m[1], first_line=2)

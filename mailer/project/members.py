@@ -183,6 +183,23 @@ def _unreadable(exc: csv.Error) -> str:
     return f"the row cannot be read ({exc}); fix the row in the export"
 
 
+def _swallowed_rows(row: list[str], delimiter: str, width: int) -> int:
+    """Lines inside this row's cells that look like rows of their own: a quote left open (`"Ola`)
+    makes the CSV reader read on to the next quote, taking whole members with it."""
+    need = max(2, width // 2)
+    return sum(
+        1 for cell in row if "\n" in cell for ln in cell.split("\n")[1:] if ln.count(delimiter) >= need
+    )
+
+
+def _stray_quote(swallowed: int, last_line: int) -> str:
+    rows = "row was" if swallowed == 1 else f"{swallowed} rows were"
+    return (
+        f'a quote (") in this row is not closed where the cell ends, so the next {rows} read into it '
+        f"(up to line {last_line}); remove the stray quote in the export"
+    )
+
+
 def _is_csv(name: str) -> bool:
     return os.path.splitext(name)[1].lower() == ".csv"  # as Path.suffix: not a file named ".csv"
 
@@ -257,6 +274,10 @@ class MemberReader:
                 continue
             line = reader.line_num + 1
             if not any(cell.strip() for cell in row):
+                continue
+            swallowed = _swallowed_rows(row, delimiter, len(header))
+            if swallowed:
+                self.problems.append(RowProblem(f"{label}:{start}", _stray_quote(swallowed, line - 1)))
                 continue
             member = self._member(row, columns, extras, f"{label}:{start}", seen_ids)
             if member is not None:

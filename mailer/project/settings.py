@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from pathlib import Path
@@ -91,6 +92,8 @@ class Settings(BaseSettings):
 def load_settings(project_dir: Path) -> Settings:
     """Read settings; the project's `.env` fills in what the environment leaves unset."""
     env_file = project_dir / ".env"
+    if env_file.is_file():
+        _no_unknown_names(env_file)
     try:
         settings = Settings(_env_file=env_file if env_file.is_file() else None)  # type: ignore[call-arg]
     except SettingsError as exc:
@@ -105,6 +108,19 @@ def load_settings(project_dir: Path) -> Settings:
         field = "MAILER_" + "_".join(str(p) for p in err["loc"]).upper()
         raise UserError(f"setting {field}: {err['msg']} (check the environment or {env_file})") from None
     return _checked_dkim(settings, project_dir)  # an unusable key stops every command now
+
+
+def _no_unknown_names(env_file: Path) -> None:
+    """A misspelt name in `.env` (MAILER_SMTP_HOSTT) would be ignored, and a send would go to the
+    outbox with every delivery marked sent: refuse it, naming the line and the likely name."""
+    known = {f"MAILER_{name.upper()}" for name in Settings.model_fields}
+    lines = env_file.read_text("utf-8", "replace").splitlines()
+    for number, line in enumerate(lines, 1):
+        m = re.match(r"\s*(?:export\s+)?(MAILER_\w+)\s*=", line, re.IGNORECASE)
+        if m and m[1].upper() not in known:
+            close = difflib.get_close_matches(m[1].upper(), known, 1)
+            hint = f"did you mean {close[0]}?" if close else "README.md lists the settings"
+            raise UserError(f"{env_file}:{number}: {m[1]} is not a setting of mailer; {hint}")
 
 
 def _checked_dkim(settings: Settings, project_dir: Path) -> Settings:
