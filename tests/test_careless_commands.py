@@ -160,7 +160,7 @@ def test_a_stray_quote_that_swallows_the_next_rows_is_named_and_counted(tmp_path
 
     assert result.code == 1 and "Traceback" not in result.err
     text = result.out + result.err
-    assert "recipients/members.csv:3: a quote (\") in this row is not closed" in text
+    assert 'recipients/members.csv:3: a quote (") in this row is not closed' in text
     assert "the next 3 rows were read into it (up to line 6)" in text
     assert "2 members (2 addresses)" in text
 
