@@ -96,8 +96,9 @@ def test_a_mailing_id_longer_than_a_file_name_may_be_is_404(web, page):
 
 def test_a_fault_of_ours_is_a_500_page_with_the_security_headers_and_no_traceback(root):
     """The real app, with one route that fails as a bug of ours would."""
+    import asyncio
+
     from starlette.routing import Route
-    from starlette.testclient import TestClient
 
     from mailer.web.app import create_app
 
@@ -106,8 +107,13 @@ def test_a_fault_of_ours_is_a_500_page_with_the_security_headers_and_no_tracebac
 
     app = create_app(root)
     app.router.routes.append(Route("/feil", fails))
-    with TestClient(app, raise_server_exceptions=False) as client:
-        answer = client.get("/feil")
+
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            return await client.get("/feil")
+
+    answer = asyncio.run(get())
 
     assert answer.status_code == 500 and "Noe gikk galt" in answer.text
     assert "hemmelig" not in answer.text and "Traceback" not in answer.text
