@@ -176,3 +176,31 @@ def test_a_misspelt_setting_in_env_is_refused_before_anything_goes_to_the_outbox
 
     one_line_error(result, f"{root / '.env'}:2: MAILER_SMTP_HOSTT", "did you mean MAILER_SMTP_HOST?")
     assert not (root / ".mailer" / "outbox").exists()
+
+
+def test_a_member_list_saved_as_a_spreadsheet_is_named_not_silently_left_out(tmp_path):
+    root = project(tmp_path)
+    (root / "recipients" / "nye medlemmer.xlsx").write_bytes(b"PK\x03\x04 not a csv")
+
+    result = mailer(root, "check")
+
+    assert result.code == 0, result.err
+    assert "warning: recipients/nye medlemmer.xlsx: not read (only .csv files are)" in result.err
+
+
+def test_a_bidirectional_override_in_a_members_name_never_reaches_a_message(tmp_path):
+    """U+202E would show 'Ola ‮nnamdroN' as 'Ola Nordmann' reversed in a mail program."""
+    import email
+    import email.policy
+
+    root = project(
+        tmp_path, members="1,Ola\u202e,Nord\u2066mann,ola@example.org,Ås,Ås,medlem,2020-01-01,nb\n"
+    )
+    approve_and_preview(root, "nyhetsbrev-2026-12")
+
+    assert mailer(root, "send", "nyhetsbrev-2026-12", env=base_env()).code == 0
+
+    [sent] = (root / ".mailer" / "outbox").rglob("*.eml")
+    message = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
+    shown = str(message["To"]) + message.get_body(("plain",)).get_content()
+    assert "Ola" in shown and not any(ch in shown for ch in "\u202e\u2066")

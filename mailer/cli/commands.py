@@ -18,6 +18,7 @@ from mailer.errors import ProblemList, UserError
 from mailer.project.config_base import normalise_name
 from mailer.project.coverage import empty_audiences, exhausted_series, no_board
 from mailer.project.folder import Project
+from mailer.project.members import spreadsheets_not_read
 from mailer.state import folder as privacy
 
 Print = Callable[..., None]
@@ -48,6 +49,8 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
         store.refresh(project.member_inputs(), project.read_members)
         members = list(store.all(today))
         problems.extend(str(p) for p in store.problems(today))
+        for line in spreadsheets_not_read(project.recipients_dir, project.root):
+            warn(line)
         for path in privacy.readable_by_others([project.root / ".env", *project.member_inputs()[:-1]]):
             warn(
                 f"{project.label_path(path)}: group and others can read it, and it holds member data "

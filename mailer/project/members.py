@@ -177,6 +177,24 @@ def member_files(folder: Path, label_root: Path) -> list[Path]:
     return [folder / name for name in names]
 
 
+SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+
+
+def spreadsheets_not_read(folder: Path, label_root: Path) -> list[str]:
+    """A line for each spreadsheet beside the export's CSV files: mailer reads only CSV, and a
+    member list saved as .xlsx would otherwise be left out without a word."""
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(e.name for e in entries if e.name.casefold().endswith(SPREADSHEETS))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    label = folder.relative_to(label_root) if folder.is_relative_to(label_root) else folder
+    return [
+        f"{label / name}: not read (only .csv files are); save it as CSV UTF-8 if it holds members"
+        for name in names
+    ]
+
+
 def _unreadable(exc: csv.Error) -> str:
     if "field larger than field limit" in str(exc):
         return f"a cell is longer than {csv.field_size_limit()} characters; fix the row in the export"

@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import re
 
-# C0 and C1 controls and DEL, but line breaks (callers refuse those); Unicode line separators.
-_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
-_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 controls and DEL, but line breaks (callers refuse those); Unicode line separators;
+# the bidirectional embeddings, overrides and isolates, with which a name can show its letters
+# in another order than they are stored ("Trojan Source").
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(rf"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
+_ANY_CONTROL = re.compile(rf"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
 _ADDRESS = re.compile(r"([^\s@<>\"'(),;:]{1,2})[^\s@<>\"'(),;:]*@([^\s@<>\"'(),;:]+)")
 
 
 def without_controls(text: str) -> str:
     """`text` with each control character (but line breaks) replaced by one space."""
     return _CONTROL.sub(" ", text)
+
+
+def has_controls(text: str) -> bool:
+    """Whether `text` holds a control character, a line break or a bidirectional override."""
+    return _ANY_CONTROL.search(text) is not None
 
 
 def escape_controls(text: str) -> str:

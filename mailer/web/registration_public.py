@@ -19,6 +19,7 @@ from mailer.events.answers import check_answers
 from mailer.events.places import Who
 from mailer.project.addresses import check_email
 from mailer.project.event_config import EventConfig
+from mailer.project.textclean import has_controls
 from mailer.state.registrations import new_guest_id
 from mailer.web import pages
 from mailer.web.registration_pages import render, texts
@@ -91,7 +92,7 @@ def _check_guest(
     name = " ".join(form.get("name", "").split())
     email = form.get("email", "").strip()
     values.update(name=name, email=email)
-    if not name or len(name) > 100 or any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in name):
+    if not name or len(name) > 100 or has_controls(name):
         errors["name"] = c["bad_name"]
     try:
         email = check_email(email)
