@@ -147,3 +147,29 @@ def test_the_fast_reading_of_a_message_holds_every_part_the_email_package_decode
             if payload:
                 decoded = payload.decode(part.get_content_charset() or "utf-8", "replace")
                 assert " ".join(decoded.casefold().split()) in text, (path.name, part.get_content_type())
+
+
+def test_an_address_quoted_in_a_bounce_reason_is_found_in_any_letter_case_on_sqlite(tmp_path):
+    """SQLite's own lower() folds only A-Z: 'ÅSE.ØRNHØI@…' in a remote server's text was not
+    found by an erasure looking for 'åse.ørnhøi@…' (PostgreSQL's lower() knows Å)."""
+    from mailer.state import State
+    from mailer.state.erasure import erase_person, is_known
+
+    state = State(tmp_path / "state.db", None)
+    state.db.execute(
+        "INSERT INTO unverified_bounces (address, kind, reason, why, source, received_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            "postmaster@example.org",
+            "hard",
+            "550 ÅSE.ØRNHØI@EXAMPLE.ORG: user unknown",
+            "x",
+            "imap",
+            "2026-12-01",
+        ),
+    )
+
+    assert is_known(state, "åse.ørnhøi@example.org")
+    erase_person(state, None, "åse.ørnhøi@example.org")
+    assert state.db.execute("SELECT count(*) FROM unverified_bounces").fetchone()[0] == 0
+    state.close()

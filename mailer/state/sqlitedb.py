@@ -100,6 +100,10 @@ def private_files(path: Path) -> None:
             pass
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def open_file(path: Path, wait: float, newest: int) -> SqliteDatabase:
     """Open (creating) the file; a file from a newer release is refused before anything is written.
 
@@ -108,6 +112,9 @@ def open_file(path: Path, wait: float, newest: int) -> SqliteDatabase:
     if not path.exists():
         os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     raw = sqlite3.connect(path, isolation_level=None, timeout=wait, check_same_thread=False)
+    # SQLite's own lower() knows only A-Z; PostgreSQL's knows Å. An erasure looks for an address
+    # inside texts (a bounce's reason) with lower(…) LIKE, and must find 'ÅSE@…' on both engines.
+    raw.create_function("lower", 1, _lower, deterministic=True)
     db = SqliteDatabase(raw, path)
     try:
         raw.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
