@@ -204,3 +204,13 @@ def test_a_bidirectional_override_in_a_members_name_never_reaches_a_message(tmp_
     message = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
     shown = str(message["To"]) + message.get_body(("plain",)).get_content()
     assert "Ola" in shown and not any(ch in shown for ch in "\u202e\u2066")
+
+
+def test_a_project_that_is_a_file_or_a_schedule_that_is_a_folder_is_named_as_such(tmp_path):
+    note = tmp_path / "notat.txt"
+    note.write_text("x")
+    odd = tmp_path / "fylket"
+    (odd / "schedules.yaml").mkdir(parents=True)
+
+    one_line_error(mailer(note, "check"), f"project folder {note} is a file, not a folder")
+    one_line_error(mailer(odd, "check"), f"{odd / 'schedules.yaml'} is a folder")

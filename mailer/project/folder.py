@@ -63,8 +63,11 @@ class Project:
     @cached_property
     def parsed_config(self) -> Config:
         if not self.root.is_dir():
-            raise UserError(f"project folder {self.root} does not exist")
+            what = "is a file, not a folder" if self.root.exists() else "does not exist"
+            raise UserError(f"project folder {self.root} {what}; --project names the organisation's folder")
         label = self.label_path(self.config_path)
+        if self.config_path.is_dir():
+            raise UserError(f"{self.config_path} is a folder; it should be the file with the schedule")
         if not self.config_path.is_file():
             raise UserError(
                 f"{self.config_path}: not found; is {self.root} a mailer project? "
