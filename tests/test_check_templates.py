@@ -97,6 +97,18 @@ def test_an_unknown_variable_in_the_invitation_template_fails_check(root: Path) 
     ]
 
 
+def test_an_element_mjml_does_not_have_fails_check_instead_of_reaching_the_mail(root: Path) -> None:
+    template = root / "templates" / "invitation.mjml"
+    assert "<mj-text" in template.read_text(encoding="utf-8")
+    edit(template, "<mj-text", "<mj-txet")
+    result = check(root)
+    assert result.code == 1
+    assert problem_lines(result.err) == [
+        "templates/invitation.mjml: <mj-txet> is not an MJML element (did you mean <mj-text>?); "
+        "fix the template"
+    ]
+
+
 def test_an_unknown_filter_in_a_series_subject_names_schedules_yaml_and_the_key(root: Path) -> None:
     edit(root / "schedules.yaml", SUBJECT, "Morgenmøte {{ meeting.start|dato }}")
     line = _line_of(root / "schedules.yaml", "Morgenmøte {{")

@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from mailer.errors import UserError
 from mailer.project import dates
+from mailer.render import elements
 from mailer.render.plaintext import to_text
 
 if TYPE_CHECKING:
@@ -339,6 +340,9 @@ class Renderer:
             mjml_source = self.env(True).get_template(filename).render(ctx)
         if "\n" in subject_text or "\r" in subject_text:
             raise UserError(f"{where}: the subject contains a line break; keep it on one line")
+        unknown = elements.unknown(mjml_source)  # mjml would pass it into every member's mail
+        if unknown:
+            raise UserError(f"{where}: {unknown}; fix the template")
         try:
             compiled = mjml2html(mjml_source, disable_comments=True)
         except (ValueError, RuntimeError) as exc:
