@@ -214,3 +214,14 @@ def test_a_project_that_is_a_file_or_a_schedule_that_is_a_folder_is_named_as_suc
 
     one_line_error(mailer(note, "check"), f"project folder {note} is a file, not a folder")
     one_line_error(mailer(odd, "check"), f"{odd / 'schedules.yaml'} is a folder")
+
+
+def test_preview_as_a_member_whose_row_was_skipped_says_rows_were_skipped(tmp_path):
+    rows = MEMBERS + "3,Uten,Adresse,,Ås,Ås,medlem,2020-01-01,nb\n"
+    root = project(tmp_path, members=rows)
+
+    result = mailer(root, "preview", "nyhetsbrev-2026-12", "--as", "3")
+
+    one_line_error(
+        result, "no member with id 3", "1 row was skipped for a problem (`mailer check` names them)"
+    )

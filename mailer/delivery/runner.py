@@ -380,4 +380,7 @@ class Runner:
         found = self.find_member(member_id)
         if found is not None:
             return found
-        raise UserError(f"no member with id {member_id} in recipients/")
+        skipped = len(self.state.members.problems(today))
+        rows = "1 row was" if skipped == 1 else f"{skipped} rows were"
+        why = f"; {rows} skipped for a problem (`mailer check` names them)" if skipped else ""
+        raise UserError(f"no member with id {member_id} among the members of recipients/{why}")
