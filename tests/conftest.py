@@ -278,6 +278,17 @@ mailings:
     audience: alle
 """
 
+WELCOME = """\
+  velkommen:
+    kind: welcome
+    template: welcome
+    audience: alle
+    subject: "Velkommen som medlem, {{ member.first_name }}!"
+    window_days: 30
+    at: "10:00"
+"""
+"""A welcome to every new member, for `small_project`'s schedules_extra."""
+
 DRAFT = """\
 ---
 subject: "Nyhetsbrev: Æ, Ø og Å i emnefeltet"

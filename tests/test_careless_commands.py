@@ -5,29 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import meeting_project
 from conftest import DRAFT, Result, approve_and_preview, base_env, mailer, small_project, state_rows
+from meeting_project import MEMBERS
 
-MEMBERS = (
-    "1,Åse,Ødegård,ase@example.org,Ås,Ås,medlem|tillitsvalgt,2020-01-01,nb\n"
-    "2,Bjørn,Bråten,bjorn@example.org,Bærum,Bærum,medlem|lokallagsleder,2021-05-05,nb\n"
-)
 NOW = "2026-12-03T18:00"
-SERIES = """\
-  morgenmote:
-    kind: invitation
-    template: invitation
-    audience: tillitsvalgte
-    subject: "Morgenmøte {{ meeting.start|datetime }}"
-    meeting:
-      title: Morgenmøte
-      location: Digitalt
-      time: "08:00"
-      duration: 45m
-      recurrence: {frequency: weekly, weekday: tirsdag, start: 2026-11-03, until: 2027-06-29}
-      changes:
-        2026-11-24: cancelled
-    invite: {days_before: 3, at: "09:00"}
-"""
+SERIES = meeting_project.SERIES.replace(
+    "    invite:", "      changes:\n        2026-11-24: cancelled\n    invite:", 1
+)  # the morning meetings, one of them cancelled
 
 
 def one_line_error(result: Result, *words: str) -> str:

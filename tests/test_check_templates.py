@@ -10,35 +10,27 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import meeting_project
 import pytest
 from conftest import DRAFT, MEMBERS_HEADER, base_env, copy_example, mailer, small_project
+from meeting_project import INVITE_TIME
 
 MEMBERS = (
     '1,Åse,Ødegård,ase@example.org,Ås,,"medlem, tillitsvalgt",2020-01-01,nb\n'
     "2,Kari,Styre,kari@example.org,Asker,,medlem|fylkesstyremedlem|tillitsvalgt,2019-01-01,nb\n"
 )
 SUBJECT = "Morgenmøte {{ meeting.start|datetime }}"
-SERIES = """\
-  morgenmote:
-    kind: invitation
-    template: invitation
-    audience: tillitsvalgte
-    subject: "Morgenmøte {{ meeting.start|datetime }}"
-    meeting:
-      title: Morgenmøte
-      location: Digitalt
-      time: "08:00"
-      duration: 45m
-      recurrence: {frequency: weekly, weekday: tirsdag, start: 2026-11-03, until: 2027-06-29}
-    invite: {days_before: 3, at: "09:00"}
+SERIES = (
+    meeting_project.SERIES
+    + """\
   velkommen:
     kind: welcome
     template: welcome
     audience: alle
     subject: "Velkommen som medlem, {{ member.first_name }}!"
 """
+)
 NOW = "2026-11-20T12:00"
-INVITE_TIME = "2026-11-21T09:00"  # for the meeting on Tuesday 2026-11-24 08:00
 
 
 @pytest.fixture

@@ -13,18 +13,10 @@ import email.policy
 import html
 from pathlib import Path
 
+import conftest
 from conftest import DRAFT, MEMBERS_HEADER, mailer, small_project
 
-WELCOME = """\
-  velkommen:
-    kind: welcome
-    template: welcome
-    audience: alle
-    subject: "Velkommen som medlem, {{ member.first_name }}!"
-    window_days: 30
-    at: "10:00"
-    chapter_notice: {}
-"""
+WELCOME = conftest.WELCOME + "    chapter_notice: {}\n"
 LEADER = '1,Aslaug,Østby,{address},Ås,Ås Sp,"medlem, lokallagsleder",2019-03-01,nb\n'
 NEWCOMER = "2,Tone,Fjære,{address},Ås,Ås Sp,medlem,2026-11-20,nb\n"
 OTHER = "3,Per,Hansen,per@example.org,Asker,Asker Sp,medlem,2026-11-21,nb\n"

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import MEMBERS_HEADER, base_env, mailer, small_project
+from conftest import MEMBERS_HEADER, WELCOME, base_env, mailer, small_project
 
 MEMBERS = """\
 1,Åse,Ødegård,ase@example.org,Ås,,"medlem, tillitsvalgt",2020-01-01,nb
@@ -26,15 +26,6 @@ subject: "{subject}"
 ## Nytt
 
 Hei {{{{ member.first_name }}}}! {body}
-"""
-WELCOME = """\
-  velkommen:
-    kind: welcome
-    template: welcome
-    audience: alle
-    subject: "Velkommen som medlem, {{ member.first_name }}!"
-    window_days: 30
-    at: "10:00"
 """
 
 
