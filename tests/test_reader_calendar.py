@@ -182,3 +182,23 @@ def test_a_late_issue_retried_the_next_day_keeps_the_calendar_the_board_approved
     )
     assert result.code == 0, result.err
     assert "nyhetsbrev-2026-12: 4 sent" in result.out and "changed since" not in result.err
+
+
+def test_changing_the_templates_calendar_part_voids_the_approval_and_the_preview_shows_it(root, smtp):
+    """The invented preview reader is invited to nothing; the calendar part of the template
+    must still be what the board saw and approved."""
+    env = base_env(**smtp.env(), MAILER_SECRET=SECRET)
+    now = ("--now", "2026-12-03T12:00")
+    assert mailer(root, "preview", "nyhetsbrev-2026-12", *now, env=env).code == 0
+    assert mailer(root, "approve", "nyhetsbrev-2026-12", "--by", "Kari Styre", *now, env=env).code == 0
+    shown = (root / ".mailer/previews/nyhetsbrev-2026-12/preview.txt").read_text("utf-8")
+    assert "Kalenderen" in shown and "Tirsdagsmøte" in shown and "Fylkesstyremøte" in shown
+
+    template = root / "templates/newsletter.mjml"
+    text = template.read_text("utf-8")
+    assert "<h2>Kalenderen</h2>" in text
+    template.write_text(text.replace("<h2>Kalenderen</h2>", "<h2>Kalenderen</h2><p>Ikke godkjent</p>"))
+    result = mailer(root, "send", "nyhetsbrev-2026-12", "--now", "2026-12-03T18:00", env=env)
+
+    assert result.code == 1 and "changed since it was approved" in result.err
+    assert smtp.received == []

@@ -230,7 +230,7 @@ def preview(
         member = sample.sample_member(project.config, mailing.audience, "nb", today, extra_keys)
     else:
         member = runner.member(member_id, mailing)
-    factory = runner.factory(compiled)
+    factory = runner.preview_factory(compiled) if member_id is None else runner.factory(compiled)
     copy = factory.copy(member)
     message = factory.build(member)
     folder = out_dir or project.state_dir / "previews" / mailing.id.replace("/", "_")
@@ -282,7 +282,7 @@ def preview(
         shown = sample.sample_member(project.config, mailing.audience, "nb", today, member.extra)
         sent = send_test_copies(
             runner.get_transport(),
-            runner.factory(compiled, "[UTKAST] "),
+            runner.preview_factory(compiled, "[UTKAST] "),
             mailing,
             [sample.addressed_to(dataclasses.replace(shown, language=m.language), m) for m in members],
             project.config.organisation.sender.email,

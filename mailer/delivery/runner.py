@@ -152,6 +152,13 @@ class Runner:
                 publish(self.project.state_dir / "pictures", compiled.pictures)
         return self._compiled[key]
 
+    def preview_factory(self, compiled: CompiledMailing, subject_prefix: str = "") -> MessageFactory:
+        """The factory of the board's previews and test copies: its invented reader's calendar
+        holds every series, so the template's calendar part is seen before it is approved."""
+        factory = self.factory(compiled, subject_prefix)
+        factory.every_series = True
+        return factory
+
     def factory(self, compiled: CompiledMailing, subject_prefix: str = "") -> MessageFactory:
         from mailer.render.messages import MessageFactory
 

@@ -218,6 +218,9 @@ class MessageFactory:
     seal: Callable[[bytes], bytes] | None = None
     language_of: Callable[[Member], str] | None = None
     """The language a member chose for their mail, when it may differ from the export's."""
+    every_series: bool = False
+    """The board's preview: the reader's calendar holds every series (the invented reader is
+    invited to none, and the template's calendar part would never be seen before approval)."""
     _parts: dict[str, _LanguageParts] = field(default_factory=dict)
     _calendar: tuple[str, str] | None = None
     _domain: str = ""
@@ -281,6 +284,8 @@ class MessageFactory:
         lang = chosen if chosen in self._parts else "nb"
         dates = self.compiled.mailing.calendar
         group = reader_calendar.group_of(dates, member, self.now.date()) if dates else ()
+        if dates and self.every_series:
+            group = tuple(s.series for s in dates)
         if not group:
             return self._parts[lang]
         key = f"{lang}|{','.join(group)}"

@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+import jinja2.meta
 import jinja2.sandbox
-from markupsafe import Markup
 
 from mailer.errors import UserError
-from mailer.project import dates
-from mailer.render import elements
+from mailer.render import elements, environment
 from mailer.render.plaintext import to_text
 
 if TYPE_CHECKING:
@@ -136,6 +135,9 @@ class Variant:
     draft_file: str | None = None
     draft_slots: range = range(0)
     """The slots the draft's subject and Markdown body opened (the draft prints those values)."""
+    sources: str = ""
+    """A digest of the template files as written (with those they extend and include): a part
+    this copy did not render (the reader's calendar, for one) is approved as well."""
 
     def file_of(self, key: str) -> str:
         """The file that prints `key`: the draft when its subject or body does, else the template."""
@@ -161,9 +163,17 @@ class Variant:
 
     def digest(self) -> str:
         h = hashlib.sha256()
-        for piece in (self.template_file, self.subject.source(), self.html.source(), self.text.source()):
+        pieces = (
+            self.template_file,
+            self.sources,
+            self.subject.source(),
+            self.html.source(),
+            self.text.source(),
+        )
+        for piece in pieces:
             h.update(piece.encode())
             h.update(b"\x00")
+        h.update(self.text.source().encode() + b"\x00")
         return h.hexdigest()
 
 
@@ -192,73 +202,6 @@ def fill(variant: Variant, values: Mapping[str, str], member_id: str) -> Copy:
     return Copy(variant.subject.fill(raw), variant.html.fill(escaped), variant.text.fill(raw))
 
 
-def _lang(ctx: Any) -> str:
-    return ctx.get("language", "nb")
-
-
-@jinja2.pass_context
-def _f_date(ctx: Any, value: Any) -> str:
-    return dates.long_date(value, _lang(ctx))
-
-
-@jinja2.pass_context
-def _f_datetime(ctx: Any, value: Any) -> str:
-    return dates.date_and_time(value, _lang(ctx))
-
-
-@jinja2.pass_context
-def _f_date_year(ctx: Any, value: Any) -> str:
-    return dates.long_date_year(value, _lang(ctx))
-
-
-def _f_clock(value: Any) -> str:
-    return dates.clock(value)
-
-
-def markdown_html(text: str, blocks: Blocks | None = None) -> Markup:
-    from mailer.render.blocks import Blocks
-
-    return Markup((blocks or Blocks()).render(text))
-
-
-BUILT_IN = Path(__file__).resolve().parent.parent / "skeleton" / "templates"
-BUILT_IN_TEMPLATES = frozenset(
-    {
-        "consultation-receipt",
-        "preferences-confirm",
-        "my-data",
-        "register-error",
-        "event-changed",
-        "event-called-off",
-    }
-)
-"""Templates of mailer's own messages to one person, which a project folder made before they
-existed may lack: the packaged copy is used (it extends the project's own base.mjml)."""
-
-
-def _built_in(name: str) -> str | None:
-    if name.split(".")[0] not in BUILT_IN_TEMPLATES or not (BUILT_IN / name).is_file():
-        return None
-    return (BUILT_IN / name).read_text("utf-8")
-
-
-def _env(templates_dir: Path, autoescape: bool) -> jinja2.Environment:
-    """Sandboxed: drafts, subjects and templates are written by people, not by us."""
-    loader = jinja2.ChoiceLoader(
-        [jinja2.FileSystemLoader(str(templates_dir)), jinja2.FunctionLoader(_built_in)]
-    )
-    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
-        loader=loader,
-        autoescape=autoescape,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(
-        date=_f_date, datetime=_f_datetime, date_year=_f_date_year, clock=_f_clock, markdown=markdown_html
-    )
-    return env
-
-
 @dataclass
 class Renderer:
     """The project's templates folder, ready to compile mailings."""
@@ -267,10 +210,11 @@ class Renderer:
     label_root: Path
     compilations: int = 0
     _envs: dict[bool, jinja2.Environment] = field(default_factory=dict)
+    _sources: dict[str, str] = field(default_factory=dict)
 
     def env(self, autoescape: bool = True) -> jinja2.Environment:
         if autoescape not in self._envs:
-            self._envs[autoescape] = _env(self.templates_dir, autoescape)
+            self._envs[autoescape] = environment.make(self.templates_dir, autoescape)
         return self._envs[autoescape]
 
     def _label(self, name: str) -> str:
@@ -286,8 +230,8 @@ class Renderer:
         if (self.templates_dir / own).is_file():
             return own, False
         base = f"{template}.mjml"
-        if not (self.templates_dir / base).is_file() and _built_in(base) is not None:
-            return (own, False) if _built_in(own) is not None else (base, language != "nb")
+        if not (self.templates_dir / base).is_file() and environment.built_in(base) is not None:
+            return (own, False) if environment.built_in(own) is not None else (base, language != "nb")
         if not (self.templates_dir / base).is_file():
             raise UserError(
                 f"template '{template}' not found: {self._label(base)} does not exist; "
@@ -332,7 +276,7 @@ class Renderer:
                 ctx["draft"] = draft.model_copy(update={"subject": own_subject})
             if markdown_body is not None:
                 body = self.env(False).from_string(markdown_body).render(ctx)
-                ctx["body"] = markdown_html(body, blocks)
+                ctx["body"] = environment.markdown_html(body, blocks)
         draft_slots = range(draft_start, len(slots.keys))
         with _errors(where, self._label, lambda: (subject_where and subject_where()) or f"{where} (subject)"):
             subject_text = self.env(False).from_string(subject).render(ctx).strip()
@@ -365,6 +309,8 @@ class Renderer:
             fallback=fallback,
             draft_file=draft_file,
             draft_slots=draft_slots,
+            sources=self._sources.get(filename)
+            or self._sources.setdefault(filename, environment.sources_digest(self.env(True), filename)),
         )
 
 

@@ -63,7 +63,7 @@ class Preview:
 def preview(runner: Runner, mailing_id: str, language: str, record: bool) -> Preview:
     found = mailing(runner, mailing_id)
     compiled = runner.compiled(found)
-    copy = runner.factory(compiled).copy(sample_member(runner, found, language))
+    copy = runner.preview_factory(compiled).copy(sample_member(runner, found, language))
     if record:
         runner.state.approvals.record_preview(found.id, compiled.fingerprint, runner.now)
     return Preview(found, compiled, copy)
