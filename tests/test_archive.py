@@ -81,7 +81,11 @@ def test_each_message_links_to_its_web_version_in_the_archive(root, smtp, web):
     assert page.status_code == 200
     assert "Dette er brødteksten med æøå." in page.text
     nynorsk = next(r.message for r in smtp.received if r.rcpt_tos == ["bjorn@example.org"])
-    assert "Sjå nyhendebrevet i nettlesaren" in nynorsk.get_body(("html",)).get_content()
+    nn_link = re.search(
+        r'<a href="([^"]+)">Sjå nyhendebrevet i nettlesaren</a>', nynorsk.get_body(("html",)).get_content()
+    )
+    assert nn_link and nn_link[1] == "https://medlem.testfylket.example/arkiv/nyhetsbrev-2026-12/nn"
+    assert httpx.get(web.local(nn_link[1]), timeout=10).status_code == 200
 
 
 def test_the_archive_lists_sent_issues_with_subject_and_date(root, smtp, web):
@@ -212,6 +216,21 @@ def test_an_approval_covers_the_decision_to_publish(root, smtp):
     board_only(root, draft_id, "archive: true\n")
     refused = mailer(root, "send", draft_id, env=env)
     assert refused.code == 1 and smtp.received == []
+
+
+def test_an_approval_covers_the_sender_name_members_see(root, smtp):
+    env = base_env(**smtp.env())
+    assert mailer(root, "preview", "nyhetsbrev-2026-12", env=env).code == 0
+    assert mailer(root, "approve", "nyhetsbrev-2026-12", "--by", "Kari Styre", env=env).code == 0
+    schedule = root / "schedules.yaml"
+    text = schedule.read_text("utf-8")
+    assert "sender: {name: Testfylket Senterparti," in text
+    schedule.write_text(text.replace("sender: {name: Testfylket Senterparti,", "sender: {name: Noen Andre,"))
+
+    refused = mailer(root, "send", "nyhetsbrev-2026-12", env=env)
+
+    assert refused.code == 1 and "changed since it was approved" in refused.err
+    assert smtp.received == []
 
 
 def older_release_state(root: Path, issues: list[str]) -> None:

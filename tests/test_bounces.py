@@ -11,6 +11,7 @@ import sys
 import pytest
 from bounce_helpers import (
     FIXTURES,
+    MEMBERS,
     copy_to,
     first_newsletter_sent,
     import_bytes,
@@ -279,6 +280,24 @@ def test_status_shows_bounces_per_mailing(tmp_path, smtp):
     [row] = data["mailings"]
     assert (row["sent"], row["bounced"], row["total"]) == (7, 2, 9)
     assert "bounced" in mailer(root, "status", env=env).out
+
+
+def test_the_board_reports_count_a_bounce_as_a_bounce_once_per_address_not_as_unsubscribed(tmp_path, smtp):
+    """Two members share Åse's address; her copy bounces: the mailing's row still adds up to its
+    recipients, the chapter shows one failing address, and nobody 'stopped all mail'."""
+    shared = MEMBERS + "10,Åsmund,Ødegård,ase@example.org,Ås,,medlem,2020-01-01,nb\n"
+    root, env = first_newsletter_sent(tmp_path, smtp, members=shared)
+    assert "1 hard" in import_file(root, env, "postfix-user-unknown.eml", smtp).out
+
+    mailings = json.loads(mailer(root, "report", "mailings", "--json", env=env).out)
+    chapters = json.loads(mailer(root, "report", "chapters", "--json", env=env).out)
+
+    [row] = mailings["mailings"]["rows"]
+    parts = ("sent", "failed", "bounced", "deferred", "open", "dropped")
+    assert row["bounced"] == 1 and sum(row[k] for k in parts) == row["recipients"]
+    assert row["unsubscribed"] == 0
+    [county] = chapters["county"]["rows"]
+    assert (county["bouncing"], county["unsubscribed"]) == (1, 0)
 
 
 def test_a_bad_bounce_address_setting_is_one_clear_line(tmp_path, smtp):

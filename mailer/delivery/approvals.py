@@ -12,6 +12,7 @@ a change to the draft, template or subject after the vote asks the board again.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -29,8 +30,9 @@ def tidy(name: str) -> str:
 
 
 def key(name: str) -> str:
-    """What two spellings of one person share."""
-    return tidy(name).casefold()
+    """What two spellings of one person share: white space, letter case and Unicode form
+    (`å` typed as one character or as `a` and a ring) aside."""
+    return unicodedata.normalize("NFC", tidy(name)).casefold()
 
 
 def canonical(name: str, board: Iterable[str], earlier: Iterable[str]) -> str:

@@ -194,6 +194,9 @@ class Project:
         audience = self.audience(draft.front.audience or cfg.audience)
         archive = cfg.archive if draft.front.archive is None else draft.front.archive
         public = audience.everyone if archive is None else archive
+        web_url = self._web_url(draft.id) if public else None
+        if web_url and "nn" in versions:  # nynorsk readers' link opens the nynorsk page
+            versions["nn"][1]["web_url"] = f"{web_url}/nn"
         return Mailing(
             id=draft.id,
             kind="newsletter",
@@ -205,9 +208,7 @@ class Project:
             closes_at=send_at + lifetime,
             expires_at=None,
             retry_lifetime=lifetime,
-            context=self._context(
-                draft=draft.front, draft_id=draft.id, web_url=self._web_url(draft.id) if public else None
-            ),
+            context=self._context(draft=draft.front, draft_id=draft.id, web_url=web_url),
             markdown_body=draft.body,
             approvals_required=cfg.approvals_required or self.config.organisation.approvals_required,
             pictures=tuple(refs),

@@ -87,7 +87,9 @@ class CompiledMailing:
             "include": repr(m.audience.include),
             "exclude": repr(m.audience.exclude),
         }
-        h.update(json.dumps([m.id, m.template, audience], sort_keys=True).encode())
+        org = m.context.get("organisation")
+        sender = [str(getattr(org, "sender", "")), str(getattr(org, "reply_to", ""))]  # From, Reply-To
+        h.update(json.dumps([m.id, m.template, audience, sender], sort_keys=True).encode())
         for lang in sorted(self.variants):
             h.update(self.variants[lang].digest().encode())
         if m.calendar:

@@ -77,8 +77,8 @@ def turned_off(g: Group) -> Cell:
 
 
 def bouncing(g: Group) -> Cell:
-    """Addresses that bounce (hard or soft, not cleared)."""
-    return sum(1 for m in g.members if m.address_key in g.chose.bouncing)
+    """Addresses that bounce (hard or soft, not cleared): members sharing one count once."""
+    return len({m.address_key for m in g.members if m.address_key in g.chose.bouncing})
 
 
 CHAPTER_COLUMNS: list[Column[Group]] = [

@@ -62,6 +62,7 @@ COLUMNS: list[Column[Sent]] = [
     Column("recipients", "recipients", "Mottakere", lambda s: sum(s.statuses.values())),
     Column("sent", "sent", "Sendt", lambda s: s.count("sent")),
     Column("failed", "failed", "Feilet", lambda s: s.count("failed")),
+    Column("bounced", "bounced after", "Kom i retur", lambda s: s.count("bounced")),
     Column("deferred", "deferred", "Utsatt", lambda s: s.count("deferred")),
     Column("open", "not yet tried", "Venter", lambda s: s.count(*OPEN)),
     Column("dropped", "dropped or expired", "Droppet", lambda s: s.count("dropped", "expired")),

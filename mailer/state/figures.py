@@ -17,8 +17,9 @@ class Figures:
         self.db = db
 
     def stopped_everything(self) -> set[str]:
-        """Addresses that asked for no mail at all."""
-        return {r[0] for r in self.db.execute("SELECT address FROM suppressions WHERE category = '*'")}
+        """Addresses that asked for no mail at all (an address that bounced asked nothing)."""
+        rows = self.db.execute("SELECT address FROM suppressions WHERE category = '*' AND source != 'bounce'")
+        return {r[0] for r in rows}
 
     def stopped_some(self) -> set[str]:
         """Addresses that turned some categories off (a newsletter, a series), not everything."""
@@ -53,6 +54,7 @@ class Figures:
             "SELECT d.mailing_id, count(DISTINCT s.address) FROM deliveries d "
             "JOIN mailings m ON m.id = d.mailing_id "
             "JOIN suppressions s ON s.address = d.address AND s.category IN ('*', m.series) "
+            "AND s.source != 'bounce' "
             "WHERE d.status = 'sent' AND s.created_at >= d.updated_at GROUP BY d.mailing_id"
         )
         return {mailing_id: n for mailing_id, n in rows}
