@@ -88,6 +88,29 @@ def test_a_server_that_cannot_be_used_is_one_line_naming_it_and_nothing_is_sent(
     assert smtp.received == []
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://mailer:hemm%ZZelig@127.0.0.1:5432/db", "write a % in the password as %25"),
+        ("postgresql://mailer:hemmelig passord@127.0.0.1:5432/db", "a space: write it as %20"),
+        ("postgresql://mailer:hemmelig@passord@127.0.0.1:5432/db", "'@': write it as %40"),
+        ("postgresql://mailer:hemmelig/passord@127.0.0.1:5432/db", "'/': write it as %2F"),
+        ("postgresql://mailer:hemmelig@[127.0.0.1:5432/db", "MAILER_DATABASE_URL cannot be read"),
+    ],
+    ids=["percent", "space", "at", "slash", "bracket"],
+)
+def test_a_url_libpq_cannot_read_is_one_line_that_never_shows_the_password(tmp_path, smtp, url, expected):
+    root = newsletter_project(tmp_path / "p", members(1))
+    (root / ".env").write_text(f"MAILER_DATABASE_URL={url}\n")
+
+    result = mailer(root, "run-due", env=base_env(**smtp.env()))
+
+    assert result.code == 1
+    line = one_line(result.err)
+    assert expected in line and "hemm" not in line and "passord" not in line
+    assert smtp.received == []
+
+
 def test_a_url_that_is_not_postgresql_is_refused_at_start(tmp_path):
     root = newsletter_project(tmp_path / "p", members(1))
     result = mailer(root, "status", env=base_env(MAILER_DATABASE_URL="mysql://x@localhost/db"))

@@ -26,6 +26,7 @@ def copy(
 ) -> None:
     """Copy the whole state (every table, the secret too) into an empty target; counts are checked."""
     from mailer.errors import UserError
+    from mailer.project.settings import database_url_problem
     from mailer.state.copying import copy_state
     from mailer.state.database import Location
 
@@ -35,6 +36,9 @@ def copy(
         if to == "sqlite":
             target = Location(path=r.project.state_dir / "state.db", wait=wait)
         elif to.startswith(("postgresql://", "postgres://")):
+            problem = database_url_problem(to)
+            if problem:
+                raise UserError(f"--to: {problem}")
             target = Location(url=to, schema=r.project.config.organisation.schema, wait=wait)
         else:
             raise UserError(f"--to {to}: write postgresql://USER:PASSWORD@HOST:PORT/DATABASE or sqlite")

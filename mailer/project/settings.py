@@ -64,6 +64,9 @@ class Settings(BaseSettings):
             raise ValueError(
                 "write postgresql://USER:PASSWORD@HOST:PORT/DATABASE, or leave it unset for SQLite"
             )
+        url_problem = database_url_problem(value.get_secret_value())
+        if url_problem:
+            raise ValueError(url_problem)
         return value
 
     @field_validator("bounce_address")
@@ -89,6 +92,24 @@ class Settings(BaseSettings):
         return {"tls": 465, "starttls": 587, "none": 25}[self.smtp_security]
 
 
+_ENCODE = {"@": "%40", " ": "%20", "/": "%2F", "?": "%3F", "#": "%23", "[": "%5B", "]": "%5D"}
+
+
+def database_url_problem(url: str) -> str | None:
+    """What keeps a PostgreSQL URL from being read as the operator meant it, without repeating
+    it (it holds the password): a character of the user name or password that must be written
+    percent-encoded, or a % that starts no code."""
+    rest = url.split("://", 1)[-1]
+    userinfo = rest.rsplit("@", 1)[0] if "@" in rest else ""
+    for char, code in _ENCODE.items():
+        if char in userinfo or (char == " " and any(c.isspace() for c in url)):
+            what = "a space" if char == " " else f"'{char}'"
+            return f"the user name or password holds {what}: write it as {code} in the URL"
+    if re.search(r"%(?![0-9A-Fa-f]{2})", url):
+        return "a % in the URL starts no code: write a % in the password as %25"
+    return None
+
+
 def load_settings(project_dir: Path) -> Settings:
     """Read settings; the project's `.env` fills in what the environment leaves unset."""
     env_file = project_dir / ".env"
@@ -106,7 +127,8 @@ def load_settings(project_dir: Path) -> Settings:
     except ValidationError as exc:
         err = exc.errors()[0]
         field = "MAILER_" + "_".join(str(p) for p in err["loc"]).upper()
-        raise UserError(f"setting {field}: {err['msg']} (check the environment or {env_file})") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise UserError(f"setting {field}: {msg} (check the environment or {env_file})") from None
     return _checked_dkim(settings, project_dir)  # an unusable key stops every command now
 
 

@@ -68,11 +68,20 @@ def describe(url: str, schema: str) -> str:
     return f"PostgreSQL {where}, database {info.get('dbname') or info.get('user') or '?'}, schema {schema}"
 
 
+_CREDENTIALS = re.compile(r"(postgres(?:ql)?://)[^\s\"']*@", re.IGNORECASE)
+
+
 def explain(where: str, exc: BaseException) -> str:
-    """What went wrong with the server, in one line, and what to check."""
-    text = " ".join(str(exc).split())
+    """What went wrong with the server, in one line, and what to check; never the password
+    (libpq quotes a URL it cannot read, and it goes to cron mail and logs)."""
+    text = _CREDENTIALS.sub(r"\1…@", " ".join(str(exc).split()))
     lowered = text.lower()
-    if "password authentication failed" in lowered or "no password supplied" in lowered:
+    if isinstance(exc, psycopg.ProgrammingError) and exc.sqlstate is None:  # the URL, not the server
+        hint = (  # libpq's message quotes the part it could not read: it may be the password
+            "MAILER_DATABASE_URL cannot be read; write postgresql://USER:PASSWORD@HOST:PORT/DATABASE, "
+            "with @, /, a space and % in the user name or password written %40, %2F, %20 and %25"
+        )
+    elif "password authentication failed" in lowered or "no password supplied" in lowered:
         hint = "the user name and password in MAILER_DATABASE_URL were refused; check them"
     elif "does not exist" in lowered and "database" in lowered:
         hint = (
