@@ -150,6 +150,32 @@ def test_a_schema_written_by_a_newer_release_is_refused_and_left_untouched(tmp_p
 # -- counties side by side ---------------------------------------------------------------------------
 
 
+def test_a_county_whose_schedule_names_another_countys_schema_is_refused_before_it_reads_a_row(
+    tmp_path, smtp, pg_server
+):
+    """A folder copied from Akershus (its database_schema line kept) and renamed Buskerud."""
+    database = pg_server.new_database()
+    env = base_env(MAILER_DATABASE_URL=pg_server.url(database), **smtp.env())
+    akershus = newsletter_project(
+        tmp_path / "akershus", members(3, "akershus.example"), "Akershus Senterparti"
+    )
+    assert mailer(akershus, "recipients", env=env).code == 0
+    copied = newsletter_project(tmp_path / "buskerud", members(2, "buskerud.example"), "Buskerud Senterparti")
+    text = (copied / "schedules.yaml").read_text("utf-8")
+    (copied / "schedules.yaml").write_text(
+        text.replace("  timezone:", "  database_schema: akershus_senterparti\n  timezone:", 1), "utf-8"
+    )
+
+    for command in (("status",), ("recipients",), ("run-due",)):
+        result = mailer(copied, *command, env=env)
+        assert result.code == 1, command
+        line = one_line(result.err)
+        assert "holds the state of 'Akershus Senterparti', not of 'Buskerud Senterparti'" in line
+    assert smtp.received == []
+    assert pg_server.psql("SELECT count(*) FROM akershus_senterparti.members", database) == "3"
+    assert mailer(akershus, "status", env=env).code == 0
+
+
 def test_two_counties_in_one_database_never_select_report_erase_or_export_each_others_members(
     tmp_path, smtp, pg_server
 ):

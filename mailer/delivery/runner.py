@@ -70,7 +70,8 @@ class Runner:
         if settings.database_url is not None:
             schema = self.project.config.organisation.schema
             url = settings.database_url.get_secret_value()
-            return Location(url=url, schema=schema, wait=settings.state_wait, pool=self.pool)
+            owner = self.project.config.organisation.name
+            return Location(url=url, schema=schema, wait=settings.state_wait, pool=self.pool, owner=owner)
         return Location(path=self.project.state_dir / "state.db", wait=settings.state_wait)
 
     @property

@@ -69,6 +69,8 @@ class Location:
     wait: float = 30.0
     pool: int = 0
     """PostgreSQL: more than 0 takes connections from a pool of at most this many (the web part)."""
+    owner: str | None = None
+    """PostgreSQL: the organisation whose schema it is (its name); another is refused."""
 
     @property
     def engine(self) -> str:
@@ -97,6 +99,8 @@ def connect(where: Path | Location, wait: float = 30.0) -> Connection:
         pg = postgres.open_database(location.url, schema, location.wait, VERSION)
         try:
             migrate(pg)
+            if location.owner:
+                _owned_by(pg, location.owner, location.describe())
         except BaseException:
             pg.close()
             raise
@@ -119,6 +123,22 @@ def connect(where: Path | Location, wait: float = 30.0) -> Connection:
         raise UserError(sqlitedb.explain(path, exc)) from None
     sqlitedb.private_files(path)
     return db
+
+
+def _owned_by(db: Connection, owner: str, where: str) -> None:
+    """The schema's organisation is written at its first use; another organisation's project
+    (a copied folder, a schema named twice, two names that derive the same schema) is refused
+    before it reads or writes a row of it."""
+    with transaction(db):
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('organisation', ?) ON CONFLICT DO NOTHING", (owner,)
+        )
+        row = db.execute("SELECT value FROM meta WHERE key = 'organisation'").fetchone()
+    if row[0] != owner:
+        raise UserError(
+            f"{where}: this schema holds the state of '{row[0]}', not of '{owner}' (organisation.name); "
+            "give this organisation a database_schema of its own in schedules.yaml"
+        )
 
 
 def migrate(db: Connection) -> None:
