@@ -316,6 +316,38 @@ def test_a_sender_killed_halfway_loses_nothing_and_repeats_at_most_what_was_on_t
     assert status["mailings"][0]["sent"] == 400 and status["mailings"][0]["total"] == 400
 
 
+def test_forget_during_a_send_waits_for_it_and_nothing_of_the_person_comes_back(tmp_path, pg_server):
+    """The sender read the members before the erasure: with the server's run lock, forget waits
+    for it to end, so the send cannot mail the person or write them back after they are gone."""
+    database = pg_server.new_database()
+    root = newsletter_project(tmp_path / "p", members(150))
+    with running_smtp(slow_handler(0.02)) as smtp:
+        env = base_env(MAILER_DATABASE_URL=pg_server.url(database), MAILER_POOL_SIZE="2", **smtp.env())
+        approve(root, env)
+        sender = start_sender(root, env, "send", NEWSLETTER)
+        deadline = time.monotonic() + 60
+        while len(smtp.received) < 10 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        export = root / "recipients" / "members.csv"
+        export.write_text(
+            "".join(ln for ln in export.read_text("utf-8").splitlines(True) if "m140@" not in ln), "utf-8"
+        )
+        erased = mailer(root, "forget", "m140@example.org", env=env)
+        sent_before_erasure = len(smtp.received)
+        _, err = sender.communicate(timeout=120)
+        received_then = len(smtp.received)
+        again = mailer(root, "run-due", env=env)
+
+    assert erased.code == 0, erased.err
+    assert sent_before_erasure == 150, "forget returned while the send was still running"
+    assert sender.returncode == 0, err
+    assert len(smtp.received) == received_then and again.code == 0
+    rows = pg_server.psql(
+        "SELECT count(*) FROM testfylket_senterparti.deliveries WHERE address = 'm140@example.org'", database
+    )
+    assert rows == "0"
+
+
 def test_the_server_going_away_mid_send_loses_nothing_and_the_next_run_finishes(tmp_path, pg_server):
     database = pg_server.new_database()
     root = newsletter_project(tmp_path / "p", members(300))

@@ -18,7 +18,7 @@ def forget(runner: Runner, email: str, out: Print) -> None:
         address = check_email(email.strip()).casefold()
     except ValueError as exc:
         raise UserError(f"'{email}' is not an email address: {exc}") from None
-    with runner.lock(wait=True):
+    with runner.lock(wait=True, alone=True):  # no run sends to them while, or after, they go
         ids = runner.state.register.member_ids_for(address)
         if not ids and not _known(runner, address):
             raise UserError(

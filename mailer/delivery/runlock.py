@@ -10,15 +10,12 @@ from pathlib import Path
 
 
 @contextmanager
-def run_lock(state_dir: Path, wait: bool, shared: bool = False) -> Iterator[bool]:
+def run_lock(state_dir: Path, wait: bool) -> Iterator[bool]:
     """One sending process per project at a time; a killed process releases it at once.
 
-    A `shared` state (PostgreSQL) lets several senders work at once, on one machine or
-    several: they claim deliveries from each other instead, so nothing is locked here.
+    A shared state (PostgreSQL) has its lock on the server instead (`PostgresDatabase.held`),
+    which several senders hold at once: they claim deliveries from each other.
     """
-    if shared:
-        yield True
-        return
     state_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:

@@ -86,9 +86,15 @@ class Runner:
         return self._state
 
     @contextmanager
-    def lock(self, wait: bool) -> Iterator[bool]:
-        """The run lock (see `run_lock`), open to several senders when the state is shared."""
-        with run_lock(self.project.state_dir, wait, self.state.db.shared) as locked:
+    def lock(self, wait: bool, alone: bool = False) -> Iterator[bool]:
+        """The run lock (see `run_lock`); on a shared state the server's, which several senders
+        hold at once and an erasure (`alone`) holds by itself."""
+        db = self.state.db
+        if db.shared:
+            with db.held(alone, wait) as locked:  # type: ignore[attr-defined]
+                yield locked
+            return
+        with run_lock(self.project.state_dir, wait) as locked:
             yield locked
 
     @property

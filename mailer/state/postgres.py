@@ -11,7 +11,7 @@ they claim deliveries with SELECT … FOR UPDATE SKIP LOCKED (see `state.deliver
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
@@ -47,6 +47,10 @@ class Pipelined:
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.cursors[-1])
+
+
+RUN_LOCK = 0x6D61696C
+"""The first key of mailer's advisory locks ('mail'); the second is the schema's hash."""
 
 
 class PostgresDatabase:
@@ -226,6 +230,28 @@ class PostgresDatabase:
             (self.schema, table),
         )
         return [r[0] for r in rows]
+
+    @contextmanager
+    def held(self, alone: bool, wait: bool) -> Iterator[bool]:
+        """The project's run lock on the server, for as long as this connection holds it:
+        senders share it, so several send at once; an erasure holds it alone, so nothing it
+        erased is planned or sent again by a run that read the members before it. A killed
+        process's lock goes with its connection. Without `wait`, False when it is taken."""
+        kind = "" if alone else "_shared"
+        take = f"pg_advisory_lock{kind}" if wait else f"pg_try_advisory_lock{kind}"
+        key = (RUN_LOCK, self.schema)
+        try:
+            got = self.raw.execute(f"SELECT {take}(%s, hashtext(%s))", key).fetchone()
+        except psycopg.Error as exc:  # waited MAILER_STATE_WAIT seconds: a run is still sending
+            raise UserError(explain(self.where, exc)) from None
+        if got is not None and got[0] is False:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with suppress(psycopg.Error):  # a server gone away released it with the session
+                self.raw.execute(f"SELECT pg_advisory_unlock{kind}(%s, hashtext(%s))", key)
 
     def close(self) -> None:
         if self._release is not None:
