@@ -6,17 +6,13 @@ import json
 import sqlite3
 from pathlib import Path
 
+import conftest
 import pytest
 from conftest import MEMBERS_HEADER, base_env, free_port, mailer, small_project
 
-WELCOME = """\
-  velkommen:
-    kind: welcome
-    template: welcome
-    audience: alle
-    subject: "Velkommen som medlem, {{ member.first_name }}!"
-    window_days: 30
-    at: "10:00"
+WELCOME = (
+    conftest.WELCOME
+    + """\
   regionmote:
     kind: invitation
     template: invitation
@@ -30,6 +26,7 @@ WELCOME = """\
       dates: [2026-12-20, 2027-01-20]
     invite: {days_before: 10, at: "09:00"}
 """
+)
 OLD = '1,Ola,Gammel,ola@example.org,Ås,Ås Sp,"medlem, lokallagsleder",2019-03-01,nb\n'
 RECENT = "2,Åse,Fersk,ase@example.org,Ås,Ås Sp,medlem,2026-11-20,nb\n"
 NO_DATE = "3,Cato,Udatert,cato@example.org,Ås,Ås Sp,medlem,,nb\n"
