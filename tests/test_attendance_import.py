@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 import shutil
+import unicodedata
 
 import pytest
 from conftest import REPO, base_env, mailer, small_project, state_rows
@@ -92,6 +93,31 @@ def test_a_secretarys_csv_matches_by_full_name_or_address(root):
     assert result.code == 0, result.err
     assert "2 members came" in result.out and "not matched: Ukjent Person (line 4)" in result.out
     assert row(root)["attended"] == 2
+
+
+def test_a_name_written_with_combining_marks_matches_the_member(root, tmp_path):
+    """Å as A and a ring (U+030A), as some programs save it."""
+    report = tmp_path / "liste.csv"
+    report.write_text("Navn\n" + unicodedata.normalize("NFD", "Åse Ødegård") + "\n", encoding="utf-8")
+
+    result = mailer(root, "attendance", "import", "morgenmote@2026-11-24", str(report), "--now", AFTER)
+
+    assert result.code == 0, result.err
+    assert "1 members came" in result.out
+    assert row(root)["attended"] == 1
+
+
+def test_a_moved_meeting_is_found_by_the_day_it_was_held(tmp_path):
+    moved = series(HELD) + '      changes:\n        2026-12-01: {start: "2026-11-30T08:00"}\n'
+    root = small_project(tmp_path / "fylke", MEMBERS, moved)
+
+    result = mailer(
+        root, "attendance", "import", "morgenmote@2026-11-30", str(DATA / "fremmoteliste.csv"),
+        "--now", "2026-12-02T12:00",
+    )  # fmt: skip
+
+    assert result.code == 0, result.err
+    assert row(root, "morgenmote@2026-12-01", "2026-12-02T12:00")["attended"] == 2
 
 
 def test_importing_the_same_file_twice_changes_nothing(root):

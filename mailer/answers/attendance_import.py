@@ -48,7 +48,11 @@ def occurrence_of(runner: Runner, occurrence_id: str) -> calendar.Occurrence:
         day = dt.date.fromisoformat(m["day"])
     except ValueError:
         raise UserError(f"'{m['day']}' is not a date; write YYYY-MM-DD") from None
-    occ = calendar.find(m["series"], cfg.meeting, config.organisation.tz, day)
+    tz = config.organisation.tz
+    occ = calendar.find(m["series"], cfg.meeting, tz, day)
+    if occ is None:  # a meeting moved to this day is named by its planned day: find it by either
+        held = calendar.occurrences(m["series"], cfg.meeting, tz, day, day)
+        occ = next((o for o in held if o.start.date() == day and not o.cancelled), None)
     if occ is None:
         raise UserError(
             f"{m['series']} has no meeting on {day}; `mailer attendance {m['series']}` lists them"

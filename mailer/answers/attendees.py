@@ -6,6 +6,7 @@ members' `attended` count holds only people we know came.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,11 +22,12 @@ class Matched:
 
 
 def _name_key(name: str) -> str:
-    """'Ødegård, Åse' and 'åse  ødegård' compare equal; Teams' '(Guest)' marks stay and never match."""
+    """'Ødegård, Åse' and 'åse  ødegård' compare equal, also with å written as a and a ring (as
+    some programs save it); Teams' '(Guest)' marks stay and never match."""
     if "," in name:
         last, _, first = name.partition(",")
         name = f"{first} {last}"
-    return " ".join(name.casefold().split())
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 
 def match(participants: Iterable[Participant], members: Iterable[Member]) -> Matched:
