@@ -199,6 +199,27 @@ def test_a_check_in_counts_as_attended_in_the_meetings_report(registered, env):
     assert (row["invited"], row["yes"], row["attended"]) == (10, 2, 1)
 
 
+def test_a_cancellation_takes_its_check_in_with_it_and_a_tick_can_always_be_taken_back(registered, env):
+    """Ticked off early at the door, then cancelled: not counted as come, and the board can
+    still take the tick back (it said 'no place' before)."""
+    project, server = registered
+    with server.board() as client:
+        page = client.get(f"/board/p/{EVENT}").text
+        csrf = hidden(page)["csrf"]
+        registration = dict(hidden(page.split("Åse Ødegård")[1]))["registration"]
+        client.post(f"/board/p/{EVENT}/checkin", data={"csrf": csrf, "registration": registration})
+        assert status(project, env)["checked_in"] == 1
+
+        cancelled = mailer(project, "event", "cancel", EVENT, "ase@example.org", env=env)
+        undo = client.post(
+            f"/board/p/{EVENT}/checkin", data={"csrf": csrf, "registration": registration, "undo": "1"}
+        )
+
+    assert cancelled.code == 0, cancelled.err
+    assert status(project, env)["checked_in"] == 0
+    assert undo.status_code == 303
+
+
 def test_a_check_in_without_the_pages_csrf_value_is_refused(registered, env):
     project, server = registered
     with server.board() as client:

@@ -228,6 +228,26 @@ def test_the_same_address_cannot_be_registered_twice_as_a_guest(tmp_path):
     assert again.outcome == "already" and not again.delivery_ids
 
 
+@pytest.mark.parametrize("guest_first", [True, False], ids=["guest-confirms-first", "member-first"])
+def test_a_member_on_the_public_form_and_on_their_own_link_holds_one_place(tmp_path, guest_first):
+    """The public form with the member's own address, and their personal link: one place,
+    whichever comes first (a place was given twice)."""
+    project = make_project(tmp_path / "fylke", event_block(open_to="public", capacity=2))
+    runner = runner_at(project)
+    me = PEOPLE[1]
+    pending = actions.register(runner, EVENT, guest(me.address.upper()), DOB).result.registration
+
+    if guest_first:
+        assert actions.confirm_guest(runner, EVENT, pending.id).outcome == "placed"
+        assert actions.register(runner, EVENT, me, DOB).outcome == "already"
+    else:
+        assert actions.register(runner, EVENT, me, DOB).outcome == "placed"
+        assert actions.confirm_guest(runner, EVENT, pending.id).outcome == "not_standing"
+
+    placed = [r for r in runner.state.registrations.of_event(EVENT) if r.status == "placed"]
+    assert len(placed) == 1
+
+
 def test_a_guest_who_never_confirms_is_expired_and_forgotten_after_a_day(tmp_path):
     project = make_project(tmp_path / "fylke", event_block(open_to="public"))
     pending = actions.register(runner_at(project), EVENT, guest(), DOB)

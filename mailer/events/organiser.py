@@ -239,8 +239,8 @@ def check_in(runner: Runner, name: str, registration_id: int, by: str, undo: boo
     Returns whether anything changed (a second tick changes nothing)."""
     event_config(runner.project, name)
     reg = runner.state.registrations.get(registration_id)
+    if undo and reg is not None and reg.event == name:  # a tick is taken back whatever came after
+        return runner.state.checkins.undo(registration_id)
     if reg is None or reg.event != name or reg.status != "placed":
         raise UserError(f"registration {registration_id} has no place at {name}")
-    if undo:
-        return runner.state.checkins.undo(registration_id)
     return runner.state.checkins.check_in(registration_id, name, by, runner.now)

@@ -147,6 +147,11 @@ class Places:
             )
             reg = self._get(rid)
             return Result("unconfirmed", reg, [Change("guest", reg)])
+        other = regs.standing_for_address(self.name, who.address)
+        if other is not None and other.guest:  # the member, on the public form: one place, not two
+            if other.status != "unconfirmed":
+                return Result("already", other)
+            regs.move(other.id, "expired", ("unconfirmed",), now)  # never confirmed: it lapses
         status = self._status_for_newcomer()
         if status == "full":
             return Result("full")
@@ -165,6 +170,10 @@ class Places:
             return Result("lapsed", self._get(reg.id))
         if self.closed(now):
             return Result("closed", reg)
+        other = self.state.registrations.standing_for_address(self.name, reg.address, besides=reg.id)
+        if other is not None and other.status != "unconfirmed":  # the address holds a place already
+            self.state.registrations.move(reg.id, "expired", ("unconfirmed",), now)
+            return Result("already", other)
         status = self._status_for_newcomer()
         if not self.state.registrations.move(reg.id, status, ("unconfirmed",), now):
             return Result("already", self._get(reg.id))
@@ -229,6 +238,7 @@ class Places:
             return Result("not_standing", before)
         if before.status in ("waiting", "offered"):
             self.state.waitlist.leave(registration_id, "cancelled", now)
+        self.state.checkins.undo(registration_id)  # ticked off early, then not coming after all
         reg = self._get(registration_id)
         changes: list[Change] = []
         if before.status != "unconfirmed":

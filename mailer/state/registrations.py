@@ -146,11 +146,12 @@ class Registrations:
         ).fetchone()
         return _registration(row) if row else None
 
-    def standing_for_address(self, event: str, address: str) -> Registration | None:
+    def standing_for_address(self, event: str, address: str, besides: int = 0) -> Registration | None:
+        """A standing registration of the address for the event (other than `besides`)."""
         row = self.db.execute(
             f"SELECT {_COLUMNS} FROM registrations WHERE event = ? AND address = ? AND status IN "
-            "('unconfirmed', 'placed', 'waiting', 'offered') LIMIT 1",
-            (event, address.casefold()),
+            "('unconfirmed', 'placed', 'waiting', 'offered') AND id != ? ORDER BY id LIMIT 1",
+            (event, address.casefold(), besides),
         ).fetchone()
         return _registration(row) if row else None
 

@@ -102,12 +102,15 @@ def routes(
                 text = "Skjemaet kom ikke fra denne siden. Last siden på nytt og prøv igjen."
                 return page(pages.message("nb", org, "Det gikk ikke", text), 403, pages.BOARD_CSP)
             registration = form_number(form.get("registration"))
-            try:
-                if registration is None:
-                    raise UserError("Skjemaet nevnte ingen påmelding. Last siden på nytt og prøv igjen.")
-                organiser.check_in(runner, name, registration, user, bool(form.get("undo")))
-            except UserError as exc:
-                return page(pages.message("nb", org, "Det gikk ikke", str(exc)), 409, pages.BOARD_CSP)
+            refused = "Skjemaet nevnte ingen påmelding. Last siden på nytt og prøv igjen."
+            if registration is not None:
+                try:
+                    organiser.check_in(runner, name, registration, user, bool(form.get("undo")))
+                    refused = ""
+                except UserError:  # the command line's words are English: the board reads these
+                    refused = "Den påmeldingen har ikke plass (den kan være avmeldt). Last siden på nytt."
+            if refused:
+                return page(pages.message("nb", org, "Det gikk ikke", refused), 409, pages.BOARD_CSP)
         return RedirectResponse(
             f"/board/p/{urllib.parse.quote(name)}", status_code=303, headers={"Cache-Control": "no-store"}
         )
