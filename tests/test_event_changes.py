@@ -221,6 +221,21 @@ def test_calling_off_twice_sends_nothing_the_second_time_and_says_so(registered,
     assert len(smtp.received) == 16
 
 
+def test_an_event_moved_after_its_reminder_gets_one_for_the_new_time(registered, env, smtp):
+    project, _, _ = registered
+    first = (START - dt.timedelta(days=1)).replace(hour=9, minute=1)
+    run_due(project, env, local(first))
+    edit_event(project, start=local(START + dt.timedelta(days=7)), end=local(END + dt.timedelta(days=7)))
+    run_due(project, env, local(first + dt.timedelta(minutes=5)))  # the "Endret" mails
+    run_due(project, env, local(first + dt.timedelta(days=3)))  # nothing: the new time is later
+    run_due(project, env, local(first + dt.timedelta(days=7)))
+
+    reminders = [r for r in smtp.received if subject_of(r).startswith("Påminn")]
+    assert sorted(r.rcpt_tos[0] for r in reminders) == sorted(PLACED * 2)
+    last = [r for r in reminders if r.rcpt_tos == ["ase@example.org"]][-1]
+    assert date_and_time(START + dt.timedelta(days=7), "nb") in text_of(last)
+
+
 def test_an_event_called_off_gets_no_reminder(registered, env, smtp):
     project, _, _ = registered
     assert call_off(project, env, EVENT).code == 0

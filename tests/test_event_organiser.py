@@ -4,9 +4,12 @@ button per person, and who came in `mailer report meetings`."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import re
 import stat
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import base_env, mailer
@@ -218,6 +221,25 @@ def test_a_cancellation_takes_its_check_in_with_it_and_a_tick_can_always_be_take
     assert cancelled.code == 0, cancelled.err
     assert status(project, env)["checked_in"] == 0
     assert undo.status_code == 303
+
+
+def test_a_called_off_event_says_so_on_the_board_and_in_local_time_on_the_command_line(registered, env):
+    project, server = registered
+    before = dt.datetime.now(ZoneInfo("Europe/Oslo")).replace(second=0, microsecond=0)
+    assert mailer(project, "event", "call-off", EVENT, "--reason", "Salen er stengt", env=env).code == 0
+    after = dt.datetime.now(ZoneInfo("Europe/Oslo"))
+
+    with server.board() as client:
+        listing = client.get("/board/p").text
+        page = client.get(f"/board/p/{EVENT}").text
+    out = mailer(project, "event", "status", EVENT, env=env).out
+
+    assert "(avlyst)" in listing
+    assert "Avlyst" in page and "Salen er stengt" in page and "Ingen påmeldte ennå" not in page
+    called = re.search(r"CALLED OFF (\d{4}-\d\d-\d\d \d\d:\d\d)", out)
+    assert called, out
+    at = dt.datetime.strptime(called[1], "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo("Europe/Oslo"))
+    assert before <= at <= after
 
 
 def test_a_check_in_without_the_pages_csrf_value_is_refused(registered, env):

@@ -72,7 +72,8 @@ def forget_guest(runner: Runner, person: str) -> None:
 
 
 def remind(runner: Runner, name: str) -> list[int]:
-    """At the reminder's time, one reminder to each registrant placed before it (once per event)."""
+    """At the reminder's time, one reminder to each registrant placed before it: once per
+    event, and once more if the event moves after it (the new time has its own reminder)."""
     cfg = runner.project.config.events[name]
     tz = runner.project.tz
     if cfg.reminder is None:
@@ -80,7 +81,7 @@ def remind(runner: Runner, name: str) -> list[int]:
     at = cfg.send_time(cfg.reminder, tz)
     key = f"event-reminded:{name}"
     state = runner.state
-    if not at <= runner.now < cfg.starts(tz) or state.meta.get(key):
+    if not at <= runner.now < cfg.starts(tz) or state.meta.get(key) == at.isoformat():
         return []
     runner.member_store()
     with transaction(state.db):

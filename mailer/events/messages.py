@@ -94,8 +94,8 @@ def notice(runner: Runner, name: str, cfg: EventConfig, change: Change) -> Notic
     elif purpose == "guest":
         expires = reg.confirm_by
     key = f"{name}/{purpose}-{reg.id}"
-    if purpose == "changed":
-        key += f"-{sequence}"  # every change is a message of its own
+    if purpose == "changed" or (purpose == "reminder" and sequence):
+        key += f"-{sequence}"  # every change is a message of its own, and the reminder after it
     return Notice(
         key=key,
         category=name,

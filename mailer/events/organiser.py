@@ -129,7 +129,8 @@ def lines(s: Status) -> list[str]:
     if s.called_off is not None:
         why = f": {s.called_off.reason}" if s.called_off.reason else ""
         ended = s.counts.get("called_off", 0)
-        out.append(f"CALLED OFF {s.called_off.at:%Y-%m-%d %H:%M}{why} ({ended} registrations ended)")
+        at = s.called_off.at.astimezone(s.start.tzinfo)  # stored in UTC; said in the event's time
+        out.append(f"CALLED OFF {at:%Y-%m-%d %H:%M}{why} ({ended} registrations ended)")
     out += [
         f"places: {places}; waiting: {c['waiting']}; offered: {c['offered']}; cancelled: {c['cancelled']}; "
         f"unconfirmed guests: {c['unconfirmed']}; expired: {c['expired']}; checked in: {s.checked_in}",
@@ -217,7 +218,8 @@ def call_off(runner: Runner, name: str, reason: str) -> list[str]:
     reason = check_reason(reason)
     already = runner.state.event_changes.called_off(name)
     if already is not None:
-        return [f"{name} was already called off at {already.at:%Y-%m-%d %H:%M}; nothing sent"]
+        at = already.at.astimezone(runner.project.tz)
+        return [f"{name} was already called off at {at:%Y-%m-%d %H:%M}; nothing sent"]
     starts = cfg.starts(runner.project.tz)
     if runner.now >= starts:
         raise UserError(f"{name} started at {starts:%Y-%m-%d %H:%M}; it can no longer be called off")

@@ -30,12 +30,16 @@ from mailer.web.responses import FORM_HEADERS, TooLarge, form_number, read_form
 LIST = """{% extends "board_base.html" %}{% block main %}<h1>Arrangementer med påmelding</h1>
 <table><thead><tr><th>Arrangement</th><th>Når</th><th>Plasser</th><th>Venteliste</th><th>Møtt</th></tr></thead>
 <tbody>{% for s in rows %}<tr><td><a href="/board/p/{{ s.name }}">{{ s.cfg.title }}</a></td>
-<td>{{ when(s.start) }}</td><td>{{ s.taken }}{% if s.cfg.capacity %} av {{ s.cfg.capacity }}{% endif %}</td>
+<td>{{ when(s.start) }}{% if s.called_off %} (avlyst){% endif %}</td>
+<td>{{ s.taken }}{% if s.cfg.capacity %} av {{ s.cfg.capacity }}{% endif %}</td>
 <td>{{ s.counts.get("waiting", 0) }}</td><td>{{ s.checked_in }}</td></tr>
 {% else %}<tr><td colspan="5">Ingen arrangementer.</td></tr>{% endfor %}</tbody></table>{% endblock %}"""
 ONE = """{% extends "board_base.html" %}{% block main %}<h1>{{ s.cfg.title }}</h1>
 <p>{{ when(s.start) }}. {{ s.taken }}{% if s.cfg.capacity %} av {{ s.cfg.capacity }}{% endif %} plasser tatt,
 {{ s.counts.get("waiting", 0) }} på venteliste, {{ s.checked_in }} har møtt.</p>
+{% if s.called_off %}<p class="notice">Avlyst {{ when(s.called_off.at.astimezone(s.start.tzinfo)) }}{% if
+s.called_off.reason %}: {{ s.called_off.reason }}{% endif %}. {{ s.counts.get("called_off", 0) }} påmeldte
+fikk beskjed.</p>{% endif %}
 {% if message %}<p class="notice">{{ message }}</p>{% endif %}
 <table><thead><tr><th>Navn</th><th>Status</th><th>Møtt</th></tr></thead><tbody>
 {% for row in s.rows if row.registration.status in ("placed", "offered", "waiting", "unconfirmed") %}
@@ -47,7 +51,8 @@ ONE = """{% extends "board_base.html" %}{% block main %}<h1>{{ s.cfg.title }}</h
 {% if row.checked_in %}Ja <input type="hidden" name="undo" value="1"><button type="submit"
 class="secondary">Angre</button>{% else %}<button type="submit">Sjekk inn</button>{% endif %}</form>
 {% endif %}</td></tr>
-{% else %}<tr><td colspan="3">Ingen påmeldte ennå.</td></tr>{% endfor %}</tbody></table>{% endblock %}"""
+{% else %}<tr><td colspan="3">{% if s.called_off %}Ingen påmeldinger står: arrangementet er avlyst.{% else
+%}Ingen påmeldte ennå.{% endif %}</td></tr>{% endfor %}</tbody></table>{% endblock %}"""
 
 
 @cache
