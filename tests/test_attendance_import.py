@@ -120,6 +120,19 @@ def test_a_moved_meeting_is_found_by_the_day_it_was_held(tmp_path):
     assert row(root, "morgenmote@2026-12-01", "2026-12-02T12:00")["attended"] == 2
 
 
+def test_with_two_reports_the_trend_shows_who_came_not_who_said_yes(root):
+    for day in ("2026-11-24", "2026-12-01"):
+        result = mailer(
+            root, "attendance", "import", f"morgenmote@{day}", str(DATA / "fremmoteliste.csv"),
+            "--now", "2026-12-02T12:00",
+        )  # fmt: skip
+        assert result.code == 0, result.err
+
+    text = mailer(root, "attendance", "morgenmote", "--now", "2026-12-02T12:00").out
+
+    assert "trend over the last 2 meetings with a report (who came): 2 → 2 (flat)" in text
+
+
 def test_importing_the_same_file_twice_changes_nothing(root):
     assert "(3 new in the ledger)" in import_file(root, "teams-en.csv").out
     again = import_file(root, "teams-en.csv")

@@ -57,10 +57,16 @@ def attendance(
                 f"  {o.day.isoformat():<10}  {o.invited:>7}  {o.yes:>5}  {o.no:>5}  {o.no_answer:>9}  "
                 f"{came[0]:>5}  {came[1]:>15}  {came[2]:>6}  {note}"
             )
-        if s.attended_trend:
-            out("  came to the meetings with a report: " + " → ".join(str(n) for n in s.attended_trend))
-        if s.trend:
-            met = f"; goal met at {s.goal_met} of {len(s.trend)}" if s.goal else ""
+        met = f"; goal met at {s.goal_met} of {len(s.trend)}" if s.goal else ""
+        if len(s.attended_trend) >= 2:  # the direction is measured by who came: show those numbers
+            out(
+                f"  trend over the last {len(s.attended_trend)} meetings with a report (who came): "
+                + " → ".join(str(n) for n in s.attended_trend)
+                + f" ({s.direction}){met}"
+            )
+        elif s.trend:
+            if s.attended_trend:
+                out("  came to the meetings with a report: " + " → ".join(str(n) for n in s.attended_trend))
             out(
                 f"  trend over the last {len(s.trend)} meetings held: "
                 + " → ".join(str(n) for n in s.trend)
