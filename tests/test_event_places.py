@@ -279,3 +279,23 @@ def test_no_place_moves_once_the_event_has_started(two_places):
 
     assert [c.kind for c in done.result.changes] == ["cancelled"]
     assert statuses(two_places)["3"] == "waiting"
+
+
+def test_the_outbox_files_each_notice_of_one_action_under_its_own_mailing(tmp_path):
+    """A cancellation mails the canceller and the first in line: two mailings, two folders."""
+    import email
+    import email.policy
+
+    project = make_project(tmp_path / "fylke", event_block(capacity=1))
+    runner = runner_at(project)
+    for done in (actions.register(runner, EVENT, PEOPLE[i], DOB) for i in (1, 2)):
+        actions.send(runner, done)
+    seat = runner.state.registrations.latest(EVENT, PEOPLE[1].person)
+
+    report = actions.send(runner, actions.cancel(runner, EVENT, seat.id))
+
+    assert report.sent == 2
+    outbox = project / ".mailer" / "outbox"
+    for path in outbox.rglob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert path.parent.name == str(message["X-Mailer-Mailing"]).replace("/", "_")

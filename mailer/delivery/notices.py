@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from mailer.delivery import retry
 from mailer.delivery.ratelimit import RateLimiter
 from mailer.delivery.report import Report
-from mailer.delivery.transport import Connection, DeliveryError
+from mailer.delivery.transport import Connection, DeliveryError, OutboxTransport
 from mailer.errors import TransportUnavailable, UserError
 from mailer.project.audiences import Audience, Rule
 from mailer.project.config_base import Mailbox
@@ -143,6 +143,8 @@ class _Sender:
     quota_wait: float | None
     conn: Connection | None = None
     unavailable: str = ""
+    conn_for: str = ""
+    """The mailing `conn` was opened for: the outbox files each message under its own."""
 
     async def run(self, ids: list[int]) -> None:
         settings = self.runner.project.settings
@@ -236,9 +238,18 @@ class _Sender:
             return False
 
     async def _connect(self, stored: Stored) -> Connection | None:
+        transport = self.runner.get_transport()
+        if (
+            self.conn is not None
+            and isinstance(transport, OutboxTransport)
+            and self.conn_for != stored.mailing_id
+        ):
+            await self.conn.close()  # a folder, not a server: cheap to open for each mailing
+            self.conn = None
         if self.conn is None and not self.unavailable:
             try:
-                self.conn = await self.runner.get_transport().connect(stored.mailing_id)
+                self.conn = await transport.connect(stored.mailing_id)
+                self.conn_for = stored.mailing_id
             except TransportUnavailable as exc:
                 self.unavailable = str(exc)
         return self.conn
