@@ -171,6 +171,7 @@ def test_the_board_lists_the_registrants_with_a_check_in_button_and_no_answers(r
         page = client.get(f"/board/p/{EVENT}")
 
     assert listing.status_code == 200 and "Medlemstreff på Stortinget" in listing.text
+    assert re.search(r"\d+\. \w+ 20\d\d kl\. \d\d\.\d\d", listing.text), "a date with its year"
     assert page.status_code == 200
     assert "Åse Ødegård" in page.text and "Per Vanlig" in page.text and "venteliste nr. 1" in page.text
     assert page.text.count("Sjekk inn") == 2

@@ -26,6 +26,11 @@ def date_and_time(value: dt.datetime, language: str = "nb") -> str:
     return format_datetime(value, "EEEE d. MMMM 'kl.' HH.mm", tzinfo=value.tzinfo, locale=language)
 
 
+def date_year_and_time(value: dt.datetime, language: str = "nb") -> str:
+    """'onsdag 17. november 2027 kl. 17.00': a list of events that reaches into next year."""
+    return format_datetime(value, "EEEE d. MMMM y 'kl.' HH.mm", tzinfo=value.tzinfo, locale=language)
+
+
 def parse_now(text: str | None, tz: dt.tzinfo) -> dt.datetime:
     """`--now` as given (ISO 8601, in the organisation's time zone unless it has an offset),
     else the program's clock (see `mailer.clock`)."""

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from mailer.errors import UserError
 from mailer.events import organiser
-from mailer.project.dates import date_and_time
+from mailer.project.dates import date_year_and_time
 from mailer.web import pages
 from mailer.web.headers import same_origin
 from mailer.web.projects import Projects
@@ -79,7 +79,7 @@ def routes(
             return user
         with projects.runner() as runner:
             org = runner.project.config.organisation.name
-            context = {"org": org, "user": user, "title": "Påmeldinger", "when": date_and_time}
+            context = {"org": org, "user": user, "title": "Påmeldinger", "when": date_year_and_time}
             try:
                 if name is None:
                     rows = [organiser.status(runner, n) for n in runner.project.config.events]
