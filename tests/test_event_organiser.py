@@ -119,7 +119,7 @@ def test_the_organiser_cancels_someone_and_the_first_in_line_gets_the_place_and_
     result = mailer(project, "event", "cancel", EVENT, "Kari@Example.org", env=env)
 
     assert result.code == 0, result.err
-    assert "cancelled kari@example.org's registration" in result.out
+    assert "cancelled kari@example.org's registration for medlemstreff (was: placed)" in result.out
     assert "per@example.org: now has a place" in result.out
     got = {r.rcpt_tos[0]: str(r.message["Subject"]) for r in smtp.received[13:]}
     assert got == {

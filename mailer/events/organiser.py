@@ -184,7 +184,7 @@ def cancel(runner: Runner, name: str, email: str) -> list[str]:
         raise UserError(f"{address} has no registration for {name} that stands; `mailer event status {name}`")
     done = actions.cancel(runner, name, reg.id, by_organiser=True)
     sent = actions.send(runner, done)
-    out = [f"cancelled {address}'s registration for {name} (was: {STATUS_NAMES.get(reg.status, reg.status)})"]
+    out = [f"cancelled {address}'s registration for {name} (was: {reg.status})"]
     for change in done.result.changes[1:]:
         who = change.registration.address
         out.append(f"{who}: {'offered the place' if change.kind == 'offered' else 'now has a place'}")
