@@ -315,7 +315,10 @@ def test_the_reminder_reaches_only_those_with_a_place_and_carries_the_join_link(
         assert all(JOIN in text_of(r) for r in reminders)
         with server.client() as client:
             page = client.get(server.local(invitations["ase@example.org"])).text
+            waiting = client.get(server.local(invitations["per@example.org"])).text
         assert JOIN not in page
+        assert "lenken står i e-posten som bekreftet plassen din" in page  # not "kommer … når"
+        assert "lenken kommer på e-post når du er påmeldt" in waiting
     finally:
         server.stop()
 

@@ -129,7 +129,7 @@ def view(
             heading, paragraphs, buttons, note = c["started_title"], [c["started"]], [], ""
         html = render(
             "event_status.html", visit.lang, heading=heading, paragraphs=paragraphs, buttons=buttons,
-            note=note, notice=notice, csrf=csrf, **shown,
+            note=note, notice=notice, csrf=csrf, placed=reg.status == "placed", **shown,
         )  # fmt: skip
         return Answer(status, html)
     ended = _ended(visit, reg, outcome)

@@ -19,6 +19,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "when": "Når",
         "where": "Hvor",
         "online": "Digitalt: lenken kommer på e-post når du er påmeldt.",
+        "online_placed": "Digitalt: lenken står i e-posten som bekreftet plassen din.",
         "closes": "Påmeldingsfrist: {when}.",
         "places_left": "{n} ledige plasser.",
         "full_list": "Alle plassene er tatt, men du kan stå på venteliste.",
@@ -84,6 +85,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "when": "Når",
         "where": "Kvar",
         "online": "Digitalt: lenkja kjem på e-post når du er påmeld.",
+        "online_placed": "Digitalt: lenkja står i e-posten som stadfesta plassen din.",
         "closes": "Påmeldingsfrist: {when}.",
         "places_left": "{n} ledige plassar.",
         "full_list": "Alle plassane er tekne, men du kan stå på venteliste.",
@@ -159,7 +161,7 @@ form.inline{display:inline}
 
 FACTS = """<div class="facts"><p><strong>{{ c.when }}:</strong> {{ when }}
 {% if event.location %}<br><strong>{{ c.where }}:</strong> {{ event.location }}{% endif %}
-{% if event.online %}<br>{{ c.online }}{% endif %}</p>
+{% if event.online %}<br>{{ c.online_placed if placed is defined and placed else c.online }}{% endif %}</p>
 {% if event.description %}<p>{{ event.description }}</p>{% endif %}</div>"""
 
 QUESTIONS = """{% for q in questions %}<fieldset><legend><strong>{{ q.label }}</strong>
