@@ -67,6 +67,18 @@ def test_a_teams_report_in_utf16_with_tabs_counts_the_members_who_came(root):
     assert row(root)["attended"] == 3
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_a_teams_report_saved_again_as_utf16_without_its_bom_is_read_too(root, tmp_path, encoding):
+    text = (DATA / "teams-en.csv").read_bytes().decode("utf-16")
+    report = tmp_path / "rapport.csv"
+    report.write_bytes(text.encode(encoding))
+
+    result = mailer(root, "attendance", "import", "morgenmote@2026-11-24", str(report), "--now", AFTER)
+
+    assert result.code == 0, result.err
+    assert "morgenmote@2026-11-24: 3 members came" in result.out
+
+
 def test_only_the_participants_section_is_read_not_the_activities(root):
     assert import_file(root, "teams-en.csv").code == 0
     assert "Per Bare Aktivitet" not in import_file(root, "teams-en.csv").out

@@ -51,9 +51,13 @@ class Participant:
 
 def decode(data: bytes, label: str) -> str:
     """UTF-16 (as Teams writes it), UTF-8 with or without BOM, or Windows-1252."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    head = data[:512]
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
+        # Without a BOM (a report saved again by another program), UTF-16 shows as NUL bytes:
+        # on the odd positions little-endian, on the even ones big-endian. Text has none.
+        bare = "utf-16-le" if head[1::2].count(0) >= head[0::2].count(0) else "utf-16-be"
         try:
-            return data.decode("utf-16")
+            return data.decode("utf-16" if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else bare)
         except UnicodeDecodeError:
             raise UserError(f"{label}: starts like UTF-16 but does not decode; {EXPECTED}") from None
     try:
