@@ -8,10 +8,8 @@ import hashlib
 import html
 import json
 import secrets
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 
 from mailer.project import pictures, reader_calendar
 from mailer.project.config import Organisation
@@ -285,9 +283,10 @@ class MessageFactory:
         chosen = self.language_of(member) if self.language_of else member.language
         lang = chosen if chosen in self._parts else "nb"
         dates = self.compiled.mailing.calendar
-        group = reader_calendar.group_of(dates, member, self.now.date()) if dates else ()
         if dates and self.every_series:
-            group = tuple(s.series for s in dates)
+            group: tuple[str, ...] = tuple(s.series for s in dates)
+        else:
+            group = reader_calendar.group_of(dates, member, self.now.date()) if dates else ()
         if not group:
             return self._parts[lang]
         key = f"{lang}|{','.join(group)}"
@@ -347,7 +346,7 @@ class MessageFactory:
         if subject is None:
             subject = mime.header_value(self.subject_prefix + parts.variant.subject.fill(values))
         head = [
-            f"Date: {_date_header()}",
+            f"Date: {mime.date_header()}",
             f"Message-ID: {message_id}",
             f"Subject: {subject}",
             f"To: {mime.mailbox(member.name, member.email)}",
@@ -397,13 +396,3 @@ class MessageFactory:
                 f"{self.compiled.mailing.category}>"
             )
         return ", ".join(links)
-
-
-def _date_header() -> str:
-    """The Date header's value; a send writes thousands a second, so it is made once a second."""
-    return _date_of(int(time.time()))
-
-
-@functools.lru_cache(maxsize=2)
-def _date_of(second: int) -> str:
-    return format_datetime(dt.datetime.fromtimestamp(second, dt.UTC))

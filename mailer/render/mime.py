@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
+import functools
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.header import Header
-from email.utils import formataddr
+from email.utils import format_datetime, formataddr
 
 from mailer.project.addresses import ascii_domain
 from mailer.project.textclean import without_controls
@@ -161,3 +164,13 @@ def attachment(filename: str, content_type: str, data: bytes) -> bytes:
         "base64",
         [f'Content-Disposition: attachment; filename="{name}"'],
     )
+
+
+def date_header() -> str:
+    """The Date header's value; a send writes thousands a second, so it is made once a second."""
+    return _date_of(int(time.time()))
+
+
+@functools.lru_cache(maxsize=2)
+def _date_of(second: int) -> str:
+    return format_datetime(dt.datetime.fromtimestamp(second, dt.UTC))
