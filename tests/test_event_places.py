@@ -7,6 +7,7 @@ end-to-end tests (test_events.py) do the same through `mailer serve`, the CLI an
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from mailer.events import actions
 from mailer.events.due import run as run_due_events
 from mailer.events.places import Who
 from mailer.project.folder import Project
+from mailer.state.migrations import MIGRATIONS
 
 PEOPLE = {
     int(f[0]): Who(f[0], f"{f[1]} {f[2]}", f[3], f[8])
@@ -70,6 +72,43 @@ def test_the_waiting_list_keeps_the_order_people_joined_it(two_places):
     done = register(two_places, 1, 2, 3, 4, 5)
 
     assert [d.result.changes[-1].position for d in done[2:]] == [1, 2, 3]
+
+
+def test_the_waiting_list_orders_by_who_joined_first_not_by_when_their_request_began(two_places):
+    """Two web requests at once: the one that began a second later may be the first to join."""
+    placed = register(two_places, 1, 2)
+    joined_first = register(two_places, 3, now=NOW + dt.timedelta(seconds=1))[0]
+    joined_second = register(two_places, 4, now=NOW)[0]
+
+    assert [joined_first.result.changes[-1].position, joined_second.result.changes[-1].position] == [1, 2]
+    actions.cancel(runner_at(two_places), EVENT, placed[0].result.registration.id)
+    assert statuses(two_places) == {"1": "cancelled", "2": "placed", "3": "placed", "4": "waiting"}
+
+
+def test_an_upgrade_keeps_the_order_of_those_already_waiting(two_places):
+    register(two_places, 1, 2, 3)
+    register(two_places, 4, 5, now=NOW - dt.timedelta(seconds=5))  # joined after 3, clock behind
+    state = two_places / ".mailer" / "state.db"
+    older = state.with_name("older.db")
+    db = sqlite3.connect(older)
+    for step in MIGRATIONS[:9]:  # the release before the line was counted
+        db.executescript(step)
+    db.execute("PRAGMA user_version = 9")
+    db.execute("ATTACH ? AS now", (str(state),))
+    db.execute("INSERT INTO registrations SELECT * FROM now.registrations")
+    db.execute(
+        "INSERT INTO waitlist SELECT registration_id, event, joined_at, offered_at, offer_expires_at,"
+        " left_at, outcome FROM now.waitlist"
+    )
+    db.commit()
+    db.close()
+    for stale in state.parent.glob("state.db*"):
+        stale.unlink()  # with its write-ahead log, which would otherwise be replayed on the older file
+    older.replace(state)
+
+    state = runner_at(two_places).state
+    order = {r.person: state.waitlist.position(r.id) for r in state.registrations.of_event(EVENT)}
+    assert order == {"1": None, "2": None, "4": 1, "5": 2, "3": 3}  # as joined_at said before
 
 
 def test_without_a_waiting_list_the_third_is_told_it_is_full_and_nothing_is_kept(tmp_path):

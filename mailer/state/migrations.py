@@ -360,6 +360,20 @@ CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries (mailing_id, id)
     WHERE status IN ('pending', 'sending', 'deferred');
 """
 
+V10_WAITING_LIST_ORDER = """
+-- The waiting list's order is the order people joined it, counted inside the transaction that
+-- adds them (state/waitlist.py). A time taken before that transaction, in whole seconds, put two
+-- people registering at once both first in line, and nobody fourth.
+ALTER TABLE waitlist ADD COLUMN place_in_line INTEGER;
+UPDATE waitlist SET place_in_line = (
+    SELECT count(*) FROM waitlist AS earlier WHERE earlier.event = waitlist.event
+    AND (earlier.joined_at < waitlist.joined_at
+         OR (earlier.joined_at = waitlist.joined_at AND earlier.registration_id <= waitlist.registration_id))
+);
+CREATE INDEX IF NOT EXISTS waitlist_line ON waitlist (event, place_in_line);
+DROP INDEX IF EXISTS waitlist_order;
+"""
+
 
 # Steps being written in parallel (keep these numbers when merging): 4 what comes back is
 # verified and what is published is meant for everyone (issue 23), 5 events with places and a
@@ -383,4 +397,5 @@ MIGRATIONS: list[str] = [
     V7_CLAIMS,
     V8_EVENT_CHANGES,  # an event changed or called off after people registered (branch eventchange)
     V9_OPEN_IN_ORDER,
+    V10_WAITING_LIST_ORDER,
 ]

@@ -19,15 +19,21 @@ class Waitlist:
         self.db = db
 
     def join(self, registration_id: int, event: str, now: dt.datetime) -> None:
+        """Last in line. Inside the transaction holding the event (`registrations.hold`), so the
+        order is the order of joining even when two register in the same second."""
+        last = self.db.execute(
+            "SELECT max(place_in_line) FROM waitlist WHERE event = ?", (event,)
+        ).fetchone()[0]
         self.db.execute(
-            "INSERT INTO waitlist (registration_id, event, joined_at) VALUES (?, ?, ?)",
-            (registration_id, event, stamp(now)),
+            "INSERT INTO waitlist (registration_id, event, joined_at, place_in_line) VALUES (?, ?, ?, ?)",
+            (registration_id, event, stamp(now), int(last or 0) + 1),
         )
 
     def position(self, registration_id: int) -> int | None:
         """1 for the first in line; None when not waiting (any more)."""
         row = self.db.execute(
-            "SELECT w.event, w.joined_at FROM waitlist w JOIN registrations r ON r.id = w.registration_id "
+            "SELECT w.event, w.place_in_line FROM waitlist w "
+            "JOIN registrations r ON r.id = w.registration_id "
             "WHERE w.registration_id = ? AND r.status = 'waiting'",
             (registration_id,),
         ).fetchone()
@@ -35,9 +41,8 @@ class Waitlist:
             return None
         ahead = self.db.execute(
             "SELECT count(*) FROM waitlist w JOIN registrations r ON r.id = w.registration_id "
-            "WHERE w.event = ? AND r.status = 'waiting' AND (w.joined_at < ? OR "
-            "(w.joined_at = ? AND w.registration_id < ?))",
-            (row[0], row[1], row[1], registration_id),
+            "WHERE w.event = ? AND r.status = 'waiting' AND w.place_in_line < ?",
+            (row[0], row[1]),
         ).fetchone()[0]
         return int(ahead) + 1
 
@@ -45,7 +50,7 @@ class Waitlist:
         """The registration first in line, if anyone is waiting."""
         row = self.db.execute(
             "SELECT w.registration_id FROM waitlist w JOIN registrations r ON r.id = w.registration_id "
-            "WHERE w.event = ? AND r.status = 'waiting' ORDER BY w.joined_at, w.registration_id LIMIT 1",
+            "WHERE w.event = ? AND r.status = 'waiting' ORDER BY w.place_in_line LIMIT 1",
             (event,),
         ).fetchone()
         return int(row[0]) if row else None
