@@ -429,6 +429,33 @@ def test_copy_moves_a_county_to_postgresql_and_back_with_every_row_and_the_secre
         assert db.execute("SELECT count(*) FROM meta WHERE key = 'secret'").fetchone() == (0,)
 
 
+def test_copy_takes_the_password_from_a_pgpass_file_so_it_is_never_on_the_command_line(
+    tmp_path, smtp, pg_url
+):
+    """`ps` and the shell's history show a command line: README's --to names no password."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(pg_url)
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"{url.hostname}:{url.port}:{url.path[1:]}:{url.username}:{url.password}\n")
+    passfile.chmod(0o600)  # libpq ignores a password file others can read
+    without_password = pg_url.replace(f":{url.password}@", "@")
+    assert url.password and url.password not in without_password
+    root = newsletter_project(tmp_path / "p", members(4))
+    env = base_env(PGPASSFILE=str(passfile), **smtp.env())
+    approve(root, env)
+    assert mailer(root, "send", NEWSLETTER, env=env).code == 0
+
+    copied = mailer(root, "state", "copy", "--to", without_password, env=env)
+
+    assert copied.code == 0, copied.err
+    on_server = {**env, "MAILER_DATABASE_URL": without_password}
+    assert len(json.loads(mailer(root, "recipients", "--json", env=on_server).out)) == 4
+    assert json.loads(mailer(root, "status", "--json", env=on_server).out) == json.loads(
+        mailer(root, "status", "--json", env=env).out
+    )
+
+
 def test_copy_refuses_a_target_that_holds_a_state_and_changes_nothing(tmp_path, smtp, pg_url):
     env = base_env(**smtp.env())
     root = newsletter_project(tmp_path / "p", members(5))
