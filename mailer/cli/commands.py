@@ -18,7 +18,7 @@ from mailer.errors import ProblemList, UserError
 from mailer.project.config_base import normalise_name
 from mailer.project.coverage import empty_audiences, exhausted_series, no_board
 from mailer.project.folder import Project
-from mailer.project.members import spreadsheets_not_read
+from mailer.project.members import export_warnings
 from mailer.state import folder as privacy
 
 Print = Callable[..., None]
@@ -49,7 +49,7 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
         store.refresh(project.member_inputs(), project.read_members)
         members = list(store.all(today))
         problems.extend(str(p) for p in store.problems(today))
-        for line in spreadsheets_not_read(project.recipients_dir, project.root):
+        for line in export_warnings(project.recipients_dir, project.root, members, problems):
             warn(line)
         for path in privacy.readable_by_others([project.root / ".env", *project.member_inputs()[:-1]]):
             warn(

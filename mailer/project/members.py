@@ -180,18 +180,21 @@ def member_files(folder: Path, label_root: Path) -> list[Path]:
 SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
 
 
-def spreadsheets_not_read(folder: Path, label_root: Path) -> list[str]:
-    """A line for each spreadsheet beside the export's CSV files: mailer reads only CSV, and a
-    member list saved as .xlsx would otherwise be left out without a word."""
-    try:
-        with os.scandir(folder) as entries:
-            names = sorted(e.name for e in entries if e.name.casefold().endswith(SPREADSHEETS))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
+def export_warnings(folder: Path, label_root: Path, members: list[Member], problems: list[str]) -> list[str]:
+    """What would otherwise pass without a word: a member list saved as a spreadsheet beside the CSV
+    files (only CSV is read), and a file that gave no member and no row problem (a header alone)."""
     label = folder.relative_to(label_root) if folder.is_relative_to(label_root) else folder
+    files = [str(label / path.name) for path in member_files(folder, label_root)]
+    read = {m.source.rpartition(":")[0] for m in members}
+    with os.scandir(folder) as entries:
+        sheets = sorted(e.name for e in entries if e.name.casefold().endswith(SPREADSHEETS))
     return [
         f"{label / name}: not read (only .csv files are); save it as CSV UTF-8 if it holds members"
-        for name in names
+        for name in sheets
+    ] + [
+        f"{file}: no members in it, only the header row; export the member list again or remove the file"
+        for file in files
+        if file not in read and not any(p.startswith(f"{file}:") for p in problems)
     ]
 
 
@@ -201,21 +204,43 @@ def _unreadable(exc: csv.Error) -> str:
     return f"the row cannot be read ({exc}); fix the row in the export"
 
 
-def _swallowed_rows(row: list[str], delimiter: str, width: int) -> int:
-    """Lines inside this row's cells that look like rows of their own: a quote left open (`"Ola`)
-    makes the CSV reader read on to the next quote, taking whole members with it."""
+def _columns(header: list[str], label: str) -> tuple[dict[str, int], list[tuple[str, int]]]:
+    """Known and extra columns. One written twice is refused: either could be the one meant."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(h.strip() for h in header):
+        same = _ALIASES.get(name.casefold(), name.casefold())
+        if name and same in seen:
+            raise UserError(
+                f"{label}:1: the header has the same column twice, '{header[seen[same]].strip()}' (column "
+                f"{seen[same] + 1}) and '{name}' (column {i + 1}); remove or rename one of them"
+            )
+        seen[same] = i
+    extras = [
+        (re.sub(r"\W+", "_", name).strip("_"), i) for name, i in seen.items() if name and name not in COLUMNS
+    ]
+    return {key: i for key, i in seen.items() if key in COLUMNS}, extras
+
+
+def _misread(row: list[str], delimiter: str, width: int, last_line: int) -> str | None:
+    """Why a row would be read wrong: a quote left open (`"Ola`) read the next rows into a cell, or a
+    delimiter in a cell without quotes moved every later value. (Empty cells past the header, as
+    Excel leaves them, are harmless; cells missing at the end are read as empty.)"""
     need = max(2, width // 2)
-    return sum(
+    if swallowed := sum(
         1 for cell in row if "\n" in cell for ln in cell.split("\n")[1:] if ln.count(delimiter) >= need
-    )
-
-
-def _stray_quote(swallowed: int, last_line: int) -> str:
-    rows = "row was" if swallowed == 1 else f"{swallowed} rows were"
-    return (
-        f'a quote (") in this row is not closed where the cell ends, so the next {rows} read into it '
-        f"(up to line {last_line}); remove the stray quote in the export"
-    )
+    ):
+        rows = "row was" if swallowed == 1 else f"{swallowed} rows were"
+        return (
+            f'a quote (") in this row is not closed where the cell ends, so the next {rows} read into '
+            f"it (up to line {last_line}); remove the stray quote in the export"
+        )
+    if len(row) > width and any(cell.strip() for cell in row[width:]):
+        used = max(i for i, cell in enumerate(row) if cell.strip()) + 1
+        return (
+            f"the row has {used} cells but the header has {width} (a '{delimiter}' inside a cell "
+            "that is not in quotes?); fix the row in the export"
+        )
+    return None
 
 
 def _is_csv(name: str) -> bool:
@@ -258,7 +283,7 @@ class MemberReader:
     def _read_file(self, path: Path, seen_ids: dict[str, str]) -> Iterator[Member]:
         label = self._label(path)
         text = _decode(path.read_bytes())
-        if not text.strip():
+        if not text.strip(" \t\r\n,;"):  # Excel saves an empty sheet as lines of delimiters
             raise UserError(f"{label}: the file is empty; export the member list again")
         first_line = text.split("\n", 1)[0]
         delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
@@ -269,14 +294,7 @@ class MemberReader:
             raise UserError(
                 f"{label}:1: the header row cannot be read ({exc}); export the list again"
             ) from None
-        columns: dict[str, int] = {}
-        extras: list[tuple[str, int]] = []
-        for i, name in enumerate(header):
-            key = _ALIASES.get(name.strip().casefold())
-            if key and key not in columns:
-                columns[key] = i
-            elif name.strip():
-                extras.append((re.sub(r"\W+", "_", name.strip().casefold()).strip("_"), i))
+        columns, extras = _columns(header, label)
         if "email" not in columns:
             raise UserError(f"{label}:1: no email column; name one of the columns email, e-post or epost")
         line = reader.line_num + 1
@@ -293,9 +311,9 @@ class MemberReader:
             line = reader.line_num + 1
             if not any(cell.strip() for cell in row):
                 continue
-            swallowed = _swallowed_rows(row, delimiter, len(header))
-            if swallowed:
-                self.problems.append(RowProblem(f"{label}:{start}", _stray_quote(swallowed, line - 1)))
+            misread = _misread(row, delimiter, len(header), line - 1)
+            if misread:
+                self.problems.append(RowProblem(f"{label}:{start}", misread))
                 continue
             member = self._member(row, columns, extras, f"{label}:{start}", seen_ids)
             if member is not None:
