@@ -16,7 +16,7 @@ from mailer import clock
 from mailer.delivery.runner import Runner
 from mailer.errors import ProblemList, UserError
 from mailer.project.config_base import normalise_name
-from mailer.project.coverage import empty_audiences, exhausted_series, no_board
+from mailer.project.coverage import clock_changes, empty_audiences, exhausted_series, no_board
 from mailer.project.folder import Project
 from mailer.project.members import export_warnings
 from mailer.state import folder as privacy
@@ -106,8 +106,9 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
     for empty in empty_audiences(cfg, members, today) if project.warn else []:
         project.warn(str(empty))
     where = str(project.label_path(project.config_path))
-    for ended in exhausted_series(cfg, where, runner.now) if project.warn and not config_problems else []:
-        project.warn(ended)
+    if project.warn and not config_problems:
+        for line in [*exhausted_series(cfg, where, runner.now), *clock_changes(cfg, runner.now)]:
+            project.warn(line)
     for line in _archive_lines(runner, checked):
         out(line)
     if problems:

@@ -1,4 +1,10 @@
-"""Meeting series → occurrences (dates in local time), with the board's cancellations and moves."""
+"""Meeting series → occurrences (dates in local time), with the board's cancellations and moves.
+
+A series' time that the clocks skip on one date (02:30 on the night summer time begins) is held
+at the moment calendars read it as (RFC 5545 3.3.5: the offset before the change, so 03:30); a
+time they pass twice is the first. The occurrence stores that moment, and the mail text and the
+calendar entry are both written from it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule
 
+from mailer.project import dates
 from mailer.project.meeting_config import Meeting, OccurrenceChange, Recurrence, SendRule
 
 _FREQ = {"weekly": (rrule.WEEKLY, 1), "every-other-week": (rrule.WEEKLY, 2), "monthly": (rrule.MONTHLY, 1)}
@@ -91,19 +98,35 @@ def occurrences(
         start = dt.datetime.combine(day, time)
         if change and change.start:
             start = change.start
-        start = start.replace(tzinfo=tz) if start.tzinfo is None else start.astimezone(tz)
+        start = dates.real(start, tz) if start.tzinfo is None else start.astimezone(tz)
         if not (since <= start.date() <= until or since <= day <= until):
             continue
-        out.append(
-            Occurrence(
-                series,
-                day,
-                start,
-                start + meeting.duration,
-                bool(change and change.cancelled),
-                change,
+        end = dates.real(start.replace(tzinfo=None) + meeting.duration, tz)  # as the clock on the wall shows
+        out.append(Occurrence(series, day, start, end, bool(change and change.cancelled), change))
+    return out
+
+
+def clock_changes(meeting: Meeting, tz: ZoneInfo, since: dt.date, until: dt.date) -> list[str]:
+    """A recurrence's dates between `since` and `until` where the clocks skip its time or pass it
+    twice, each said the way `mailer check` warns about it (a date the board moved is checked
+    where it is written, in `changes`)."""
+    if meeting.recurrence is None:
+        return []
+    out = []
+    for day, time in planned_days(meeting, since, until):
+        change = meeting.changes.get(day)
+        if change and (change.cancelled or change.start):
+            continue
+        local = dt.datetime.combine(day, time)
+        gap = dates.skipped(local, tz)
+        if gap:
+            out.append(
+                f"{gap}: that meeting is held at {dates.real(local, tz):%H:%M}, as calendars read it; "
+                "to choose another time, move it in meeting.changes"
             )
-        )
+        twice = dates.doubled(local, tz)
+        if twice:
+            out.append(twice)
     return out
 
 
@@ -117,4 +140,4 @@ def find(series: str, meeting: Meeting, tz: ZoneInfo, day: dt.date) -> Occurrenc
 def send_time(occ: Occurrence, rule: SendRule) -> dt.datetime:
     """When the mailing for an occurrence goes out, in the meeting's local time."""
     day = occ.start.date() - dt.timedelta(days=rule.days_before)
-    return dt.datetime.combine(day, rule.at).replace(tzinfo=occ.start.tzinfo)
+    return dates.real(dt.datetime.combine(day, rule.at), occ.start.tzinfo or dt.UTC)

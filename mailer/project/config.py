@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, PositiveInt, ValidationError, field_validator
+import yaml
+from pydantic import Field, PositiveInt, PrivateAttr, ValidationError, field_validator
 
 from mailer.errors import ProblemList
 from mailer.project.config_base import (
@@ -18,6 +21,7 @@ from mailer.project.config_base import (
     one_line,
     parse_local_datetime,
 )
+from mailer.project.dates import skipped
 from mailer.project.event_config import EventConfig
 from mailer.project.mailing_config import (
     ChapterNoticeConfig,
@@ -183,6 +187,8 @@ class Config(ConfigModel):
     audiences: dict[str, AudienceConfig] = Field(default_factory=dict)
     mailings: dict[str, MailingConfig] = Field(default_factory=dict)
     events: dict[str, EventConfig] = Field(default_factory=dict)
+    _source: tuple[str, str | bytes] | None = PrivateAttr(None)
+    """The file's name as shown, and its text: a warning found after loading names its line."""
 
     @field_validator("mailings")
     @classmethod
@@ -199,6 +205,13 @@ class Config(ConfigModel):
             if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
                 raise ValueError(f"event name '{name}' may only use a-z, 0-9, - and _ (it is part of links)")
         return v
+
+    def locator(self) -> Callable[[tuple[Any, ...]], str]:
+        """`schedules.yaml:LINE` of a key path, as a problem found while loading names it."""
+        if self._source is None:
+            return lambda loc: "schedules.yaml"
+        label, text = self._source
+        return _locator(label, load_yaml(Path(label), text)[1])
 
     @property
     def role_names(self) -> set[str]:
@@ -260,6 +273,52 @@ def _cross_check(cfg: Config) -> list[tuple[tuple[Any, ...], str]]:
     return problems
 
 
+def local_times(cfg: Config) -> Iterator[tuple[tuple[Any, ...], str, dt.datetime]]:
+    """Every date and time the file fixes (a meeting's dates, a moved meeting's start, an event's
+    times): where it is written, its key, and the local time (naive, in organisation.timezone).
+    A recurrence's times are not fixed: `calendar.clock_changes` reads them date by date."""
+    for name, mailing in cfg.mailings.items():
+        if not isinstance(mailing, InvitationConfig):
+            continue
+        meeting, base = mailing.meeting, ("mailings", name, "meeting")
+        for i, item in enumerate(meeting.dates or []):
+            local = item if isinstance(item, dt.datetime) else dt.datetime.combine(item, meeting.time)
+            yield (*base, "dates", i), f"mailings.{name}.meeting.dates", local
+        for day, change in meeting.changes.items():
+            if change.start is not None:
+                loc = (*base, "changes", day.isoformat(), "start")
+                yield loc, ".".join(loc), change.start
+    for name, event in cfg.events.items():
+        for field in ("start", "end", "registration_closes"):
+            value = getattr(event, field)
+            if value is not None:
+                yield ("events", name, field), f"events.{name}.{field}", value
+
+
+def _skipped_times(cfg: Config) -> list[tuple[tuple[Any, ...], str, str]]:
+    """Fixed times the clocks skip (02:30 on the night summer time begins): refused, since reading
+    one as some other time would invite members to a time nobody wrote."""
+    tz = cfg.organisation.tz
+    out = []
+    for loc, key, local in local_times(cfg):
+        gap = skipped(local, tz)
+        if gap:
+            out.append((loc, key, f"{gap}: choose another time"))
+    return out
+
+
+def _locator(path: Path | str, nodes: Callable[[], yaml.Node | None]) -> Callable[[tuple[Any, ...]], str]:
+    tree: list[Any] = []
+
+    def where(loc: tuple[Any, ...]) -> str:
+        if not tree:
+            tree.append(nodes())
+        line = line_of(tree[0], loc)
+        return f"{path}:{line}" if line else str(path)
+
+    return where
+
+
 KINDS = ("newsletter", "invitation", "welcome", "consultation")
 
 
@@ -276,15 +335,7 @@ def parse_config(path: Path, text: str | bytes | None = None) -> Config:
     if not isinstance(data, dict):
         raise ProblemList([f"{path}: expected keys organisation, roles, regions, audiences, mailings"])
     problems: list[str] = []
-
-    tree: list[Any] = []
-
-    def where(loc: tuple[Any, ...]) -> str:
-        if not tree:
-            tree.append(nodes())
-        line = line_of(tree[0], loc)
-        return f"{path}:{line}" if line else str(path)
-
+    where = _locator(path, nodes)
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
@@ -300,6 +351,9 @@ def parse_config(path: Path, text: str | bytes | None = None) -> Config:
         raise ProblemList(problems) from None
     for loc, msg in _cross_check(cfg):
         problems.append(f"{where(loc)}: {'.'.join(str(p) for p in loc)}: {msg}")
+    for loc, key, msg in _skipped_times(cfg):
+        problems.append(f"{where(loc)}: {key}: {msg}")
     if problems:
         raise ProblemList(problems)
+    cfg._source = (str(path), text if text is not None else path.read_bytes())
     return cfg

@@ -1,5 +1,6 @@
-"""Audiences that select nobody, series with no dates left: a mailing that silently goes to no
-one, or never again, is worse than an error.
+"""Audiences that select nobody, series with no dates left, times the clocks pass twice: a
+mailing that silently goes to no one, never again, or at a time nobody wrote, is worse than an
+error.
 
 `mailer check` warns about each such mailing, and the board's test copy explains what to set
 up when there is no board, because an empty board audience otherwise passes unnoticed until a
@@ -12,9 +13,9 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mailer.project import calendar
+from mailer.project import calendar, dates
 from mailer.project.audiences import audience
-from mailer.project.config import Config
+from mailer.project.config import Config, local_times
 from mailer.project.mailing_config import InvitationConfig
 from mailer.project.members import Member
 
@@ -52,6 +53,10 @@ def empty_audiences(config: Config, members: Iterable[Member], today: dt.date) -
     return out
 
 
+AHEAD = dt.timedelta(days=400)
+"""How far ahead a series' dates are looked at for clock changes (as far as mailings are planned)."""
+
+
 def exhausted_series(config: Config, where: str, now: dt.datetime) -> list[str]:
     """Meeting series whose every date lies behind `now`: they will never invite anyone again."""
     out = []
@@ -66,6 +71,24 @@ def exhausted_series(config: Config, where: str, now: dt.datetime) -> list[str]:
             out.append(
                 f"{where}: mailings.{name}: every date lies in the past (last {last}); add the next dates"
             )
+    return out
+
+
+def clock_changes(config: Config, now: dt.datetime) -> list[str]:
+    """Times ahead that the clocks pass twice (the earlier is used), and dates on which the clocks
+    skip a series' time (it is held later, as calendars read it). A fixed time they skip never
+    gets here: loading schedules.yaml refuses it."""
+    tz, where = config.organisation.tz, config.locator()
+    out = []
+    for loc, key, local in local_times(config):
+        twice = dates.doubled(local, tz)
+        if twice and dates.real(local, tz) >= now:
+            out.append(f"{where(loc)}: {key}: {twice}")
+    for name, mailing in config.mailings.items():
+        if isinstance(mailing, InvitationConfig):
+            loc = ("mailings", name, "meeting", "time")
+            for note in calendar.clock_changes(mailing.meeting, tz, now.date(), (now + AHEAD).date()):
+                out.append(f"{where(loc)}: {'.'.join(loc)}: {note}")
     return out
 
 

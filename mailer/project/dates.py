@@ -1,4 +1,5 @@
-"""Dates and times written the Norwegian way, in bokmål or nynorsk (through Babel)."""
+"""Dates and times written the Norwegian way (through Babel), and local times the clocks skip or
+pass twice (summer time), read the way calendars read them."""
 
 from __future__ import annotations
 
@@ -37,3 +38,74 @@ def parse_now(text: str | None, tz: dt.tzinfo) -> dt.datetime:
     from mailer import clock
 
     return clock.now(tz) if text is None else clock.parse(text, tz)
+
+
+# -- local times the clocks skip or pass twice ----------------------------------------------
+
+_MINUTE = dt.timedelta(minutes=1)
+_SEARCH = 48 * 60
+"""How far to look for the edge of a clock change, in minutes (the longest known skipped a day)."""
+
+
+def zone_name(tz: dt.tzinfo) -> str:
+    return str(getattr(tz, "key", None) or tz)
+
+
+def real(local: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """The moment a local date and time names, as calendars read it (RFC 5545 3.3.5): a time the
+    clocks skip is read with the offset before the change (02:30 becomes 03:30), a time they
+    pass twice is the first of the two (zoneinfo's fold=0). The result's wall time is what mail
+    text and calendar entries show, so they agree with the moment stored."""
+    return local.replace(tzinfo=tz, fold=0).astimezone(dt.UTC).astimezone(tz)
+
+
+def _is_skipped(local: dt.datetime, tz: dt.tzinfo) -> bool:
+    return real(local, tz).replace(tzinfo=None) != local
+
+
+def _is_doubled(local: dt.datetime, tz: dt.tzinfo) -> bool:
+    first, second = (local.replace(tzinfo=tz, fold=f).utcoffset() for f in (0, 1))
+    return first != second and not _is_skipped(local, tz)
+
+
+def skipped(local: dt.datetime, tz: dt.tzinfo) -> str | None:
+    """'02:30 on 2027-03-28 does not exist in Europe/Oslo (clocks go from 02:00 to 03:00)', or
+    None when `local` (naive) exists."""
+    if not _is_skipped(local, tz):
+        return None
+    edge = local.replace(second=0, microsecond=0)
+    for _ in range(_SEARCH):
+        if not _is_skipped(edge - _MINUTE, tz):
+            break
+        edge -= _MINUTE
+    after = real(edge, tz)
+    shape = "%H:%M" if after.date() == edge.date() else "%Y-%m-%d %H:%M"
+    return (
+        f"{local:%H:%M} on {local:%Y-%m-%d} does not exist in {zone_name(tz)} "
+        f"(clocks go from {edge:{shape}} to {after:{shape}})"
+    )
+
+
+def doubled(local: dt.datetime, tz: dt.tzinfo) -> str | None:
+    """'02:30 on 2027-10-31 happens twice in Europe/Oslo (clocks go back from 03:00 to 02:00):
+    the earlier one (UTC+02:00) is used', or None when `local` (naive) happens once."""
+    if not _is_doubled(local, tz):
+        return None
+    edge = local.replace(second=0, microsecond=0) + _MINUTE
+    for _ in range(_SEARCH):
+        if not _is_doubled(edge, tz):
+            break
+        edge += _MINUTE
+    first, second = local.replace(tzinfo=tz, fold=0), local.replace(tzinfo=tz, fold=1)
+    back = (first.utcoffset() or dt.timedelta(0)) - (second.utcoffset() or dt.timedelta(0))
+    return (
+        f"{local:%H:%M} on {local:%Y-%m-%d} happens twice in {zone_name(tz)} "
+        f"(clocks go back from {edge:%H:%M} to {edge - back:%H:%M}): the earlier one "
+        f"({_offset(first)}) is used"
+    )
+
+
+def _offset(moment: dt.datetime) -> str:
+    total = int((moment.utcoffset() or dt.timedelta(0)).total_seconds()) // 60
+    sign = "-" if total < 0 else "+"
+    return f"UTC{sign}{abs(total) // 60:02d}:{abs(total) % 60:02d}"

@@ -3,7 +3,8 @@
 A medlemstreff på Stortinget, a course, a theme meeting or a webinar: an invitation to an
 audience like a meeting series, plus a number of places, an optional waiting list, questions
 asked on the form (Stortinget's security check wants each visitor's date of birth), and a
-date after which the answers are erased. Times are local to the organisation's time zone.
+date after which the answers are erased. Times are local to the organisation's time zone; one
+the clocks skip is refused when schedules.yaml is loaded, one they pass twice is the first.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, PositiveInt, ValidationInfo, field_validator, model_validator
 
 from mailer.project.config_base import ConfigModel, Mailbox, one_line, parse_date, parse_local_datetime
+from mailer.project.dates import real
 from mailer.project.meeting_config import SendRule
 
 ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -203,14 +205,14 @@ class EventConfig(ConfigModel):
     # -- in the organisation's time zone ---------------------------------------------------
 
     def starts(self, tz: dt.tzinfo) -> dt.datetime:
-        return self.start.replace(tzinfo=tz)
+        return real(self.start, tz)
 
     def ends(self, tz: dt.tzinfo) -> dt.datetime:
-        return self.end.replace(tzinfo=tz)
+        return real(self.end, tz)
 
     def closes(self, tz: dt.tzinfo) -> dt.datetime:
         """When the form stops taking registrations: `registration_closes`, else the start."""
-        return (self.registration_closes or self.start).replace(tzinfo=tz)
+        return real(self.registration_closes or self.start, tz)
 
     def invite_rule(self) -> SendRule | None:
         """When the invitation goes out; two weeks ahead at 09:00 unless `invite:` says otherwise."""
@@ -220,7 +222,7 @@ class EventConfig(ConfigModel):
 
     def send_time(self, rule: SendRule, tz: dt.tzinfo) -> dt.datetime:
         day = self.start.date() - dt.timedelta(days=rule.days_before)
-        return dt.datetime.combine(day, rule.at, tzinfo=tz)
+        return real(dt.datetime.combine(day, rule.at), tz)
 
     def forget_at(self, tz: dt.tzinfo) -> dt.datetime:
         return self.ends(tz) + dt.timedelta(days=self.forget_after_days)
