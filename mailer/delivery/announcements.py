@@ -3,7 +3,9 @@
 The ledger's `events` table keeps each announced occurrence as it was sent. When the
 schedule now says something else, the occurrence is revised (SEQUENCE + 1) and an update
 or cancellation mailing, `series@date/update-N` or `series@date/cancel`, goes to those who
-received it, until the meeting starts.
+received it, until the meeting starts. A cancellation taken back is an update too (a REQUEST,
+STATUS CONFIRMED), but it says the meeting is held after all, not that it changed: the
+revision's snapshot keeps `reinstated` until the next change.
 """
 
 from __future__ import annotations
@@ -107,28 +109,40 @@ def _revision(project: Project, row: dict[str, Any], now: dt.datetime) -> Mailin
     template = cfg.template if isinstance(cfg, InvitationConfig) else snap["template"]
     subject = cfg.subject if isinstance(cfg, InvitationConfig) else snap["subject"]
     change = "cancel" if cancelled else "update"
+    reinstated = not cancelled and bool(snap.get("reinstated"))
     if isinstance(cfg, InvitationConfig) and not cancelled:
         occ = calendar.find(row["series"], cfg.meeting, project.config.organisation.tz, event.occurrence)
         if occ is not None:
             event = dataclasses.replace(project.event(row["series"], cfg, occ), sequence=sequence)
+    context = project.event_context(event, cfg if isinstance(cfg, InvitationConfig) else None, change)
     return Mailing(
         id=f"{occ_id}/cancel" if cancelled else f"{occ_id}/update-{sequence}",
         kind="invitation",
         series=row["series"],
         audience=Audience(f"{occ_id} invitees", _EVERYONE, None),
         template=template,
-        subject=subjects.with_change(subject, change),
+        subject=_held_after_all(subject) if reinstated else subjects.with_change(subject, change),
         send_at=now,
         closes_at=event.start,
         expires_at=event.start,
         retry_lifetime=max(event.start - now, dt.timedelta(0)),
-        context=project.event_context(event, cfg if isinstance(cfg, InvitationConfig) else None, change),
+        context={**context, "reinstated": reinstated},
         event=event,
         change=change,  # type: ignore[arg-type]
         answers=frozenset(cfg.update.to)
         if isinstance(cfg, InvitationConfig) and change == "update"
         else None,
     )
+
+
+REINSTATED = "{% if language == 'nn' %}Blir likevel halde: {% else %}Blir likevel holdt: {% endif %}"
+"""The subject's prefix when a call-off is taken back (a subject that reads `change` decides itself,
+with `reinstated` in its context)."""
+
+
+def _held_after_all(subject: str) -> str:
+    subject = subjects.without_prefix(subject)
+    return subject if subjects.handles_change(subject) else REINSTATED + subject
 
 
 def revision_of(project: Project, mailing: Mailing, cancelled: bool, now: dt.datetime) -> Mailing:
@@ -165,7 +179,7 @@ def revisions_due(project: Project, state: State, now: dt.datetime) -> list[Mail
             event = project.event(row["series"], cfg, occ)  # type: ignore[arg-type]
             if digest(event) != row["digest"]:
                 mailing = project.invitation(row["series"], cfg, occ, reminder=False)  # type: ignore[arg-type]
-                row["snapshot"] = snapshot(mailing)
+                row["snapshot"] = snapshot(mailing) | ({"reinstated": True} if row["cancelled"] else {})
                 row["sequence"] = state.events.revise(
                     row["uid"], digest(event), row["snapshot"], event.start, False
                 )

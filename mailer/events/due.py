@@ -40,8 +40,16 @@ def run(runner: Runner) -> tuple[list[Report], list[str]]:
             errors.append(f"event {name}: {exc}")
     report = notices.send(runner, ids, quota_wait=None)
     report.mailing_id = "events"
-    report.dropped += forgotten
-    return ([report] if report.anything else []), errors
+    if forgotten:  # no mail was lost: their one mail stays counted as it ended (sent, mostly)
+        report.note = "; ".join(filter(None, (report.note, lapsed_guests(forgotten))))
+    return ([report] if report.anything or forgotten else []), errors
+
+
+def lapsed_guests(n: int) -> str:
+    """What a secretary reads of guests erased for never confirming: not "dropped", no mail was."""
+    if n == 1:
+        return "1 unconfirmed guest registration lapsed and was erased"
+    return f"{n} unconfirmed guest registrations lapsed and were erased"
 
 
 def _moved(places: Places, now: dt.datetime) -> Result:

@@ -282,8 +282,13 @@ class Places:
         says now: recorded as told the new one, with their calendar's SEQUENCE raised.
 
         Someone whose registration predates this record is taken to know the present one. Once the
-        event has started (by what they were told, or by what it says now) nothing is announced."""
-        if now >= self.starts or self.called_off:
+        event has started (by what they were told, or by what it says now) nothing is announced.
+        An offer never outlasts the start, so a start moved earlier cuts open offers short; one
+        moved later leaves them as they are (counted from the offer, as its mail said)."""
+        if self.called_off:
+            return []
+        self._cut_offers_at_start()
+        if now >= self.starts:
             return []
         changes: list[Change] = []
         told = self.state.event_changes
@@ -296,8 +301,18 @@ class Places:
                 if now >= dt.datetime.fromisoformat(str(last.fields["start"])):
                     continue
                 told.tell(reg.id, self.name, now_told, now, raise_sequence=True)
-                changes.append(Change("changed", reg, had_place=reg.status == "placed", was=last.fields))
+                had_place = reg.status == "placed"
+                expires = None if had_place else self.state.waitlist.offer_expires(reg.id)
+                changes.append(
+                    Change("changed", reg, had_place=had_place, offer_expires=expires, was=last.fields)
+                )
         return changes
+
+    def _cut_offers_at_start(self) -> None:
+        for reg in self.state.registrations.of_event(self.name, ("offered",)):
+            expires = self.state.waitlist.offer_expires(reg.id)
+            if expires is not None and expires > self.starts:
+                self.state.waitlist.cut_offer(reg.id, self.starts)
 
     def call_off(self, reason: str, now: dt.datetime) -> Result:
         """The whole event is off: every registration that stands ends, and each person with a

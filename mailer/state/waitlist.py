@@ -68,6 +68,13 @@ class Waitlist:
             (stamp(now), stamp(expires), registration_id),
         )
 
+    def cut_offer(self, registration_id: int, expires: dt.datetime) -> None:
+        """An offer's deadline brought forward (the event moved earlier); when it was made stays."""
+        self.db.execute(
+            "UPDATE waitlist SET offer_expires_at = ? WHERE registration_id = ?",
+            (stamp(expires), registration_id),
+        )
+
     def offer_expires(self, registration_id: int) -> dt.datetime | None:
         row = self.db.execute(
             "SELECT offer_expires_at FROM waitlist WHERE registration_id = ?", (registration_id,)

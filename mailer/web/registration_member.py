@@ -20,7 +20,7 @@ from mailer.project.dates import date_and_time
 from mailer.state.registrations import Registration
 from mailer.web import clicks, pages
 from mailer.web.registration_pages import render, texts
-from mailer.web.registration_view import Answer, Visit, bad_link, called_off, common, no_event
+from mailer.web.registration_view import Answer, Visit, bad_link, called_off, common, gone, no_event
 
 log = logging.getLogger("mailer.web")
 
@@ -41,8 +41,9 @@ def personal(runner: Runner, token: str, form: dict[str, str] | None, same_origi
         return no_event(runner, org.language)
     who = _who(runner, click.subject, click.member_id)
     if who is None:
-        if click.member_id.startswith("guest-"):
-            return bad_link(runner, org.language)
+        if click.member_id.startswith("guest-"):  # a link we signed: the registration was erased
+            erased = Who(click.member_id, "", "", org.language, guest=True)
+            return gone(Visit(runner, click.subject, cfg, erased, token), posted=form is not None)
         t = pages.texts(org.language)
         contact = (org.reply_to or org.sender).email
         html = pages.message(

@@ -67,6 +67,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_me": "Det var ikke meg",
         "lapsed_title": "Lenken har gått ut",
         "lapsed": "Påmeldingen ble ikke bekreftet innen ett døgn og er slettet. Du kan melde deg på igjen.",
+        "gone_title": "Påmeldingen finnes ikke lenger",
+        "gone": "Vi har ingen påmelding lagret for denne lenken. Vi sletter en påmelding som ikke blir "
+        "bekreftet innen ett døgn, og vi sletter opplysninger når noen ber om det eller når "
+        "arrangementet er over.",
         "public_intro": "Fyll inn navn og e-post. Du får en e-post med en lenke som bekrefter påmeldingen.",
         "name": "Navn",
         "email": "E-post",
@@ -133,6 +137,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_me": "Det var ikkje meg",
         "lapsed_title": "Lenkja har gått ut",
         "lapsed": "Påmeldinga vart ikkje stadfesta innan eitt døgn og er sletta. Du kan melde deg på att.",
+        "gone_title": "Påmeldinga finst ikkje lenger",
+        "gone": "Vi har inga påmelding lagra for denne lenkja. Vi slettar ei påmelding som ikkje vert "
+        "stadfesta innan eitt døgn, og vi slettar opplysningar når nokon ber om det, eller når "
+        "arrangementet er over.",
         "public_intro": "Fyll inn namn og e-post. Du får ein e-post med ei lenkje som stadfestar påmeldinga.",
         "name": "Namn",
         "email": "E-post",

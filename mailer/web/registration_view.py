@@ -86,6 +86,32 @@ def called_off(visit: Visit) -> Answer | None:
     return Answer(410, html)
 
 
+def gone(visit: Visit, posted: bool) -> Answer:
+    """A guest's own link once their registration is erased (never confirmed within the day,
+    `mailer forget`, or after the event): not "too old", and the same page for every such link,
+    so it says nothing of the person. Nothing of the guest is kept to tell an erased registration
+    from one never made, hence 404 (and 400 for a click, which finds nothing to act on)."""
+    off = called_off(visit)
+    if off is not None:
+        return off
+    runner, c = visit.runner, texts(visit.lang)
+    paragraphs = [c["gone"]]
+    if runner.now < visit.cfg.closes(runner.project.tz):
+        paragraphs.append(c["again"])
+    html = render(
+        "event_status.html",
+        visit.lang,
+        heading=c["gone_title"],
+        paragraphs=paragraphs,
+        buttons=[],
+        note="",
+        notice="",
+        csrf="",
+        **common(visit),
+    )
+    return Answer(400 if posted else 404, html)
+
+
 def bad_link(runner: Runner, lang: str) -> Answer:
     org = runner.project.config.organisation
     t = pages.texts(lang)
