@@ -143,9 +143,13 @@ class Processor:
         why = NO_PROOF
         tokens = self.verp.tokens(finding.text) if self.verp else []
         if tokens:
-            valid = [d for d in map(self.verp.delivery, tokens) if d is not None]  # type: ignore[union-attr]
-            if valid:
-                return self._by_token(finding, valid[0])
+            rows = [(t, self.state.deliveries.sent_row(n)) for t in tokens if (n := self.verp.number(t))]  # type: ignore[union-attr]
+            proved = [r for t, r in rows if r is not None and self.verp.proves(t, r[0], r[2])]  # type: ignore[union-attr]
+            if proved:
+                return self._by_token(finding, proved[0])
+            if any(r is None for _, r in rows):  # a delivery erased since (`mailer forget`, retention)
+                self.report.unknown += 1
+                return "unknown"
             why = FORGED
         ours = self.state.deliveries.by_message_ids(finding.references)
         verified = 0
@@ -159,11 +163,7 @@ class Processor:
             self._record(row, failure.kind, failure.status, failure.reason, finding.key)
         return finding.verdict if verified else "unverified"
 
-    def _by_token(self, finding: parse.Finding, delivery_id: int) -> str:
-        row = self.state.deliveries.sent_row(delivery_id)
-        if row is None:  # a delivery erased since (`mailer forget`, retention)
-            self.report.unknown += 1
-            return "unknown"
+    def _by_token(self, finding: parse.Finding, row: Row) -> str:
         failure = finding.failures[0] if finding.failures else None
         kind = "complaint" if finding.verdict == "complaint" else finding.verdict
         status = failure.status if failure else None

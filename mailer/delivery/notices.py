@@ -207,7 +207,7 @@ class _Sender:
             return False
         runner = self.runner
         sender = (
-            runner.verp().sender(stored.delivery_id)
+            runner.verp().sender(stored.delivery_id, stored.address)
             if runner.project.settings.bounce_address
             else runner.project.config.organisation.sender.email
         )
@@ -273,6 +273,7 @@ def preview(runner: Runner, notice: Notice) -> Outgoing:
     stored = Stored(
         0,
         notice.key,
+        notice.to.email.casefold(),
         notice.category,
         notice.to.to_record(),
         notice.template,

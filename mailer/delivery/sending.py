@@ -79,8 +79,8 @@ class Delivery:
     limiter: RateLimiter
     suppressed: Callable[[], SuppressionList]
     progress: Progress = field(default_factory=Silent)
-    envelope: Callable[[int], str] | None = None
-    """The envelope sender per delivery id (VERP), when a bounce address is set."""
+    envelope: Callable[[int, str], str] | None = None
+    """The envelope sender per delivery id and its row's address (VERP), when a bounce address is set."""
     claims: Claims | None = None
     """Where several senders share the state: deliveries are claimed before they are sent."""
     report: Report = field(init=False)
@@ -279,7 +279,7 @@ class Delivery:
         # on its way; the message itself goes only once it has.
         marked = asyncio.ensure_future(self._journal.record_sending(row.id, self.clock.now()))
         try:
-            sender = self.envelope(row.id) if self.envelope else self.sender
+            sender = self.envelope(row.id, row.address) if self.envelope else self.sender
             reply = await conn.send(sender, item.out.member.email, item.out.data, ready=marked)
         except DeliveryError as error:
             await marked  # the mark is in the ledger before the outcome that follows it

@@ -35,6 +35,7 @@ class Stored:
 
     delivery_id: int
     mailing_id: str
+    address: str
     category: str
     member: dict[str, object]
     template: str
@@ -125,14 +126,14 @@ class Notices:
 
     def get(self, delivery_id: int) -> Stored | None:
         row = self.db.execute(
-            "SELECT d.id, d.mailing_id, n.category, d.member, n.template, n.subject, n.context, n.calendar, "
+            "SELECT d.id, d.mailing_id, d.address, n.category, d.member, n.template, n.subject, n.context, n.calendar, "
             "n.expires_at, d.attempts, d.first_attempt_at FROM deliveries d "
             "JOIN notices n ON n.delivery_id = d.id WHERE d.id = ?",
             (delivery_id,),
         ).fetchone()
         if row is None:
             return None
-        return Stored(row[0], row[1], row[2], json.loads(row[3]), *row[4:])
+        return Stored(row[0], row[1], row[2], row[3], json.loads(row[4]), *row[5:])
 
     def due(self, now: dt.datetime) -> list[int]:
         """Notices waiting to be sent: new, deferred and due again, or left `sending` by a dead process."""
