@@ -2,11 +2,13 @@
 
 Both hang off a welcome mailing in schedules.yaml (`chapter_notice:` and `follow_up:`) and
 go out in the same run as the welcome, after it. The notice for a chapter on a day is one
-mailing, `velkommen-lokallag@2026-11-24/as-sp`, listing the members welcomed and not named
-in an earlier notice; it goes to the members with the leader role in the same chapter (never
-to the new members themselves), or to the county office when the chapter has no leader. The
-follow-up, `velkommen-oppfolging`, is one mailing whose recipients are those welcomed
-`days_after` days ago; the per-person ledger makes each of them at most once per member.
+mailing, `velkommen-lokallag@2026-11-24/as-sp`, listing the members welcomed in the last day
+and not named in an earlier notice (members welcomed after it went, from a later export that
+day, get `…/as-sp-2`); it goes to the members with the leader role in the same chapter (never
+to the new members themselves), or to the county office when the chapter has no leader the
+notice can reach. The follow-up, `velkommen-oppfolging`, is one mailing whose recipients are
+those welcomed `days_after` days ago; the per-person ledger makes each of them at most once per
+member.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from mailer.delivery.plan import Recipients
+from mailer.delivery.plan import Recipients, is_suppressed
 from mailer.delivery.report import Report
+from mailer.errors import UserError
 from mailer.project.audiences import Audience, Rule
 from mailer.project.config import ChapterNoticeConfig, FollowUpConfig, WelcomeConfig, normalise_name
 from mailer.project.mailings import Mailing
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
 _EVERYONE = Rule(frozenset(), frozenset(), frozenset(), frozenset(), None)
 _OWNED = re.compile(r"[a-z0-9][a-z0-9_-]*-(?:oppfolging|lokallag@\d{4}-\d\d-\d\d/[a-z0-9-]+)")
 PHONE_COLUMNS = ("phone", "telefon", "mobil", "mobile", "mobiltelefon", "tlf")
+NOTED_WITHIN = dt.timedelta(days=1)
+"""How old a welcome may be and still be news in a chapter notice."""
 
 
 def owns(mailing_id: str) -> bool:
@@ -110,7 +115,7 @@ def follow_up_mailing(
 
 
 def _office(runner: Runner, chapter: str) -> Member:
-    """The county office as the notice's recipient when a chapter has no leader."""
+    """The county office as the notice's recipient when a chapter has no leader to reach."""
     org = runner.project.config.organisation
     box = org.reply_to or org.sender
     return Member("office", box.name, "", box.email, "", "", chapter, frozenset(), None, org.language)
@@ -121,37 +126,67 @@ def _fixed(runner: Runner, members: list[Member]) -> Recipients:
     return Recipients(members=lambda: members, suppressed=runner.choices.suppressed, inputs=key)
 
 
+def _unsent_notice(runner: Runner, series: str, chapter: str, taken: dict[str, str]) -> str:
+    """Today's notice id for a chapter that has not gone out yet: `…/as-sp`, else `…/as-sp-2`…
+
+    A notice already planned is never changed; `taken` (notice id → chapter) holds the ids
+    other chapters use, which a chapter named `As Sp 2` could share.
+    """
+    base = notice_id(series, runner.now.date(), chapter)
+    for n in range(1, 1000):
+        nid = base if n == 1 else f"{base}-{n}"
+        if taken.get(nid, normalise_name(chapter)) != normalise_name(chapter):
+            continue
+        if not runner.state.deliveries.planned_mailings([nid]):
+            return nid
+    raise UserError(f"{base}: a thousand notices in one day; is run-due in a loop?")
+
+
 def send_notices(
     runner: Runner, series: str, welcome: WelcomeConfig, cfg: ChapterNoticeConfig
 ) -> list[Report]:
-    """Today's notice for each chapter with newly welcomed members, and unfinished earlier ones."""
+    """Today's notices for each chapter with newly welcomed members, and unfinished earlier ones.
+
+    A member is noted when their welcome went out within NOTED_WITHIN (a notice turned on later
+    does not report old welcomes as news), in a notice not yet sent: a second export the same
+    day gets a second notice. The leaders who unsubscribed or whose address bounces are left
+    out; when that leaves none, the county office gets the notice, with a line saying so.
+    """
     now = runner.now
     store = runner.state.newcomers
     noted = store.noted()
     today = notice_id(series, now.date(), "x").rsplit("/", 1)[0] + "/"
     open_ = set(runner.state.deliveries.mailings_with_work(now))
-    unnoted = [member_id for member_id in store.welcomed(series) if member_id not in noted]
+    unnoted = [
+        member_id
+        for member_id, at in store.welcomed(series).items()
+        if member_id not in noted and now - at <= NOTED_WITHIN
+    ]
     todays = {nid for nid in noted.values() if nid.startswith(today)}
     unplanned = todays - runner.state.deliveries.planned_mailings(sorted(todays))  # noted, then a crash
     if not unnoted and not unplanned and not any(nid in open_ for nid in noted.values()):
         return []  # nothing to note or send: the member list is not read (every run asks)
     members = {m.id: m for m in runner.members()}
+    taken = {nid: normalise_name(members[m].chapter) for m, nid in noted.items() if m in members}
     fresh: dict[str, list[str]] = defaultdict(list)
     for member_id in unnoted:
         if member_id in members:
-            member = members[member_id]
-            fresh[notice_id(series, now.date(), member.chapter)].append(member_id)
-    for nid, ids in fresh.items():
+            fresh[normalise_name(members[member_id].chapter)].append(member_id)
+    for key, ids in fresh.items():
+        nid = _unsent_notice(runner, series, members[ids[0]].chapter, taken)
         store.note(nid, ids, now)
+        taken[nid] = key
     groups: dict[str, list[Member]] = defaultdict(list)
     for member_id, nid in store.noted().items():
-        if member_id in members:
+        if member_id in members and (nid.startswith(today) or nid in open_):
             groups[nid].append(members[member_id])
+    done = runner.state.deliveries.planned_mailings(sorted(groups)) - open_
     role = normalise_name(cfg.leader_role)
+    suppressed, category = runner.choices.suppressed(), f"{series}-lokallag"
     reports = []
     for nid, group in sorted(groups.items()):
-        if not nid.startswith(today) and nid not in open_:
-            continue
+        if nid in done:
+            continue  # sent: a member noted later is in a notice of their own
         chapter = group[0].chapter
         named = {m.id for m in group}
         leaders = [
@@ -162,9 +197,15 @@ def send_notices(
             and normalise_name(m.chapter) == normalise_name(chapter)
             and m.id not in named
         ]
+        reached = [m for m in leaders if not is_suppressed(suppressed, category, m.address_key)]
         listed = sorted(group, key=lambda m: (m.last_name, m.first_name))
-        mailing = notice_mailing(runner.project, series, welcome, cfg, nid, chapter, not leaders, listed, now)
-        to = leaders or [_office(runner, chapter)]
+        mailing = notice_mailing(runner.project, series, welcome, cfg, nid, chapter, not reached, listed, now)
+        to = reached or [_office(runner, chapter)]
+        if leaders and not reached and nid not in open_:
+            runner.warn(
+                f"{nid}: every leader of {chapter} has unsubscribed from it or has an address that "
+                f"bounces; the notice goes to the county office ({to[0].email}) instead"
+            )
         reports.append(runner.send(mailing, recipients=_fixed(runner, to)))
     return reports
 

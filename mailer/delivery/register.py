@@ -2,9 +2,10 @@
 
 Each sending run compares the export with the register: a member is *new* when their joined
 date is inside the welcome window, or, when the export has no joined date, when they first
-appeared in an import after the very first one (so a new installation never welcomes the
-members it already had). Members missing from the export are *gone*; after the retention
-period their personal data is erased from the state folder, keeping only counts.
+appeared in an import after the first one that held members (so a new installation never
+welcomes the members it already had, not even after a first import of the header alone). Members
+missing from the export are *gone*; after the retention period their personal data is erased
+from the state folder, keeping only counts.
 """
 
 from __future__ import annotations
@@ -22,17 +23,23 @@ from mailer.state.traces import Needles
 
 
 def sync(state: State, now: dt.datetime, inputs: str) -> None:
-    """Record who is in the member store (the export, imported) now; skipped when it has not changed."""
+    """Record who is in the member store (the export, imported) now; skipped when it has not changed.
+
+    The register starts with the first import that holds members. A start that saw no member
+    (an empty first import, as a state from before this rule may hold) moves to the first
+    import that did.
+    """
     if state.meta.get("register_inputs") == inputs:
         return
     state.register.sync(now)
-    if state.meta.get("register_started") is None:
-        state.meta.set("register_started", stamp(now))
+    started = state.meta.get("register_started")
+    if state.members.count() and (started is None or not state.register.seen_by(started)):
+        state.meta.set("register_started", stamp(now) if started is None else state.register.earliest())
     state.meta.set("register_inputs", inputs)
 
 
 def is_new(state: State, member: Member, window_days: int, today: dt.date) -> bool:
-    """Joined within the window; without a joined date, first seen after the first import."""
+    """Joined within the window; without a joined date, first seen after the first import with members."""
     if member.joined_unreadable:
         return False
     if member.joined is not None:

@@ -25,6 +25,7 @@ from mailer.delivery.transport import OutboxTransport, Transport, make_transport
 from mailer.delivery.verp import Verp
 from mailer.errors import TransportUnavailable, UserError
 from mailer.project import categories
+from mailer.project.config import normalise_name
 from mailer.project.folder import Project
 from mailer.project.mailings import Mailing
 from mailer.project.members import Member
@@ -193,15 +194,17 @@ class Runner:
     def chapter_leader(self, member: Member) -> str:
         """The local chapter's leader by name, from the member list (read once per run).
 
-        Never the member themself (a new member may lead their chapter), never across chapters.
+        Never the member themself (a new member may lead their chapter), never across chapters;
+        chapters compare as the notices compare them (`ÅS SENTERPARTI` is `Ås Senterparti`).
         """
         if self._leaders is None:
             self._leaders = {}
             for m in self.members():
                 if "lokallagsleder" in m.roles and m.chapter:
-                    self._leaders.setdefault(m.chapter, []).append((m.id, m.name))
+                    self._leaders.setdefault(normalise_name(m.chapter), []).append((m.id, m.name))
         fallback = "ikkje vald enno" if member.language == "nn" else "ikke valgt ennå"
-        others = [name for mid, name in self._leaders.get(member.chapter, []) if mid != member.id]
+        chapter = normalise_name(member.chapter)
+        others = [name for mid, name in self._leaders.get(chapter, []) if mid != member.id]
         return others[0] if others else fallback
 
     def warn(self, line: str) -> None:

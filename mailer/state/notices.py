@@ -126,8 +126,8 @@ class Notices:
 
     def get(self, delivery_id: int) -> Stored | None:
         row = self.db.execute(
-            "SELECT d.id, d.mailing_id, d.address, n.category, d.member, n.template, n.subject, n.context, n.calendar, "
-            "n.expires_at, d.attempts, d.first_attempt_at FROM deliveries d "
+            "SELECT d.id, d.mailing_id, d.address, n.category, d.member, n.template, n.subject, n.context, "
+            "n.calendar, n.expires_at, d.attempts, d.first_attempt_at FROM deliveries d "
             "JOIN notices n ON n.delivery_id = d.id WHERE d.id = ?",
             (delivery_id,),
         ).fetchone()

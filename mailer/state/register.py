@@ -31,6 +31,14 @@ class Register:
                 (ts,),
             )
 
+    def seen_by(self, ts: str) -> bool:
+        """Whether any member was seen at or before `ts` (a stamp)."""
+        row = self.db.execute("SELECT 1 FROM member_register WHERE first_seen <= ? LIMIT 1", (ts,)).fetchone()
+        return row is not None
+
+    def earliest(self) -> str | None:
+        return self.db.execute("SELECT min(first_seen) FROM member_register").fetchone()[0]
+
     def first_seen(self, member_id: str) -> str | None:
         row = self.db.execute(
             "SELECT first_seen FROM member_register WHERE member_id = ?", (member_id,)
