@@ -181,12 +181,20 @@ def init(folder: Path) -> None:
 
 
 @app.command()
-def forget(email: str) -> None:
+def forget(
+    email: str,
+    member: Annotated[
+        str | None,
+        typer.Option(
+            "--member", metavar="ID", help="Of an address several members share: erase only this one."
+        ),
+    ] = None,
+) -> None:
     """Erase one person's data from the state folder now (a member's request)."""
     from mailer.cli.people import forget as run
 
     with user_errors(), runner() as r:
-        run(r, email, print)
+        run(r, email, print, member)
 
 
 @app.command()

@@ -11,7 +11,12 @@ from mailer.project.addresses import check_email
 Print = Callable[..., None]
 
 
-def forget(runner: Runner, email: str, out: Print) -> None:
+def forget(runner: Runner, email: str, out: Print, member_id: str | None = None) -> None:
+    """Erase the person at `email`; where a household shares it, only the member `member_id` names.
+
+    An address several members hold is refused without `member_id`: erasing it would erase them
+    all, and an erasure cannot be undone.
+    """
     from mailer.delivery import register
 
     try:
@@ -19,6 +24,26 @@ def forget(runner: Runner, email: str, out: Print) -> None:
     except ValueError as exc:
         raise UserError(f"'{email}' is not an email address: {exc}") from None
     with runner.lock(wait=True, alone=True):  # no run sends to them while, or after, they go
+        holders = _holders(runner, address)
+        if member_id is not None and member_id not in holders:
+            raise UserError(
+                f"member {member_id} does not have the address {address} "
+                f"({_listed(holders) or 'no member has it'}); nothing was erased"
+            )
+        if len(holders) > 1:
+            if member_id is None:
+                raise UserError(
+                    f"{address} is shared by {len(holders)} members: {_listed(holders)}; "
+                    f"erase one with `mailer forget {address} --member ID`; nothing was erased"
+                )
+            removed = register.erase_all(runner.state, runner.project.state_dir, [(member_id, None)])
+            others = _listed({i: n for i, n in holders.items() if i != member_id})
+            out(
+                f"erased member {member_id} ({holders[member_id]}) of {address}: {removed} deliveries "
+                f"folded into anonymous counts; the address and its choices stay with {others}; "
+                "remove the person from the member export too, or they are added again"
+            )
+            return
         ids = runner.state.register.member_ids_for(address)
         if not ids and not _known(runner, address):
             raise UserError(
@@ -31,6 +56,29 @@ def forget(runner: Runner, email: str, out: Print) -> None:
         f"erased {address}: {removed} deliveries folded into anonymous counts; "
         "remove the person from the member export too, or they are added again"
     )
+
+
+def _holders(runner: Runner, address: str) -> dict[str, str]:
+    """Member id → name of each member whose address this is now: in the export, or, for one
+    who left it, as the state last knew them (guests and old addresses do not count)."""
+    from mailer.state.erasure import identify
+
+    try:
+        export = {m.id: m for m in runner.members()}
+    except UserError:
+        export = {}  # an export that cannot be read names no one
+    held = {i: m.name for i, m in export.items() if m.address_key == address}
+    register = runner.state.register
+    for member_id in register.member_ids_for(address):
+        left = member_id not in export and register.first_seen(member_id) is not None
+        if left and register.address_of(member_id) == address:
+            names = sorted(identify(runner.state, member_id, None).spoken_names)
+            held.setdefault(member_id, names[0] if names else "(name not kept)")
+    return dict(sorted(held.items(), key=lambda item: (len(item[0]), item[0])))
+
+
+def _listed(holders: dict[str, str]) -> str:
+    return ", ".join(f"{member_id} {name}" for member_id, name in holders.items())
 
 
 def _known(runner: Runner, address: str) -> bool:

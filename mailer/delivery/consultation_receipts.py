@@ -10,6 +10,11 @@ misused link thus shows up in its owner's own inbox.
 Each saved version is marked before its receipt is planned (`consultation_answers.receipt`),
 so a rerun rebuilds the same receipt and the ledger sends it once. Versions saved by the same
 leader before a run share one receipt, naming the latest.
+
+Only an address that bounced hard holds a receipt back, as it holds back a notice: whoever holds
+a forwarded mail can press its one-click unsubscribe (or untick consultations on the page its
+footer links to) before answering, and a receipt that honoured it would hide the misuse it is
+there to show. A pause does not hold it back either.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mailer.delivery.plan import Recipients
@@ -28,6 +34,8 @@ from mailer.project.mailing_config import ConsultationConfig
 from mailer.project.mailings import Mailing
 from mailer.project.members import Member
 from mailer.state.consultations import Answer
+from mailer.state.notices import Notices
+from mailer.state.suppressions import SuppressionList
 
 if TYPE_CHECKING:
     from mailer.delivery.runner import Runner
@@ -85,10 +93,19 @@ def _send(runner: Runner, mailing_id: str) -> Report | None:
         return None
     mailing = receipt(runner, first, cfg, mailing_id, answer, leader)
     key = repr((leader.id, runner.state.suppressions.version()))
-    recipients = Recipients(
-        members=lambda: [leader], suppressed=runner.state.suppressions.current, inputs=key
-    )
+    bounced = _Bounced(notices=runner.state.notices)
+    recipients = Recipients(members=lambda: [leader], suppressed=lambda: bounced, inputs=key)
     return runner.send(mailing, recipients=recipients)
+
+
+@dataclass
+class _Bounced(SuppressionList):
+    """Blocks an address only where it bounced hard, whatever the category (`Notices.undeliverable`)."""
+
+    notices: Notices | None = None
+
+    def blocks(self, category: str, address: str) -> bool:
+        return self.notices is not None and self.notices.undeliverable(address)
 
 
 def receipt(

@@ -352,7 +352,7 @@ class Runner:
             sender=self.project.config.organisation.sender.email,
             clock=self.clock,
             limiter=limiter,
-            suppressed=self.choices.suppressed,
+            suppressed=recipients.suppressed,  # as planning read them: a receipt's are its own
             progress=self.progress(),
             envelope=self.verp().sender if self.project.settings.bounce_address else None,
             claims=Claims(self.state.db, settings.claim_seconds) if self.state.db.shared else None,
