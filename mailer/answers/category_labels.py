@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailer.project.categories import Category, by_name
+from mailer.project.categories import EVENT, Category, by_name
 from mailer.project.config import Config
 from mailer.project.mailing_config import InvitationConfig, NewsletterConfig
 
@@ -31,7 +31,8 @@ WORDS = {
 
 
 def label(config: Config, name: str, lang: str) -> str:
-    """A category as a member reads it ("Nyhetsbrevet", "Invitasjoner til Tirsdagsmøte")."""
+    """A category as a member reads it ("Nyhetsbrevet", "Invitasjoner til Tirsdagsmøte"); an event
+    by its title ("Invitasjoner til Medlemstreff på Stortinget")."""
     w = WORDS.get(lang, WORDS["nb"])
     if name == "*":
         return w["everything"]
@@ -44,6 +45,9 @@ def label(config: Config, name: str, lang: str) -> str:
         return w["newsletter"] if name == first else w["other_newsletter"].format(name=name)
     if isinstance(cfg, InvitationConfig):
         return w["invitation"].format(title=cfg.meeting.title)
+    event = config.events.get(category.mailing) if category.kind == EVENT else None
+    if event is not None:
+        return w["invitation"].format(title=event.title)  # as the event's own unsubscribe page says
     if category.kind in w:
         return w[category.kind]
     return name

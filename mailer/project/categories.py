@@ -1,11 +1,14 @@
 """The kinds of mail a member can choose between, and the ones their office requires.
 
-A category is what a suppression names: a newsletter, a meeting series, a consultation, the
-welcome's follow-up (`velkommen-oppfolging`), the chapter leaders' notice of new members
+A category is what a suppression names: a newsletter, a meeting series, a consultation, an event
+with places (its invitation's category is the event's name, under `events:`), the welcome's
+follow-up (`velkommen-oppfolging`), the chapter leaders' notice of new members
 (`velkommen-lokallag`), or any mailing kind added later under its own name. Invitations whose
 audience is chosen by role, and the leaders' notice, are what an office requires: a complaint,
 a pause or the preference page never stop them (only "everything" on the unsubscribe page does,
-and the member who chose it can come back).
+and the member who chose it can come back). An event is always optional: a pause holds its
+invitation back, and coming back to one category after "everything" leaves it off. What goes to one
+registrant about their own place is a notice, which no unsubscribe stops (`delivery.notices`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from mailer.project.members import Member
 
 FOLLOW_UP = "-oppfolging"
 CHAPTER_NOTICE = "-lokallag"
+EVENT = "event"
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,10 @@ def _categories(config: Config) -> list[Category]:
                 out.append(Category(name + CHAPTER_NOTICE, name, "chapter-notice", None, leader))
             continue
         out.append(Category(name, name, kind, aud, roles))
+    taken = {c.name for c in out}
+    for name, event in config.events.items():
+        if name not in taken:
+            out.append(Category(name, name, EVENT, event.audience))
     return out
 
 
@@ -142,6 +150,8 @@ def _receives(known: _Known, c: Category, member: Member, today: dt.date) -> boo
         return False
     if not known.audiences[c.audience].includes(member, today):
         return False
+    if c.kind == EVENT:
+        return today <= config.events[c.mailing].end.date()  # an event that is over sends nothing more
     if c.kind == "follow-up":
         cfg = config.mailings[c.mailing]
         assert isinstance(cfg, WelcomeConfig) and cfg.follow_up is not None
