@@ -4,6 +4,8 @@ A run that ends with "0 sent" must say why, or the secretary cannot tell a maili
 out yesterday from one that reached nobody. `send` and `run-due` print these counts (one line
 each) whenever a run delivered fewer messages than the audience has members, and `--json`
 carries the same numbers. `--dry-run` asks the same question before anything is written.
+The reasons add up to the audience: the ledger's rows of people outside it (welcomed last
+month, or gone from the export) are not counted in them; the dropped ones get a line apart.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ class Accounting:
     expired_why: str = ""
     suppressed: int = 0
     dropped: int = 0
+    """Rows dropped of people outside the audience now (they left the export or the audience)."""
+    planned_again: int = 0
+    """Dropped rows this run made pending again: their members are back in the audience."""
     too_late: int = 0
     too_late_why: str = ""
     skipped_rows: int = 0
@@ -50,8 +55,9 @@ class Accounting:
 
     def explanation(self) -> list[str]:
         """One line per reason, each with its count (nothing when everyone got it in this run)."""
+        again = [f"  {self.planned_again} planned again: back in the audience"] if self.planned_again else []
         if not self.short and not self.dropped and not self.expired:
-            return []
+            return again
         when = f" since {self.expired_since:%Y-%m-%d %H:%M}" if self.expired_since else ""
         rows = [
             (self.already_sent, "already sent earlier"),
@@ -75,7 +81,7 @@ class Accounting:
             head = f"  none of the {self.selected} in its audience is due it: {narrowed_by(self.mailing)}"
         else:
             head = "  0 in the audience: it selects nobody in the member export now"
-        return [head] + [f"  {n} {what}" for n, what in rows if n]
+        return again + [head] + [f"  {n} {what}" for n, what in rows if n]
 
     def as_json(self) -> dict[str, object]:
         """The run's counts, then the whole audience by reason (the same numbers as the lines)."""
@@ -90,6 +96,7 @@ class Accounting:
             "expired_why": self.expired_why if self.expired else None,
             "suppressed": self.suppressed,
             "dropped": self.dropped,
+            "planned_again": self.planned_again,
             "too_late": self.too_late,
             "too_late_why": self.too_late_why or None,
             "skipped_rows": self.skipped_rows,
@@ -123,6 +130,7 @@ def account(runner: Runner, mailing: Mailing, report: Report) -> Accounting:
     state, now = runner.state, runner.now
     statuses = state.deliveries.member_statuses(mailing.id)
     out = Accounting(report, mailing, expired_why=expiry_reason(mailing))
+    out.planned_again = state.deliveries.planned_again.get(mailing.id, 0)
     recipients = runner.recipients()
     suppressed = recipients.suppressed()
     previous = announcements.previous_recipients(state, mailing)
@@ -138,15 +146,12 @@ def account(runner: Runner, mailing: Mailing, report: Report) -> Accounting:
         if status is None or status == "dropped":
             if is_suppressed(suppressed, mailing.category, member.address_key):
                 out.suppressed += 1
-            elif status == "dropped":
-                out.dropped += 1
-            else:
+            else:  # a dropped row of a member who is back is planned again while the mailing is open
                 out.too_late += 1
         else:
             sent += _count(out, status)
-    for status in statuses.values():  # rows of people the audience no longer selects
-        sent += 0 if status == "dropped" else _count(out, status)
-        out.dropped += status == "dropped"
+    # Rows of people the audience no longer selects: not in its numbers; the dropped are named apart.
+    out.dropped = sum(1 for status in statuses.values() if status == "dropped")
     out.already_sent = max(sent - report.sent, 0)
     if out.expired:
         out.expired_since = _expired_since(runner, mailing)
@@ -190,6 +195,8 @@ def closed_reason(mailing: Mailing, now: dt.datetime) -> str:
         return f"the meeting started {mailing.event.start:%Y-%m-%d %H:%M}"
     if mailing.consultation is not None and not mailing.consultation.is_open(now):
         return f"the deadline {mailing.consultation.deadline_iso} has passed"
+    if mailing.is_open(now):  # a row dropped for a reason other than leaving (an unsubscribe then)
+        return "dropped earlier, and not planned again"
     if now < mailing.send_at:
         return f"its send time {mailing.send_at:%Y-%m-%d %H:%M} has not come"
     return f"it closed for new recipients at {mailing.closes_at:%Y-%m-%d %H:%M}"

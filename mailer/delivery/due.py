@@ -92,8 +92,9 @@ def run_due(runner: Runner) -> DueRun:
                     continue
             first = state.deliveries.first_planned_at(mailing.id) is None
             report = runner.send(mailing)
-        except TransportUnavailable:
-            raise
+        except TransportUnavailable as exc:  # its deliveries wait in the ledger; the rest of the run goes on
+            run.errors.append(str(exc))
+            continue
         except UserError as exc:
             run.errors.append(f"{mailing.id}: {exc}")
             continue

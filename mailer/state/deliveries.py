@@ -21,6 +21,9 @@ FINAL_STATES = ("sent", "failed", "dropped", "expired")
 PLAN_ROWS = 250  # deliveries a planning statement writes (one each: 10,000 cost PostgreSQL 0.4 s more)
 PLAN = "INSERT INTO deliveries (mailing_id, member_id, address, member, status, created_at, updated_at)"
 PLANNED = "(?, ?, ?, ?, 'pending', ?, ?)"
+GONE = ("no longer in the member list", "no longer in the audience or unsubscribed")  # `delivery.plan`'s
+LEFT = "FROM deliveries WHERE mailing_id = ? AND status = 'dropped' AND last_reply IN (?, ?)"
+BACK = "UPDATE deliveries SET status = 'pending', last_reply = NULL, address = ?, member = ?, updated_at = ?"
 _json = functools.partial(json.dumps, ensure_ascii=False)
 DUE = "status IN ('pending', 'sending', 'deferred') AND (status != 'deferred' OR ? OR next_attempt_at <= ?)"
 
@@ -48,6 +51,7 @@ class OpenDelivery:
 class Deliveries:
     def __init__(self, db: Connection):
         self.db = db
+        self.planned_again: dict[str, int] = {}  # mailing → rows its last `plan` reopened
 
     # -- planning ------------------------------------------------------------------
 
@@ -67,8 +71,9 @@ class Deliveries:
         expires_at: dt.datetime | None,
     ) -> int | None:
         """Write pending deliveries for everyone not yet planned: the whole audience or, on any
-        error or crash, none of it. None, with `rows` unread, when another sender planned from
-        the same `inputs` while this one waited for the mailing's row."""
+        error or crash, none of it; a row dropped as GONE is pending again, its attempts kept, if
+        its member is back. None, with `rows` unread, when another sender planned from the same
+        `inputs` while this one waited for the mailing's row."""
         ts = stamp(now)
         with transaction(self.db):
             self.db.execute(
@@ -78,15 +83,20 @@ class Deliveries:
             )
             if self.inputs(mailing_id) == inputs:  # the row is ours now: read after the other's commit
                 return None
-            written = [  # counted at the end: a server writes one statement while the next is built
-                self.db.execute(
-                    f"{PLAN} VALUES {', '.join([PLANNED] * len(chunk))} ON CONFLICT DO NOTHING",
-                    [x for r in chunk for x in (mailing_id, r.member_id, r.address, _json(r.member), ts, ts)],
-                )
-                for chunk in batched(rows, PLAN_ROWS)
-            ]
+            ids = self.db.execute(f"SELECT member_id {LEFT}", (mailing_id, *GONE))
+            gone = {r[0] for r in ids}
+            back: list[tuple[object, ...]] = []
+            written = []
+            for chunk in batched(rows, PLAN_ROWS):  # counted at the end: one is written as the next is built
+                planned = [(mailing_id, r.member_id, r.address, _json(r.member), ts, ts) for r in chunk]
+                back += [(p[2], p[3], ts, p[1], mailing_id, *GONE) for p in planned if p[1] in gone]
+                insert = f"{PLAN} VALUES {', '.join([PLANNED] * len(chunk))} ON CONFLICT DO NOTHING"
+                written.append(self.db.execute(insert, [x for p in planned for x in p]))
+            sql = f"{BACK} WHERE member_id = ? AND id IN (SELECT id {LEFT})"
+            again = self.db.executemany(sql, back).rowcount if back else 0
             self.db.execute("UPDATE mailings SET planned_inputs = ? WHERE id = ?", (inputs, mailing_id))
-            return sum(w.rowcount for w in written)
+            self.planned_again[mailing_id] = again
+            return sum(w.rowcount for w in written) + again
 
     def open(self, mailing_id: str, now: dt.datetime, retry_all_deferred: bool) -> Iterator[OpenDelivery]:
         """Deliveries still to attempt, in the order they were planned, read page by page."""
