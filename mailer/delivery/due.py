@@ -9,6 +9,7 @@ from mailer.delivery import (
     announcements,
     archiving,
     consultation_receipts,
+    consultation_reminders,
     gaps,
     newcomers,
     notices,
@@ -76,6 +77,10 @@ def run_due(runner: Runner) -> DueRun:
         )
     for mailing in due_mailings(runner, run.errors):
         try:
+            if consultation_reminders.is_reminder(mailing) and consultation_reminders.held_back(
+                state, mailing, runner.now, runner.warn
+            ):
+                continue
             if mailing.needs_approval:
                 prepared = runner.prepare(mailing)
                 if runner.settled(prepared):

@@ -2,8 +2,9 @@
 
 The first message goes through the board's approval like a newsletter. Each reminder is a
 mailing of its own (`DRAFT/reminder-N`) that is open only until the next one is due, so a run
-that finds several overdue sends only the latest; it goes to those who got the first message
-and whose chapter (or who themselves) has not answered.
+that finds several overdue sends only the latest; it goes to those who got the first message on
+an earlier day (`delivery.consultation_reminders`) and whose chapter (or who themselves) has not
+answered. A reminder on the send day would therefore remind no one: `mailer check` refuses it.
 """
 
 from __future__ import annotations
@@ -92,10 +93,11 @@ def draft_problems(label: str, name: str, cfg: ConsultationConfig, draft: Draft,
             f"({deadline:%Y-%m-%d %H:%M}); move the deadline or the send time"
         )
     for when in reminder_times(cfg, tz):
-        if send_at is not None and when <= send_at:
+        if send_at is not None and when.date() <= send_at.date():
             problems.append(
                 f"{label}: send_at: a reminder of mailings.{name}.reminders ({when:%Y-%m-%d %H:%M}) "
-                "comes before the consultation is sent"
+                f"is not on a day after the consultation is sent ({send_at:%Y-%m-%d %H:%M}); a reminder "
+                "goes only to those who got the consultation on an earlier day"
             )
     return problems
 

@@ -1,4 +1,9 @@
-"""The plain-text part, derived from the rendered MJML (cleaner than the compiled HTML's tables)."""
+"""The plain-text part, derived from the rendered MJML (cleaner than the compiled HTML's tables).
+
+A table row becomes one line, its cells apart (` · `): run together, a name, an address and a
+phone number read as one word, and a mail program may link the wrong address. Rows are indented
+two spaces, which keeps Outlook from joining them ("remove extra line breaks").
+"""
 
 from __future__ import annotations
 
@@ -49,6 +54,9 @@ _SKIP = {
     "mj-title",
 }
 _WIDTH = 76
+_CELL = "\x01"  # where a cell starts, within a row being collected
+_CELL_GAP = " · "
+_ROW_INDENT = "  "
 
 
 class _TextWriter(HTMLParser):
@@ -60,6 +68,8 @@ class _TextWriter(HTMLParser):
         self.links: list[tuple[str, int]] = []
         self.list_depth = 0
         self.heading: str | None = None
+        self.rows = 0  # depth of open table rows: inside one, blocks do not break the line
+        self.tables: list[int] = []  # for each open table, the rows open around it
 
     def flush(self, blank: bool = True) -> None:
         text = re.sub(r"[ \t\r\n]+", " ", "".join(self.line)).strip()
@@ -87,6 +97,28 @@ class _TextWriter(HTMLParser):
         if blank and not bullet:
             self.blocks.append("")
 
+    def flush_row(self) -> None:
+        """One table row on one line, its cells apart; empty cells (a picture's) left out, and a
+        row of one cell (a button's) is a paragraph like any other."""
+        cells = [re.sub(r"[ \t\r\n\x00]+", " ", c).strip() for c in "".join(self.line).split(_CELL)]
+        cells = [c for c in cells if c]
+        self.line = []
+        if len(cells) == 1:
+            self.line = cells
+            self.flush()
+        elif cells:
+            text = _CELL_GAP.join(cells)
+            self.blocks.extend(
+                textwrap.wrap(
+                    text,
+                    _WIDTH,
+                    initial_indent=_ROW_INDENT,
+                    subsequent_indent=_ROW_INDENT * 2,
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+            )
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         if tag in _SKIP or "display:none" in (a.get("style") or "").replace(" ", ""):
@@ -94,7 +126,21 @@ class _TextWriter(HTMLParser):
             return
         if self.skip:
             return
-        if tag == "br":
+        if tag in ("table", "mj-table"):
+            self.tables.append(self.rows)
+        if tag == "tr":
+            if self.rows:  # a table in a cell: its rows are more cells of this one
+                self.line.append(_CELL)
+            else:
+                self.flush()
+            self.rows += 1
+            return
+        if self.rows:
+            if tag in ("td", "th"):
+                self.line.append(_CELL)
+            elif tag == "br" or tag in _BLOCKS:
+                self.line.append(" ")
+        elif tag == "br":
             self.flush(blank=False)
         elif tag in _BLOCKS:
             self.flush()
@@ -106,7 +152,7 @@ class _TextWriter(HTMLParser):
             self.heading = tag
         elif tag in ("a", "mj-button"):
             self.links.append((a.get("href") or "", len("".join(self.line))))
-        elif tag == "hr" or tag == "mj-divider":
+        elif (tag == "hr" or tag == "mj-divider") and not self.rows:
             self.blocks.extend(["-" * 20, ""])
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -129,11 +175,25 @@ class _TextWriter(HTMLParser):
                 self.line.append(f" ({href})" if label else href)
             elif href.startswith("mailto:") and not label:
                 self.line.append(href.removeprefix("mailto:"))
-        if tag in _BLOCKS:
+        if tag == "tr":
+            self.rows = max(self.rows - 1, 0)
+            if not self.rows:
+                self.flush_row()
+        elif tag in ("table", "mj-table"):
+            outer_rows = self.tables.pop() if self.tables else 0
+            if self.rows > outer_rows:  # a row this table left open
+                self.rows = outer_rows
+                if not self.rows:
+                    self.flush_row()
+            if not self.rows:
+                self.flush()
+                if self.blocks and self.blocks[-1]:
+                    self.blocks.append("")
+        elif tag in _BLOCKS and not self.rows:
             self.flush()
         if tag in ("ul", "ol"):
             self.list_depth = max(self.list_depth - 1, 0)
-            if self.blocks and self.blocks[-1]:
+            if self.blocks and self.blocks[-1] and not self.rows:
                 self.blocks.append("")
         if tag in ("h1", "h2", "h3"):
             self.heading = None
@@ -148,6 +208,8 @@ def to_text(markup: str) -> str:
     writer = _TextWriter()
     writer.feed(markup)
     writer.close()
+    if writer.rows:
+        writer.flush_row()
     writer.flush()
     text = "\n".join(writer.blocks)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"

@@ -239,11 +239,13 @@ class Deliveries:
             (mailing_id,),
         ).fetchall()
 
-    def sent_member_ids(self, mailing_id: str) -> set[str]:
+    def sent_at(self, mailing_id: str) -> dict[str, dt.datetime]:
+        """Member id → when the mailing reached them."""
         rows = self.db.execute(
-            "SELECT member_id FROM deliveries WHERE mailing_id = ? AND status = 'sent'", (mailing_id,)
+            "SELECT member_id, updated_at FROM deliveries WHERE mailing_id = ? AND status = 'sent'",
+            (mailing_id,),
         )
-        return {r[0] for r in rows}
+        return {member_id: dt.datetime.fromisoformat(at) for member_id, at in rows}
 
     # -- counts ------------------------------------------------------------------------
 
