@@ -2,20 +2,24 @@
 
 New messages (by UID, above the last one read in this folder) are read and recorded; what was
 processed moves to another folder. A message that is not a bounce stays where it is for a
-person to read. A server that is down or refuses the login costs one warning line: bounces
-are read next time, and sending goes on.
+person to read, as does one over MAX_MESSAGE (its size is asked first; it is never fetched). A
+server that is down or refuses the login costs one warning line: bounces are read next time,
+and sending goes on.
 """
 
 from __future__ import annotations
 
 import imaplib
+import re
 import ssl
 from collections.abc import Callable
 
+from mailer.bounces.mailbox import MAX_MESSAGE, TOO_LARGE, Skipped
 from mailer.delivery.runner import Runner
 from mailer.project.settings import Settings
 
 LEAVE = ("unrecognised", "broken")
+_UID, _SIZE = re.compile(rb"\bUID (\d+)"), re.compile(rb"\bRFC822\.SIZE (\d+)")
 
 
 class MailboxProblem(Exception):
@@ -82,14 +86,14 @@ def fetch(runner: Runner, settings: Settings, warn: Callable[[str], None]) -> tu
         last = int(runner.state.meta.get(key) or 0)
         typ, data = imap.uid("SEARCH", None, f"UID {last + 1}:*")
         uids = [int(u) for u in (data[0] or b"").split() if int(u) > last]
+        sizes = _sizes(imap, last) if uids else {}
         proc = processor(runner, "imap")
         processed = []
         for uid in sorted(uids):
-            typ, parts = imap.uid("FETCH", str(uid), "(BODY.PEEK[])")
-            raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
-            if typ != "OK" or raw is None:
+            message = TOO_LARGE if sizes.get(uid, 0) > MAX_MESSAGE else _body(imap, uid)
+            if message is None:
                 continue
-            outcome = proc.handle(f"{folder} message {uid}", raw)
+            outcome = proc.handle(f"{folder} message {uid}", message)
             for line in proc.report.warnings:
                 warn(line)
             proc.report.warnings.clear()
@@ -100,6 +104,28 @@ def fetch(runner: Runner, settings: Settings, warn: Callable[[str], None]) -> tu
             _move(imap, processed, done)
         new = proc.report.read - proc.report.already_read
         return new, proc.report.line()
+
+
+def _sizes(imap: imaplib.IMAP4, last: int) -> dict[int, int]:
+    """Each new message's size by UID, asked before any is fetched."""
+    typ, data = imap.uid("FETCH", f"{last + 1}:*", "(RFC822.SIZE)")
+    sizes: dict[int, int] = {}
+    for item in data if typ == "OK" else []:
+        line = item[0] if isinstance(item, tuple) else item
+        uid, size = (_UID.search(line), _SIZE.search(line)) if isinstance(line, bytes) else (None, None)
+        if uid and size:
+            sizes[int(uid[1])] = int(size[1])
+    return sizes
+
+
+def _body(imap: imaplib.IMAP4, uid: int) -> bytes | Skipped | None:
+    """The message; TOO_LARGE should its size have lied (no more than that is fetched); None
+    when the server gives nothing."""
+    typ, parts = imap.uid("FETCH", str(uid), f"(BODY.PEEK[]<0.{MAX_MESSAGE + 1}>)")
+    raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
+    if typ != "OK" or not isinstance(raw, bytes):
+        return None
+    return TOO_LARGE if len(raw) > MAX_MESSAGE else raw
 
 
 def _move(imap: imaplib.IMAP4, uids: list[int], folder: str) -> None:

@@ -2,7 +2,8 @@
 
 Yields each message's bytes with a label for warnings. One broken, huge or unreadable message
 does not stop the rest (it is skipped with one warning line); an empty or missing source is the
-user's to fix.
+user's to fix. A Maildir may be live: a mail program that reads a message meanwhile moves it
+from new/ to cur/, where it is read.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Skipped:
 
 
 TOO_LARGE = Skipped("larger than a bounce can be")
+GONE = Skipped("gone before it was read (another mail program moved or deleted it)")
 
 
 def messages(source: str) -> Iterator[tuple[str, bytes | Skipped]]:
@@ -63,16 +65,46 @@ def _read(file: Path) -> bytes | Skipped:
     try:
         return file.read_bytes()
     except OSError as exc:
-        return Skipped(f"cannot be read ({os.strerror(exc.errno) if exc.errno else 'read error'})")
+        return _unreadable(exc)
+
+
+def _unreadable(exc: OSError) -> Skipped:
+    return Skipped(f"cannot be read ({os.strerror(exc.errno) if exc.errno else 'read error'})")
 
 
 def _maildir(path: Path) -> Iterator[tuple[str, bytes | Skipped]]:
     files = sorted(f for sub in ("new", "cur") for f in (path / sub).iterdir() if f.is_file())
+    listed = set(files)
     for file in files:
         if file.name.startswith("."):
             continue
-        label = f"{path}/{file.parent.name}/{file.name}"
-        yield label, TOO_LARGE if file.stat().st_size > MAX_MESSAGE else _read(file)
+        data = _take(file)
+        if data is None:  # a mail program moved it meanwhile, or deleted it
+            moved = _moved(path, file)
+            if moved in listed:  # read at its own turn
+                continue
+            file, data = (moved, _take(moved)) if moved else (file, None)
+        yield f"{path}/{file.parent.name}/{file.name}", GONE if data is None else data
+
+
+def _take(file: Path) -> bytes | Skipped | None:
+    """Its bytes (TOO_LARGE past MAX_MESSAGE); None when it is no longer there."""
+    try:
+        return TOO_LARGE if file.stat().st_size > MAX_MESSAGE else file.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return _unreadable(exc)
+
+
+def _moved(path: Path, file: Path) -> Path | None:
+    """Where a message went: a mail program moves new/NAME to cur/NAME:2,FLAGS, and renames
+    that as its flags change (the Maildir convention)."""
+    name = file.name.split(":", 1)[0]
+    try:
+        return next((f for f in (path / "cur").iterdir() if f.name.split(":", 1)[0] == name), None)
+    except OSError:
+        return None
 
 
 def _mbox(path: Path) -> Iterator[tuple[str, bytes | Skipped]]:

@@ -11,22 +11,27 @@ References, X-Original-Message-ID). Whether they prove anything is decided in `p
 
 Anyone can send us a message, so reading one is bounded: more than MAX_PARTS MIME parts (counted
 on the raw bytes before any parsing) or more than MAX_SECONDS of work, and the message is
-`Unreadable`: one warning, nothing recorded.
+`Unreadable`: one warning, nothing recorded. The detectors see only the first EXCERPT characters
+of its text, and one message names at most MAX_FAILURES addresses.
 """
 
 from __future__ import annotations
 
+import copy
 import email.policy
 import hashlib
 import logging
 import re
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from email.feedparser import BytesFeedParser
+from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import HeaderParser
 from email.utils import getaddresses, parseaddr
 from functools import cache
+from itertools import islice
 from typing import Literal
 
 from mailer.project.textclean import clip
@@ -38,6 +43,11 @@ MAX_PARTS = 200
 MAX_SECONDS = 2.0
 """CPU time one message may take to read; a real bounce takes a few milliseconds."""
 MAX_REFERENCES = 50
+MAX_FAILURES = 10  # we send one recipient per message; a forged report may name 100,000
+MAX_BLOCKS = 100  # recipient blocks read of a delivery report (a real one has one or two)
+EXCERPT, EXCERPT_LINES = 64 * 1024, 2000
+"""What the detectors see of a message's text: some try fifty patterns on every line (6 MB of
+blank lines took minutes), and a bounce says what failed at its top."""
 ADDRESS_LIMIT = 254
 REASON_LIMIT = 500
 
@@ -50,6 +60,8 @@ _REFERENCE_FIELD = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _MESSAGE_ID = re.compile(r"<([^<>\s@]{1,200}@[^<>\s@]{1,200})>")
+_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")  # RFC 3464, RFC 6533
+_BLANK_LINES = re.compile(r"\r?\n(?:[ \t]*\r?\n)+")
 AWAY_SUBJECT = re.compile(
     r"^\s*(automatic reply|auto(matisk)?[ -]?(svar|reply|response)|out of (the )?office|"
     r"fraværsmelding|fråværsmelding|abwesenheit|away from)",
@@ -163,16 +175,7 @@ def read(data: bytes, max_seconds: float = MAX_SECONDS) -> Finding:
     refs = references(text)
     found = _classify(msg, key, text, deadline)
     _in_time(deadline)
-    return Finding(
-        found.verdict,
-        key,
-        found.failures,
-        text,
-        found.note,
-        found.originals,
-        refs,
-        digest_key(data),
-    )
+    return replace(found, text=text, references=refs, digest=digest_key(data))
 
 
 def _classify(msg: Message, key: str, text: str, deadline: float) -> Finding:
@@ -182,42 +185,62 @@ def _classify(msg: Message, key: str, text: str, deadline: float) -> Finding:
         return _complaint(msg, key, text)
     dsn = _delivery_status(msg)
     if dsn is not None:
-        failures = tuple(dsn)
+        failures = _few(dsn)
         if not failures:
             return Finding("unrecognised", key, note="a delivery report without failures")
-        return Finding(_worst(failures), key, failures, text)
+        return Finding(failures[0].kind, key, failures, text)
     if _is_away(msg):
         return Finding("auto_reply", key, note="an automatic reply")
     _in_time(deadline)
-    failures = tuple(_heuristic(msg))
+    failures = _few(_heuristic(_excerpt(msg), deadline))
     if failures:
-        return Finding(_worst(failures), key, failures, text)
+        return Finding(failures[0].kind, key, failures, text)
     if str(msg.get("Auto-Submitted", "")).lower().startswith("auto-replied"):
         return Finding("auto_reply", key, note="an automatic reply")
     return Finding("unrecognised", key, note="neither a bounce nor a complaint")
 
 
-def _worst(failures: tuple[Failure, ...]) -> Verdict:
-    kinds = {f.kind for f in failures}
-    return "hard" if "hard" in kinds else "soft"
+_RANK = {"hard": 0, "complaint": 0, "soft": 1}
+
+
+def _few(failures: Iterable[Failure]) -> tuple[Failure, ...]:
+    """Each address once with its worst failure, the worst first (what a VERP token takes), at
+    most MAX_FAILURES: a report that lists one address often, or many, is one bounce for a few."""
+    worst: dict[str, Failure] = {}
+    for f in failures:
+        if f.address not in worst or _RANK[f.kind] < _RANK[worst[f.address].kind]:
+            worst[f.address] = f
+    return tuple(sorted(worst.values(), key=lambda f: _RANK[f.kind]))[:MAX_FAILURES]
 
 
 def _delivery_status(msg: Message) -> list[Failure] | None:
-    """Failures per recipient of an RFC 3464 report; None when the message has no such part."""
-    found = False
-    out: list[Failure] = []
-    for part in msg.walk():
-        if part.get_content_type() != "message/delivery-status":
-            continue
-        found = True
-        blocks = part.get_payload()
-        if not isinstance(blocks, list):
-            blocks = [HeaderParser().parsestr(b) for b in str(blocks).split("\n\n") if b.strip()]
-        for block in blocks:
-            failure = _recipient_block(block)
-            if failure:
-                out.append(failure)
-    return out if found else None
+    """Failures per recipient of an RFC 3464 (or RFC 6533) report; None when it has no such part."""
+    parts = [part for part in msg.walk() if part.get_content_type() in _STATUS_TYPES]
+    blocks = (block for part in parts for block in islice(_status_blocks(part), MAX_BLOCKS))
+    return [failure for failure in map(_recipient_block, blocks) if failure] if parts else None
+
+
+def _status_blocks(part: Message) -> Iterable[Message]:
+    """Its field blocks. The parser splits only a plain message/delivery-status; a base64 or
+    quoted-printable one, or a (UTF-8) message/global-delivery-status, is decoded, then split."""
+    payload = part.get_payload()
+    cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    plain = part.get_content_type() == _STATUS_TYPES[0] and cte in ("", "7bit", "8bit", "binary")
+    if isinstance(payload, list) and plain:
+        return payload
+    if isinstance(payload, list):  # the bytes as they came: the raw fields, the text under them
+        payload = "\n".join(
+            "".join(f"{k}: {v}\n" for k, v in b.raw_items())
+            + "\n"
+            + (b.get_payload(decode=True) or b"").decode("ascii", "surrogateescape")
+            for b in payload[:MAX_BLOCKS]
+        )
+    flat = copy.copy(part)
+    flat.set_payload(str(payload or ""))
+    data = flat.get_payload(decode=True)
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else ""
+    blocks = _BLANK_LINES.split(text, maxsplit=MAX_BLOCKS)[:MAX_BLOCKS]
+    return (HeaderParser().parsestr(b.strip("\r\n")) for b in blocks if b.strip())
 
 
 def _recipient_block(block: Message) -> Failure | None:
@@ -262,15 +285,17 @@ def _complaint(msg: Message, key: str, text: str) -> Finding:
             original = (
                 payload[0] if isinstance(payload, list) and payload else HeaderParser().parsestr(str(payload))
             )
-            originals += [a.casefold() for _, a in getaddresses(original.get_all("To", [])) if "@" in a]
+            to = clip(", ".join(map(str, original.get_all("To", [])[:MAX_FAILURES])), EXCERPT)
+            originals += [clip(a.casefold(), ADDRESS_LIMIT) for _, a in getaddresses([to]) if "@" in a]
     feedback = str(report.get("Feedback-Type", "abuse")).strip().lower() if report else "abuse"
     if feedback not in ("abuse", "fraud", "virus", "other"):
         return Finding("unrecognised", key, note=f"a feedback report of type {feedback}")
-    rcpts = [_typed_address(str(v)) for v in (report.get_all("Original-Rcpt-To", []) if report else [])]
+    claimed = report.get_all("Original-Rcpt-To", []) if report else []
+    rcpts = [_typed_address(str(v)) for v in claimed[:MAX_BLOCKS]]
     addresses = [a for a in rcpts if a] or originals
     reason = f"complaint ({feedback}) reported by {_reporter(msg, report)}"
-    failures = tuple(Failure(a, "complaint", None, reason) for a in dict.fromkeys(addresses))
-    return Finding("complaint", key, failures, text, originals=tuple(originals))
+    failures = _few(Failure(a, "complaint", None, reason) for a in addresses)
+    return Finding("complaint", key, failures, text, originals=tuple(dict.fromkeys(originals))[:MAX_FAILURES])
 
 
 def _reporter(msg: Message, report: Message | None) -> str:
@@ -285,14 +310,10 @@ def _is_away(msg: Message) -> bool:
         return True
     if str(msg.get("Precedence", "")).strip().lower() == "auto_reply":
         return True
-    if str(msg.get("X-Auto-Response-Suppress", "")) and AWAY_SUBJECT.search(_subject(msg)):
-        return True
     return bool(AWAY_SUBJECT.search(_subject(msg)))
 
 
 def _subject(msg: Message) -> str:
-    from email.header import decode_header, make_header
-
     raw = str(msg.get("Subject", ""))
     try:
         return str(make_header(decode_header(raw)))
@@ -300,9 +321,9 @@ def _subject(msg: Message) -> str:
         return raw
 
 
-def _heuristic(msg: Message) -> list[Failure]:
+def _heuristic(msg: Message, deadline: float) -> list[Failure]:
     """Non-standard bounces, through flufl.bounce; the status code and reason from the body."""
-    temporary, permanent = _detected(msg)
+    temporary, permanent = _detected(msg, deadline)
     body = _plain_text(msg)
     out = []
     for raw, kind in [(a, "hard") for a in permanent] + [(a, "soft") for a in temporary - permanent]:
@@ -312,13 +333,14 @@ def _heuristic(msg: Message) -> list[Failure]:
     return out
 
 
-def _detected(msg: Message) -> tuple[frozenset[bytes], frozenset[bytes]]:
+def _detected(msg: Message, deadline: float) -> tuple[frozenset[bytes], frozenset[bytes]]:
     """(temporary, permanent) addresses from the first detector that finds any.
 
     flufl.bounce's own `all_failures` gives up on the whole message when one detector raises;
     here a detector that trips over a message just does not recognise it, and the next one tries.
     """
     for detector in _detectors():
+        _in_time(deadline)
         try:
             temporary, permanent = detector().process(msg)
         except Exception:  # a third-party heuristic on untrusted input
@@ -341,6 +363,24 @@ def _detectors() -> tuple[type, ...]:
     log.addHandler(logging.NullHandler())
     log.propagate = False
     return tuple(_scan._DETECTORS)
+
+
+def _excerpt(msg: Message, room: list[int] | None = None) -> Message:
+    """A copy of `msg` whose parts hold together at most EXCERPT characters and EXCERPT_LINES
+    lines of text, cut at a line's end (base64 still decodes); the headers as they are."""
+    room = room or [EXCERPT, EXCERPT_LINES]
+    clone, payload = copy.copy(msg), msg.get_payload()
+    if isinstance(payload, list):
+        clone.set_payload([_excerpt(p, room) for p in payload])
+        return clone
+    text = str(payload or "")
+    head = text[: room[0]]
+    if len(head) < len(text) and "\n" in head:
+        head = head[: head.rindex("\n") + 1]
+    lines = head.splitlines(keepends=True)[: room[1]]
+    room[0], room[1] = room[0] - sum(map(len, lines)), room[1] - len(lines)
+    clone.set_payload("".join(lines))
+    return clone
 
 
 def _plain_text(msg: Message) -> str:
