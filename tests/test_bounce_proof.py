@@ -136,7 +136,8 @@ def test_the_same_complaint_with_the_member_s_valid_token_unsubscribes_from_the_
     real = FORGED_ARF.replace(b"To: bounces@testfylket.example", f"To: {kjell.mail_from}".encode())
     assert "1 complaints" in import_bytes(root, env, real).out
     assert {(r["email"], r["category"]) for r in suppressions(root, env)} == {
-        ("kjell@example.org", "nyhetsbrev")
+        ("kjell@example.org", "nyhetsbrev"),
+        ("kjell@example.org", "*optional"),
     }
 
 

@@ -21,7 +21,7 @@ from mailer.project.members import Member
 from mailer.state import requests
 from mailer.state.database import transaction
 from mailer.state.resubscriptions import Request
-from mailer.state.suppressions import EVERYTHING, Held
+from mailer.state.suppressions import EVERYTHING, OPTIONAL, Held
 
 PAUSE_MONTHS = (1, 3, 6)
 SOURCE = "preferences"
@@ -74,12 +74,18 @@ def view(runner: Runner, member: Member) -> View:
     address = member.address_key
     held = {h.category: h for h in state.suppressions.of(address)}
     every = held.get(EVERYTHING)
+    optional = held.get(OPTIONAL)  # a complaint: every category no office requires
     waiting: dict[str, Request] = {}
     for request in state.resubscriptions.pending(address, now):
         for name in request.categories:
             waiting[name] = request
     lines = [
-        Line(c.name, c.roles, held.get(c.name) or every, waiting.get(c.name))
+        Line(
+            c.name,
+            c.roles,
+            held.get(c.name) or every or (None if c.category.required else optional),
+            waiting.get(c.name),
+        )
         for c in categories.for_member(runner.project.config, member, now.date())
     ]
     choice = state.preferences.of(address)

@@ -9,16 +9,24 @@ answers a message we sent:
 Anything else is recorded as *unverified* with the address it claims (`state/unverified.py`),
 listed by `mailer bounces`, and suppresses nobody.
 
-A hard bounce suppresses the address for all mail at once; soft ones add to a score, and
-`soft_limit` of them within `soft_days` suppress it too. A complaint unsubscribes the member
-from every category except the meetings of the bodies they hold office in (invitations whose
-audience is chosen by role): those they cannot do without.
+A report of a delivery no longer in the ledger (erased by `mailer forget`, or past retention)
+changes nothing and keeps no address: by its token, or by a Message-ID in the form of ours.
+
+A hard bounce suppresses the address for all mail at once; soft ones add to a score, one per
+delivery, and `soft_limit` of them within `soft_days` suppress it too. A bounce is dated by the
+report's Date, within the delivery's send time and now, so a mailbox read late counts what
+happened when it happened. A complaint unsubscribes the member from every category except the
+meetings of the bodies they hold office in (invitations whose audience is chosen by role): those
+they cannot do without; also from those added later.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
+import re
 from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
 
 from mailer.bounces import parse
 from mailer.bounces.mailbox import Skipped
@@ -28,12 +36,16 @@ from mailer.project.config import Config
 from mailer.state import State
 from mailer.state.bounces import Event
 from mailer.state.database import transaction
+from mailer.state.suppressions import OPTIONAL
 from mailer.state.unverified import Claim
 
 Row = tuple[int, str, str, str]  # delivery id, member id, address, mailing id
 NO_PROOF = "no VERP token and no Message-ID of ours in it"
 FORGED = "its VERP token does not verify (forged or damaged)"
 OTHER_ADDRESS = "the Message-ID of ours it quotes was sent to another address"
+OUR_MESSAGE_ID = re.compile(r"<[0-9a-f]{20}\.([^@<>\s]{1,200})@[^<>\s]{1,200}>")
+"""The Message-ID each message gets (`render/messages.py`): 20 hex digits, the series, our domain."""
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 @dataclass
@@ -43,6 +55,7 @@ class ImportReport:
     read: int = 0
     hard: int = 0
     soft: int = 0
+    repeated: int = 0
     complaints: int = 0
     suppressed: int = 0
     auto_replies: int = 0
@@ -58,6 +71,7 @@ class ImportReport:
         names = {
             "hard": "hard bounces",
             "soft": "soft bounces",
+            "repeated": "soft bounces for a delivery already counted",
             "complaints": "complaints",
             "suppressed": "addresses suppressed",
             "auto_replies": "automatic replies ignored",
@@ -93,6 +107,8 @@ class Processor:
     now: dt.datetime
     source: str = "import"
     report: ImportReport = field(default_factory=ImportReport)
+    _written: dt.datetime | None = field(default=None, init=False, repr=False)
+    """The Date of the message being read."""
 
     def __post_init__(self) -> None:
         self.store = self.state.bounces
@@ -117,6 +133,7 @@ class Processor:
             return self._skip(label, f"not read: {exc}")
         except Exception:  # untrusted input: one broken message must not stop the rest
             return self._skip(label, "not a readable message")
+        self._written = written(data)
         with transaction(self.state.db):
             self.state.db.lock("bounces")  # two readers of one mailbox count a message once
             before = self.store.outcome(finding.key) or self.store.outcome(finding.digest)
@@ -152,6 +169,9 @@ class Processor:
                 return "unknown"
             why = FORGED
         ours = self.state.deliveries.by_message_ids(finding.references)
+        if not ours and self.store.forgotten(_ours_in_form(finding.references)):
+            self.report.unknown += 1  # a delivery erased since: its address is not to come back
+            return "unknown"
         verified = 0
         claims = finding.failures or (parse.Failure("", "complaint", None, "complaint without an address"),)
         for failure in claims:
@@ -179,17 +199,46 @@ class Processor:
     def _record(self, row: Row, kind: str, status: str | None, reason: str, key: str) -> None:
         delivery_id, member_id, address, mailing_id = row
         event = Event(address, kind, status, reason, self.source, member_id, mailing_id, delivery_id, key)  # type: ignore[arg-type]
-        self.store.add(event, self.now)
+        at = self._dated(delivery_id)
+        if not self.store.add(event, at):
+            self.report.repeated += 1
+            return
         if kind == "complaint":
             self.report.complaints += 1
-            new = [
-                self.state.suppressions.add(address, c, self.now, "complaint")
-                for c in self.policy.complaint_categories
-            ]
+            scopes = [*sorted(self.policy.complaint_categories), OPTIONAL]
+            new = [self.state.suppressions.add(address, c, self.now, "complaint") for c in scopes]
             self.report.suppressed += any(new)
             return
         setattr(self.report, kind, getattr(self.report, kind) + 1)
         self.state.deliveries.mark_bounced(delivery_id, f"bounced: {status + ' ' if status else ''}{reason}")
-        since = self.now - dt.timedelta(days=self.policy.soft_days)
-        if kind == "hard" or self.store.soft_score(address, since) >= self.policy.soft_limit:
+        if (
+            kind == "hard"
+            or self.store.soft_score(address, at, self.policy.soft_days) >= self.policy.soft_limit
+        ):
             self.report.suppressed += self.state.suppressions.add(address, "*", self.now, "bounce")
+
+    def _dated(self, delivery_id: int) -> dt.datetime:
+        """When the bounce happened: the report's Date, no earlier than the delivery was tried and
+        no later than now (a sender's clock may be wrong); without a Date, now."""
+        if self._written is None:
+            return self.now
+        sent = self.store.sent_at(delivery_id)
+        return min(max(self._written, sent) if sent else self._written, self.now)
+
+
+def written(data: bytes) -> dt.datetime | None:
+    """The Date header of a message (its own, not a returned one's), or None when none reads as a time."""
+    head = _HEADER_END.split(data[:65536], maxsplit=1)[0]
+    try:
+        value = BytesHeaderParser().parsebytes(head).get("Date")
+        when = email.utils.parsedate_to_datetime(str(value)) if value else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def _ours_in_form(references: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(Message-ID, series) of each quoted Message-ID that has the form of ours."""
+    return [(ref, m[1]) for ref in references if (m := OUR_MESSAGE_ID.fullmatch(ref))]

@@ -5,11 +5,17 @@ complaint), the status code and the reason. A bounce message is read once: its M
 (or a digest of its bytes when it has none) is kept, so an mbox imported twice or an IMAP
 folder read again counts nothing twice. `bounces clear` marks an address's events cleared,
 which also restarts its soft score.
+
+An event is dated when the bounce happened, as far as we can know (`process` takes the report's
+Date within the delivery's send time and now), not when it was read: a mailbox read weeks late
+must not turn old bounces into a burst. A delivery counts at most one soft bounce: a mail server
+that retries one message for days sends a delay warning for it every day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -71,7 +77,15 @@ class BounceStore:
         )
 
     def add(self, event: Event, now: dt.datetime) -> bool:
-        """Record an event; False when it was recorded before (a refusal seen by an earlier run)."""
+        """Record an event dated `now`; False when it was recorded before (a refusal seen by an
+        earlier run, or a soft bounce of a delivery that has one)."""
+        if event.kind == "soft" and event.delivery_id is not None:
+            counted = self.db.execute(
+                "SELECT 1 FROM bounce_events WHERE address = ? AND delivery_id = ? AND kind = 'soft'",
+                (event.address.casefold(), event.delivery_id),
+            ).fetchone()
+            if counted is not None:
+                return False
         cur = self.db.execute(
             "INSERT INTO bounce_events (address, member_id, mailing_id, delivery_id, kind, status, "
             "reason, source, message_key, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -91,13 +105,51 @@ class BounceStore:
         )
         return cur.rowcount == 1
 
-    def soft_score(self, address: str, since: dt.datetime) -> int:
-        """Soft bounces of an address since `since` that no `bounces clear` has wiped."""
-        return self.db.execute(
-            "SELECT count(*) FROM bounce_events WHERE address = ? AND kind = 'soft' "
-            "AND cleared_at IS NULL AND received_at >= ?",
-            (address.casefold(), _stamp(since)),
-        ).fetchone()[0]
+    def soft_score(self, address: str, at: dt.datetime, days: int) -> int:
+        """The most soft bounces of an address, one per delivery, that no `bounces clear` has
+        wiped, within any `days` that hold `at`: the same whatever order the reports are read in."""
+        span = dt.timedelta(days=days)
+        rows = self.db.execute(
+            "SELECT delivery_id, min(received_at) FROM bounce_events WHERE address = ? AND kind = 'soft' "
+            "AND cleared_at IS NULL AND received_at >= ? AND received_at <= ? GROUP BY delivery_id",
+            (address.casefold(), _stamp(at - span), _stamp(at + span)),
+        ).fetchall()
+        times = sorted(dt.datetime.fromisoformat(t) for _, t in rows)
+        return max(
+            (sum(1 for u in times if start <= u <= start + span) for start in times if start <= at),
+            default=0,
+        )
+
+    def sent_at(self, delivery_id: int) -> dt.datetime | None:
+        """When a delivery was first tried: no report about it can be older."""
+        row = self.db.execute(
+            "SELECT coalesce(first_attempt_at, created_at) FROM deliveries WHERE id = ?", (delivery_id,)
+        ).fetchone()
+        return dt.datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    def forgotten(self, quoted: Sequence[tuple[str, str]]) -> bool:
+        """Whether one of these (Message-ID, series) in the form of ours names a mailing series
+        of the ledger while no delivery holds that Message-ID any more (erased, or past retention)."""
+        if not quoted:
+            return False
+        marks = ", ".join("?" for _ in quoted)
+        series = {
+            r[0]
+            for r in self.db.execute(
+                f"SELECT DISTINCT series FROM mailings WHERE series IN ({marks})", tuple(s for _, s in quoted)
+            )
+        }
+        ids = [m for m, s in quoted if s in series]
+        if not ids:
+            return False
+        marks = ", ".join("?" for _ in ids)
+        held = {
+            r[0]
+            for r in self.db.execute(
+                f"SELECT message_id FROM deliveries WHERE message_id IN ({marks})", tuple(ids)
+            )
+        }
+        return any(m not in held for m in ids)
 
     def failing(self) -> list[Failing]:
         """Addresses with uncleared events, worst kind first, then the latest first."""

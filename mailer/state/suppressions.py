@@ -1,4 +1,5 @@
-"""Unsubscribes: who asked not to get a category of mail ('*' is everything).
+"""Unsubscribes: who asked not to get a category of mail ('*' is everything, '*optional' every
+category an office does not require, also those added later: what a complaint stops).
 
 When a person is erased, their unsubscribes stay as a keyed hash (HMAC with the project
 secret) of the address in lower case: someone who left and is imported again later is
@@ -7,6 +8,10 @@ still not mailed, and no address is kept in clear.
 Every suppression is also an entry in the consent log (`consent`), and so is its lifting: only
 a re-subscription the person confirmed from their own mailbox lifts one (`lift`), and never a
 bounce, which says the address fails rather than what the person wants.
+
+A bounce holds "everything" in the row while it lasts (so nothing, not even a message someone asked
+for, goes to a dead address). A person who stops everything meanwhile is recorded in the consent
+log only, and `bounces clear` (`lift_bounce`) puts their choice in the row in the bounce's place.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from mailer.state.consent import ConsentLog
 from mailer.state.database import stamp
 
 EVERYTHING = "*"
+OPTIONAL = "*optional"
 NOT_LIFTED = ("bounce",)
+UNDER_BOUNCE = "while a bounce suppressed the address; holds from `bounces clear` on"
 
 
 def address_digest(secret: bytes, address: str) -> str:
@@ -34,7 +41,8 @@ class SuppressionList:
     """Category → addresses (and hashes of erased addresses) that are not to get it.
 
     `paused` holds the addresses whose owners paused everything optional: they get only the
-    categories outside `pausable` (what their office requires) until the pause ends.
+    categories outside `pausable` (what their office requires) until the pause ends. `OPTIONAL`
+    (a complaint) holds the same categories back for good, also those added after it.
     """
 
     secret: bytes = b""
@@ -46,16 +54,18 @@ class SuppressionList:
 
     def blocks(self, category: str, address: str) -> bool:
         address = address.casefold()
-        if address in self.clear.get(category, ()) or address in self.clear.get(EVERYTHING, ()):
+        optional = category in self.pausable
+        scopes = (category, EVERYTHING, OPTIONAL) if optional else (category, EVERYTHING)
+        if any(address in self.clear.get(s, ()) for s in scopes):
             return True
-        if address in self.paused and category in self.pausable:
+        if optional and address in self.paused:
             return True
         if not self.hashed:
             return False
         digest = self._digests.get(address)
         if digest is None:
             digest = self._digests.setdefault(address, address_digest(self.secret, address))
-        return digest in self.hashed.get(category, ()) or digest in self.hashed.get(EVERYTHING, ())
+        return any(digest in self.hashed.get(s, ()) for s in scopes)
 
 
 @dataclass(frozen=True)
@@ -79,13 +89,45 @@ class Suppressions:
         self.log = ConsentLog(db)
 
     def add(self, address: str, category: str, now: dt.datetime, source: str) -> bool:
+        """Record a suppression; False when the same was held already.
+
+        The person's own choice where a bounce holds the row is news too: it goes in the consent
+        log (see the module's doc), and holds once `bounces clear` lifts the bounce."""
+        address = address.casefold()
         cur = self.db.execute(
             "INSERT INTO suppressions VALUES (?, ?, ?, ?) ON CONFLICT (address, category) DO NOTHING",
-            (address.casefold(), category, stamp(now), source),
+            (address, category, stamp(now), source),
         )
         if cur.rowcount == 1:
             self.log.add(address, category, consent.UNSUBSCRIBED, now, source)
-        return cur.rowcount == 1
+            return True
+        if source in NOT_LIFTED or not self._bounce_holds(address, category):
+            return False
+        if self._chosen_under_bounce(address, category) is not None:
+            return False
+        self.log.add(address, category, consent.UNSUBSCRIBED, now, source, UNDER_BOUNCE)
+        return True
+
+    def _bounce_holds(self, address: str, category: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM suppressions WHERE address = ? AND category = ? AND source = 'bounce'",
+            (address, category),
+        ).fetchone()
+        return row is not None
+
+    def _chosen_under_bounce(self, address: str, category: str) -> tuple[str, str] | None:
+        """(source, when) of the person's own unsubscribe made while a bounce held the row, if
+        one stands: the log since the bounce's entry, up to a re-subscription."""
+        chosen = None
+        for action, source, at in self.db.execute(
+            "SELECT action, source, at FROM consent_log WHERE address = ? AND category = ? ORDER BY id",
+            (address, category),
+        ).fetchall():
+            if action == consent.UNSUBSCRIBED:
+                chosen = None if source in NOT_LIFTED else (source, at)
+            elif action == consent.RESUBSCRIBED:
+                chosen = None
+        return chosen
 
     def of(self, address: str) -> list[Held]:
         """What is held against one address now, in clear and under its hash."""
@@ -121,6 +163,8 @@ class Suppressions:
                     self._hold(address, digest, category, every)
             self._drop(address, digest, EVERYTHING)
             self.log.add(address, EVERYTHING, consent.RESUBSCRIBED, now, source, ", ".join(wanted))
+        optional = held.get(OPTIONAL)
+        covered = any(h is not None and h.liftable for h in (every, optional))
         lifted = []
         for category in wanted:
             h = held.get(category)
@@ -128,8 +172,13 @@ class Suppressions:
                 self._drop(address, digest, category)
                 self.log.add(address, category, consent.RESUBSCRIBED, now, source)
                 lifted.append(category)
-            elif every is not None and every.liftable:
+            elif covered:
                 lifted.append(category)
+        if optional is not None and optional.liftable and lifted:
+            # after a complaint, coming back ends its hold on categories added later; those it
+            # named stay off until asked back
+            self._drop(address, digest, OPTIONAL)
+            self.log.add(address, OPTIONAL, consent.RESUBSCRIBED, now, source, ", ".join(lifted))
         return lifted
 
     def _hold(self, address: str, digest: str, category: str, like: Held) -> None:
@@ -179,7 +228,9 @@ class Suppressions:
     def lift_bounce(self, address: str, now: dt.datetime) -> int:
         """`bounces clear`: the suppression a bounce caused goes (an unsubscribe stays); how many.
 
-        The consent log says so, so a member's history does not show the bounce as still holding."""
+        Where the person stopped the same themself while the bounce held it, their choice takes
+        the row, dated and sourced as they made it. The consent log says what happened, so a
+        member's history does not show the bounce as still holding."""
         address = address.casefold()
         categories = [
             c
@@ -187,12 +238,22 @@ class Suppressions:
                 "SELECT category FROM suppressions WHERE address = ? AND source = 'bounce'", (address,)
             ).fetchall()
         ]
-        lifted = self.db.execute(
-            "DELETE FROM suppressions WHERE address = ? AND source = 'bounce'", (address,)
-        ).rowcount
         for category in categories:
-            self.log.add(address, category, consent.BOUNCE_CLEARED, now, "bounces clear")
-        return lifted
+            chosen = self._chosen_under_bounce(address, category)
+            if chosen is None:
+                self.db.execute(
+                    "DELETE FROM suppressions WHERE address = ? AND category = ?", (address, category)
+                )
+                self.log.add(address, category, consent.BOUNCE_CLEARED, now, "bounces clear")
+                continue
+            source, since = chosen
+            self.db.execute(
+                "UPDATE suppressions SET source = ?, created_at = ? WHERE address = ? AND category = ?",
+                (source, since, address, category),
+            )
+            detail = f"still unsubscribed: their own choice ({source}) of {since}"
+            self.log.add(address, category, consent.BOUNCE_CLEARED, now, "bounces clear", detail)
+        return len(categories)
 
     def keep_as_hashes(self, address: str) -> None:
         """Replace an erased person's unsubscribes by keyed hashes (inside the erasure's transaction)."""
