@@ -31,6 +31,9 @@ def sync(state: State, now: dt.datetime, inputs: str) -> None:
     """
     if state.meta.get("register_inputs") == inputs:
         return
+    for _, old, new in state.register.address_changes():  # a member's choices follow them
+        state.suppressions.carry(old, new, now)
+        state.preferences.carry(old, new, now)
     state.register.sync(now)
     started = state.meta.get("register_started")
     if state.members.count() and (started is None or not state.register.seen_by(started)):

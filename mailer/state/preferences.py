@@ -70,6 +70,19 @@ class Preferences:
         self.log.add(address, "", consent.RESUMED, now, source)
         return True
 
+    def carry(self, old: str, new: str, now: dt.datetime) -> None:
+        """A member's address changed in the export: their language and pause go with them,
+        unless the new address has choices of its own."""
+        chosen, mine = self.of(old), self.of(new)
+        if chosen is None or mine is not None:
+            return
+        if chosen.language:
+            self._upsert(new, "language", chosen.language, now)
+            self.log.add(new, "", consent.LANGUAGE, now, "export", chosen.language)
+        if chosen.paused_until is not None and chosen.paused_until > now:
+            self._upsert(new, "paused_until", stamp(chosen.paused_until), now)
+            self.log.add(new, "", consent.PAUSED, now, "export", stamp(chosen.paused_until))
+
     def _upsert(self, address: str, column: str, value: str | None, now: dt.datetime) -> None:
         assert column in ("language", "paused_until")
         self.db.execute(

@@ -31,6 +31,14 @@ class Register:
                 (ts,),
             )
 
+    def address_changes(self) -> list[tuple[str, str, str]]:
+        """(member id, address the register knew, address the member store holds now) of each
+        member whose address the last import changed; read before `sync` records the new one."""
+        return self.db.execute(
+            "SELECT r.member_id, r.address, m.address FROM member_register r JOIN members m "
+            "ON m.id = r.member_id WHERE r.address IS NOT NULL AND r.address <> m.address"
+        ).fetchall()
+
     def seen_by(self, ts: str) -> bool:
         """Whether any member was seen at or before `ts` (a stamp)."""
         row = self.db.execute("SELECT 1 FROM member_register WHERE first_seen <= ? LIMIT 1", (ts,)).fetchone()

@@ -29,6 +29,7 @@ from mailer.state.database import stamp
 EVERYTHING = "*"
 OPTIONAL = "*optional"
 NOT_LIFTED = ("bounce",)
+CARRIED = "as chosen at the member's earlier address, before the export changed it"
 UNDER_BOUNCE = "while a bounce suppressed the address; holds from `bounces clear` on"
 
 
@@ -107,6 +108,24 @@ class Suppressions:
             return False
         self.log.add(address, category, consent.UNSUBSCRIBED, now, source, UNDER_BOUNCE)
         return True
+
+    def carry(self, old: str, new: str, now: dt.datetime) -> int:
+        """A member's address changed in the export: what they chose at the old one holds at the
+        new one (a bounce does not: it said the old mailbox failed). Logged at the new address."""
+        rows = self.db.execute(
+            "SELECT category, created_at, source FROM suppressions WHERE address = ? AND source != 'bounce'",
+            (old.casefold(),),
+        ).fetchall()
+        carried = 0
+        for category, created_at, source in rows:
+            cur = self.db.execute(
+                "INSERT INTO suppressions VALUES (?, ?, ?, ?) ON CONFLICT (address, category) DO NOTHING",
+                (new.casefold(), category, created_at, source),
+            )
+            if cur.rowcount == 1:
+                carried += 1
+                self.log.add(new, category, consent.UNSUBSCRIBED, now, source, CARRIED)
+        return carried
 
     def _bounce_holds(self, address: str, category: str) -> bool:
         row = self.db.execute(
