@@ -275,6 +275,17 @@ def test_the_language_chosen_on_the_page_overrides_the_export_from_the_next_mess
     assert record["language"] == {"chosen": "nn", "export": "nb"}
 
 
+def test_saving_the_page_without_touching_the_language_leaves_it_to_the_export(root, env, server):
+    """The form sends the ticked language every time: a save of the categories alone must not
+    make the export's målform the member's own choice, or the secretary's change is ignored."""
+    saved = post(server, page(server, "1"), [("shown", "nyhetsbrev"), ("language", "nb")])
+
+    assert saved.status_code == 200
+    record = preferences(root, env, "ase@example.org")
+    assert record["language"] == {"chosen": None, "export": "nb"}
+    assert all(action != "language" for action, _ in actions(record))
+
+
 def test_the_language_chosen_on_the_page_is_the_language_of_the_members_other_pages_too(root, env, server):
     post(server, page(server, "1"), [("shown", "nyhetsbrev"), ("on", "nyhetsbrev"), ("language", "nn")])
 

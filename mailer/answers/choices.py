@@ -126,7 +126,9 @@ def save(runner: Runner, member: Member, shown: list[str], on: list[str], langua
     with transaction(state.db):
         for name in off:
             state.suppressions.add(v.address, name, now, SOURCE)
-        changed = language is not None and state.preferences.choose_language(v.address, language, now, SOURCE)
+        # the form always sends the ticked language: only a change of it is the member's choice
+        chosen = language is not None and language != v.language
+        changed = chosen and state.preferences.choose_language(v.address, language, now, SOURCE)
         if back:
             taken, wait = state.requests.take(v.address, requests.RESUBSCRIBE, CONFIRMATIONS_PER_DAY, now)
             if taken:
