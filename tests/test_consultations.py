@@ -25,6 +25,7 @@ from consultation_project import (
     make_project,
     send_consultation,
 )
+from ports import free_port
 from webapp import SECRET, board_users, start_web
 
 pytestmark = pytest.mark.usefixtures("engine")  # the ledger on SQLite and on PostgreSQL
@@ -145,6 +146,23 @@ def test_reminders_go_only_to_leaders_of_chapters_that_have_not_answered_each_on
 
     assert mailer(project, "run-due", "--now", REMINDER_2, env=env).code == 0
     assert [r.rcpt_tos for r in smtp.received] == [["kari@example.org"]] * 2
+
+
+def test_a_reminder_deferred_by_the_server_does_not_go_to_a_chapter_that_answered_meanwhile(
+    project, env, smtp, web
+):
+    send_consultation(project, env)
+    ase = link_of(smtp, "ase@example.org")
+    smtp.handler.received.clear()
+    down = {**env, "MAILER_SMTP_PORT": str(free_port())}  # the mail server is down at 09:00
+    assert mailer(project, "run-due", "--now", REMINDER_1, env=down).code == 1
+    assert smtp.received == []  # every reminder planned, none sent
+
+    answer(web, ase, saker="Vei", fylkessak="Veier")  # Ås answers before the retry
+    result = mailer(project, "run-due", "--now", REMINDER_1.replace("09:00", "11:00"), env=env)
+
+    assert result.code == 0, result.err
+    assert [r.rcpt_tos for r in smtp.received] == [["kari@example.org"]]
 
 
 def test_when_several_reminders_are_overdue_only_the_latest_goes_out(project, env, smtp):

@@ -275,10 +275,11 @@ class Runner:
             new = window is None or register.is_new(state, member, window, today)
             return new and answered(mailing, member)
 
+        answers = state.consultations.latest_id()  # a reminder planned before an answer is planned again
         return Recipients(
             members=self.members,
             suppressed=self.choices.suppressed,
-            inputs=repr((self.member_files_key(), state.suppressions.version(), rsvps.version())),
+            inputs=repr((self.member_files_key(), state.suppressions.version(), rsvps.version(), answers)),
             extra_filter=welcome_filter,
         )
 

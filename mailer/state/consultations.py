@@ -97,6 +97,10 @@ class Answers:
         assert after is not None
         return stands, after
 
+    def latest_id(self) -> int:
+        """Changes with every answer saved: a reminder planned before it is planned again."""
+        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM consultation_answers").fetchone()[0])
+
     def answered_units(self, consultation: str) -> set[str]:
         """Units with an answer; only reads, so it may run inside another transaction (planning)."""
         rows = self.db.execute(
