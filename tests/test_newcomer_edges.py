@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import base_env, mailer, small_project
+from conftest import WELCOME, base_env, mailer, small_project
 
 TODAY = dt.date.today()
 HEADER = "id,first_name,last_name,email,municipality,chapter,roles,joined,language,phone\n"
@@ -24,15 +24,6 @@ SIX = "6,Ny,Seks,ny6@example.org,Ås,Ås Senterparti,medlem,,nb,66666666\n"
 OFFICE = "sekretaer@testfylket.example"
 NOBODY = "velkommen: 0 sent\n  none of the 4 in its audience is due it"
 NOTICE = "    chapter_notice: {template: chapter-notice}\n"
-WELCOME = """\
-  velkommen:
-    kind: welcome
-    template: welcome
-    audience: alle
-    subject: "Velkommen som medlem, {{ member.first_name }}!"
-    window_days: 30
-    at: "10:00"
-"""
 
 
 def at(days: int, time: str) -> str:

@@ -11,22 +11,14 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import WELCOME as BARE_WELCOME
 from conftest import approve_and_preview, base_env, mailer, small_project
 
 OSLO = ZoneInfo("Europe/Oslo")
 TODAY = dt.datetime.now(OSLO).date()
 JOINED = (TODAY - dt.timedelta(days=3)).isoformat()
 
-WELCOME = """\
-  velkommen:
-    kind: welcome
-    template: welcome
-    audience: alle
-    subject: "Velkommen som medlem, {{ member.first_name }}!"
-    window_days: 30
-    at: "10:00"
-    chapter_notice: {template: chapter-notice}
-"""
+WELCOME = BARE_WELCOME + "    chapter_notice: {template: chapter-notice}\n"
 HEADER = "id,first_name,last_name,email,municipality,chapter,roles,joined,language,telefon\n"
 MEMBERS = (
     "1,Ola,Leder,ola@example.org,Ås,Ås Sp,medlem|lokallagsleder,2019-03-01,nb,40000001\n"
