@@ -103,19 +103,22 @@ def test_new_members_over_simulated_weeks_get_one_welcome_each_in_their_language
     assert welcomes(smtp) == ["ase@example.org", "bjorn@example.org", "dina@example.org"]
 
 
-def test_a_joined_date_in_the_future_or_unreadable_is_reported_and_gets_no_welcome(root, smtp):
+def test_a_joined_date_in_the_future_is_welcomed_that_day_and_an_unreadable_one_never(root, smtp):
     members(root, OLD + FUTURE + UNREADABLE)
     env = base_env(**smtp.env())
     run_due(root, "2026-11-22T10:00", env)
     members(root, OLD + FUTURE + UNREADABLE + RECENT)
     result = run_due(root, "2026-11-23T10:00", env)
     assert (
-        "recipients/members.csv:3: joined date 2027-05-01 is in the future; no welcome is sent" in result.err
+        "recipients/members.csv:3: joined date 2027-05-01 is in the future; the welcome waits for that day "
+        "(correct it if wrong)" in result.err
     )
     assert "recipients/members.csv:4: joined date 'snart' is not a date" in result.err
     assert welcomes(smtp) == ["ase@example.org"]
     check = mailer(root, "--now", "2026-11-23T10:00", "check")
     assert check.code == 1 and "members.csv:3:" in check.err
+    run_due(root, "2027-05-01T10:00", env)  # the day the membership begins: as the line said
+    assert welcomes(smtp) == ["ase@example.org", "eva@example.org"]
 
 
 def test_a_window_that_is_not_a_positive_duration_is_refused(root):

@@ -243,6 +243,11 @@ def _misread(row: list[str], delimiter: str, width: int, last_line: int) -> str 
     return None
 
 
+def future_joined(joined: object) -> str:
+    """What a joined date after today means: a membership from a later day, or a typing error."""
+    return f"joined date {joined} is in the future; the welcome waits for that day (correct it if wrong)"
+
+
 def _is_csv(name: str) -> bool:
     return os.path.splitext(name)[1].lower() == ".csv"  # as Path.suffix: not a file named ".csv"
 
@@ -375,7 +380,7 @@ class MemberReader:
                     self.problems.append(
                         RowProblem(
                             where,
-                            f"joined date {joined} is in the future; no welcome is sent",
+                            future_joined(joined),
                             skipped=False,
                         )
                     )

@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from mailer.project.members import Member, RowProblem
+from mailer.project.members import Member, RowProblem, future_joined
 from mailer.state.connection import Connection
 from mailer.state.database import transaction
 from mailer.state.meta import Meta
@@ -142,7 +142,7 @@ class MemberStore:
                 rec = json.loads(record)
                 joined = rec.get("joined")
                 if joined is not None and joined > iso:
-                    message = f"joined date {joined} is in the future; no welcome is sent"
+                    message = future_joined(joined)
                     found.append((pos - 0.5, RowProblem(rec.get("source"), message, skipped=False)))
         return [p for _, p in sorted(found, key=lambda item: item[0])]
 
