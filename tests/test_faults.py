@@ -407,6 +407,28 @@ def test_sigterm_finishes_the_messages_in_flight_and_the_next_run_sends_the_rest
     assert server.handler.copies() == Counter(addresses(60)), "exactly one copy each"
 
 
+def test_sigterm_during_one_mailing_of_run_due_begins_no_other(tmp_path, server):
+    env = base_env(**server.env(), MAILER_POOL_SIZE="3")
+    project = newsletter_project(tmp_path / "fylke", 60, env)
+    second = "nyhetsbrev-2026-12-b"
+    (project / "drafts" / f"{second}.md").write_text(DRAFT.replace("Nyhetsbrev:", "Ekstra:"), "utf-8")
+    assert mailer(project, "preview", second, env=env).code == 0
+    assert mailer(project, "approve", second, "--by", "Kari Styre", env=env).code == 0
+    server.handler.data_delay = 0.05
+
+    proc = start_mailer(project, "run-due", "--now", at(SEND_AT + dt.timedelta(minutes=5)), env=env)
+    wait_for(lambda: len(server.handler.received) >= 10, "10 messages")
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert "stopped on request" in out, out
+
+    assert proc.returncode == 0, err
+    assert "stopped on request: the mailings not begun are sent by the next run" in err
+    assert len(server.handler.received) < 60, "the first mailing stopped after the messages in flight"
+    begun = {r["mailing_id"] for r in ledger_rows(project)}
+    assert second not in begun, "the second mailing was not begun after the stop"
+
+
 @pytest.mark.parametrize(
     ("first_run", "next_run"),
     [(("send", MAILING), ("send", MAILING)),

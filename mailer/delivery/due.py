@@ -14,6 +14,7 @@ from mailer.delivery import (
     newcomers,
     notices,
     register,
+    stopping,
     timing,
 )
 from mailer.delivery.accounting import Accounting, account
@@ -76,6 +77,9 @@ def run_due(runner: Runner) -> DueRun:
             Report(mailing_id, expired=n, note=f"{why} {closed.astimezone(project.tz):%Y-%m-%d %H:%M}")
         )
     for mailing in due_mailings(runner, run.errors):
+        if stopping.STOP.is_set():  # SIGTERM or Ctrl-C during an earlier mailing of this run
+            runner.warn("stopped on request: the mailings not begun are sent by the next run")
+            break
         try:
             if consultation_reminders.is_reminder(mailing) and consultation_reminders.held_back(
                 state, mailing, runner.now, runner.warn
@@ -108,6 +112,9 @@ def run_due(runner: Runner) -> DueRun:
         if report.anything or report.server_lost or nobody or _news(runner, report):
             run.reports.append(report)
             run.accounts[mailing.id] = account(runner, runner.prepare(mailing), report)
+    if stopping.STOP.is_set():
+        gaps.record_run(runner)
+        return run
     try:
         run.reports.extend(r for r in newcomers.run(runner) if r.anything or r.server_lost)
     except UserError as exc:
