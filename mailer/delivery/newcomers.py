@@ -159,7 +159,7 @@ def send_notices(
     open_ = set(runner.state.deliveries.mailings_with_work(now))
     unnoted = [
         member_id
-        for member_id, at in store.welcomed(series).items()
+        for member_id, at in runner.state.deliveries.sent_at(series).items()
         if member_id not in noted and now - at <= NOTED_WITHIN
     ]
     todays = {nid for nid in noted.values() if nid.startswith(today)}
@@ -213,7 +213,7 @@ def send_notices(
 def send_follow_up(runner: Runner, series: str, welcome: WelcomeConfig, cfg: FollowUpConfig) -> Report:
     """The second mail to members welcomed `days_after` days ago (within the welcome's window)."""
     now, tz = runner.now, runner.project.tz
-    welcomed = runner.state.newcomers.welcomed(series)
+    welcomed = runner.state.deliveries.sent_at(series)
     due = {
         member_id
         for member_id, at in welcomed.items()

@@ -19,14 +19,6 @@ class Newcomers:
     def __init__(self, db: Connection):
         self.db = db
 
-    def welcomed(self, welcome_id: str) -> dict[str, dt.datetime]:
-        """Member id → when their welcome was sent."""
-        rows = self.db.execute(
-            "SELECT member_id, updated_at FROM deliveries WHERE mailing_id = ? AND status = 'sent'",
-            (welcome_id,),
-        )
-        return {member_id: dt.datetime.fromisoformat(at) for member_id, at in rows}
-
     def noted(self) -> dict[str, str]:
         """Member id → the notice that named them."""
         return dict(self.db.execute("SELECT member_id, notice_id FROM chapter_notices"))
