@@ -222,7 +222,7 @@ class Processor:
         no later than now (a sender's clock may be wrong); without a Date, now."""
         if self._written is None:
             return self.now
-        sent = self.store.sent_at(delivery_id)
+        sent = self.store.first_tried(delivery_id)
         return min(max(self._written, sent) if sent else self._written, self.now)
 
 

@@ -120,7 +120,7 @@ class BounceStore:
             default=0,
         )
 
-    def sent_at(self, delivery_id: int) -> dt.datetime | None:
+    def first_tried(self, delivery_id: int) -> dt.datetime | None:
         """When a delivery was first tried: no report about it can be older."""
         row = self.db.execute(
             "SELECT coalesce(first_attempt_at, created_at) FROM deliveries WHERE id = ?", (delivery_id,)
