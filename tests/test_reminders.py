@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import base_env, mailer, small_project
 from webapp import start_web
 
-TODAY = dt.date.today()
+TODAY = dt.datetime.now(ZoneInfo("Europe/Oslo")).date()  # the invitations go now: a day before DAY
 DAY = TODAY + dt.timedelta(days=(1 - TODAY.weekday()) % 7 or 7)  # the next Tuesday
 MEMBERS = (
     "1,Åse,Ødegård,ase@example.org,Ås,Ås,tillitsvalgt,2020-01-01,nb\n"

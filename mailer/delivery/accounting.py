@@ -106,11 +106,11 @@ class Accounting:
 def narrowed_by(mailing: Mailing) -> str:
     """The rule that picks a mailing's recipients out of its audience."""
     if mailing.consultation is not None and mailing.consultation.reminder is not None:
-        return "a reminder goes to those who got the consultation and have not answered"
+        return "a reminder goes to those who got the consultation on an earlier day and have not answered"
     if mailing.change in ("update", "cancel"):
         return "it goes only to those who got the invitation"
     if mailing.change == "reminder":
-        return "a reminder goes only to those invited whose answer it asks for"
+        return "a reminder goes only to those invited on an earlier day whose answer it asks for"
     if mailing.new_members_within is not None:
         return f"a welcome goes only to members who joined in the last {mailing.new_members_within} days"
     return "its rule leaves everyone out"

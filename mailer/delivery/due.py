@@ -9,11 +9,11 @@ from mailer.delivery import (
     announcements,
     archiving,
     consultation_receipts,
-    consultation_reminders,
     gaps,
     newcomers,
     notices,
     register,
+    reminder_days,
     stopping,
     timing,
 )
@@ -81,9 +81,7 @@ def run_due(runner: Runner) -> DueRun:
             runner.warn("stopped on request: the mailings not begun are sent by the next run")
             break
         try:
-            if consultation_reminders.is_reminder(mailing) and consultation_reminders.held_back(
-                state, mailing, runner.now, runner.warn
-            ):
+            if reminder_days.held_back(state, mailing, runner.now, runner.warn):
                 continue
             if mailing.needs_approval:
                 prepared = runner.prepare(mailing)
@@ -101,6 +99,8 @@ def run_due(runner: Runner) -> DueRun:
                     continue
             first = state.deliveries.first_planned_at(mailing.id) is None
             report = runner.send(mailing)
+            left_out = reminder_days.not_reminded(state, mailing, runner.members(), runner.now)
+            report.note = "; ".join(filter(None, (report.note, left_out)))
         except TransportUnavailable as exc:  # its deliveries wait in the ledger; the rest of the run goes on
             run.errors.append(str(exc))
             continue

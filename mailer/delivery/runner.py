@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailer.delivery import announcements, consultation_reminders, links, register, rsvp_rules
+from mailer.delivery import announcements, links, register, reminder_days, rsvp_rules
 from mailer.delivery.approvals import check_approval
 from mailer.delivery.choices import MemberChoices
 from mailer.delivery.observer import Progress, Silent
@@ -264,13 +264,11 @@ class Runner:
         rsvps = state.rsvp_answers
         answered = rsvp_rules.by_answer(rsvps.of_occurrence)
 
-        reminded: dict[str, Callable[[Member], bool]] = {}
+        reminded = reminder_days.reaching(state)
 
         def welcome_filter(mailing: Mailing, member: Member) -> bool:
-            if mailing.consultation is not None and mailing.consultation.reminder is not None:
-                if mailing.id not in reminded:
-                    reminded[mailing.id] = consultation_reminders.missing(state, mailing)
-                return reminded[mailing.id](member)
+            if not reminded(mailing, member):
+                return False
             window = mailing.new_members_within
             new = window is None or register.is_new(state, member, window, today)
             return new and answered(mailing, member)

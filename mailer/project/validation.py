@@ -14,7 +14,8 @@ from mailer.project.mailing_config import ConsultationConfig, InvitationConfig
 def calendar_and_template_problems(
     root: Path, config: Config, templates_dir: Path, where: str, pictures: Path | None = None
 ) -> list[str]:
-    """Templates exist; each series fires; sends come before meetings; attachments exist.
+    """Templates exist; each series fires; sends come before meetings, a reminder on a day after
+    the invitation (`delivery.reminder_days`); attachments exist.
     `pictures`: where checked pictures are kept (the logo is not decoded again)."""
     cfg_tz = config.organisation.tz
     problems = look.problems(root, config.organisation, where, pictures)
@@ -44,6 +45,12 @@ def calendar_and_template_problems(
                     f"{where}: {key}.{rule_name}.at: {rule.at:%H:%M} on the day is not before "
                     f"the meeting starts; send earlier"
                 )
+        if cfg.reminder is not None and cfg.reminder.days_before >= cfg.invite.days_before:
+            problems.append(
+                f"{where}: {key}.reminder.days_before: the reminder ({cfg.reminder.days_before} days "
+                f"before) is not on a day after the invitation ({cfg.invite.days_before} days before); a "
+                "reminder goes only to those invited on an earlier day"
+            )
         for day, change in meeting.changes.items():
             if not calendar.planned_days(meeting, day, day):
                 problems.append(
