@@ -107,7 +107,7 @@ def check(project: Project, out: Print, warn: Print = print) -> list[str]:
         project.warn(str(empty))
     where = str(project.label_path(project.config_path))
     if project.warn and not config_problems:
-        for line in [*exhausted_series(cfg, where, runner.now), *clock_changes(cfg, runner.now)]:
+        for line in [*exhausted_series(cfg, where, runner.now), *clock_changes(cfg, runner.now, drafts)]:
             project.warn(line)
     for line in _archive_lines(runner, checked):
         out(line)

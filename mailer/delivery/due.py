@@ -34,7 +34,7 @@ def due_mailings(runner: Runner, problems: list[str] | None = None) -> list[Mail
     for mailing in project.upcoming(now, now, problems):
         due.setdefault(mailing.id, mailing)
     for name, cfg in project.config.mailings.items():
-        if isinstance(cfg, WelcomeConfig) and now.time() >= cfg.at:
+        if isinstance(cfg, WelcomeConfig) and now >= cfg.send_time(now.date(), project.tz):
             due.setdefault(name, project.welcome(name, cfg, now))
     for mailing_id in state.deliveries.mailings_with_work(now):
         if (

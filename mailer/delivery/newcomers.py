@@ -70,7 +70,7 @@ def notice_mailing(
     now: dt.datetime,
 ) -> Mailing:
     """The notice `nid` to a chapter's leaders (or to the county office: `office`) naming `listed`."""
-    send_at = dt.datetime.combine(now.date(), welcome.at, tzinfo=project.tz)
+    send_at = welcome.send_time(now.date(), project.tz)
     return Mailing(
         id=nid,
         kind="welcome",
@@ -98,7 +98,7 @@ def follow_up_mailing(
     project: Project, series: str, welcome: WelcomeConfig, cfg: FollowUpConfig, now: dt.datetime
 ) -> Mailing:
     """The follow-up mailing of a welcome series on `now`'s day (its recipients are chosen apart)."""
-    send_at = dt.datetime.combine(now.date(), welcome.at, tzinfo=project.tz)
+    send_at = welcome.send_time(now.date(), project.tz)
     return Mailing(
         id=f"{series}-oppfolging",
         kind="welcome",
@@ -235,8 +235,9 @@ def send_follow_up(runner: Runner, series: str, welcome: WelcomeConfig, cfg: Fol
 def run(runner: Runner) -> list[Report]:
     """Notices and follow-ups of every welcome whose time of day has come."""
     reports: list[Report] = []
+    now, tz = runner.now, runner.project.tz
     for name, cfg in runner.project.config.mailings.items():
-        if not isinstance(cfg, WelcomeConfig) or runner.now.time() < cfg.at:
+        if not isinstance(cfg, WelcomeConfig) or now < cfg.send_time(now.date(), tz):
             continue
         if cfg.chapter_notice is not None:
             reports.extend(send_notices(runner, name, cfg, cfg.chapter_notice))

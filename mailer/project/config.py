@@ -21,7 +21,7 @@ from mailer.project.config_base import (
     one_line,
     parse_local_datetime,
 )
-from mailer.project.dates import skipped
+from mailer.project.dates import refused
 from mailer.project.event_config import EventConfig
 from mailer.project.mailing_config import (
     ChapterNoticeConfig,
@@ -275,9 +275,12 @@ def _cross_check(cfg: Config) -> list[tuple[tuple[Any, ...], str]]:
 
 def local_times(cfg: Config) -> Iterator[tuple[tuple[Any, ...], str, dt.datetime]]:
     """Every date and time the file fixes (a meeting's dates, a moved meeting's start, an event's
-    times): where it is written, its key, and the local time (naive, in organisation.timezone).
-    A recurrence's times are not fixed: `calendar.clock_changes` reads them date by date."""
+    times, a consultation's deadline): where it is written, its key, and the local
+    time (naive, in organisation.timezone). A recurrence's times are not fixed:
+    `calendar.clock_changes` reads them date by date, `coverage` a welcome's time of day."""
     for name, mailing in cfg.mailings.items():
+        if isinstance(mailing, ConsultationConfig):
+            yield from _consultation_times(name, mailing)
         if not isinstance(mailing, InvitationConfig):
             continue
         meeting, base = mailing.meeting, ("mailings", name, "meeting")
@@ -295,15 +298,24 @@ def local_times(cfg: Config) -> Iterator[tuple[tuple[Any, ...], str, dt.datetime
                 yield ("events", name, field), f"events.{name}.{field}", value
 
 
+def _consultation_times(
+    name: str, cfg: ConsultationConfig
+) -> Iterator[tuple[tuple[Any, ...], str, dt.datetime]]:
+    """The deadline. Its reminders are send times (`at`): one the clocks skip goes out an hour
+    later, as a meeting's invitation does."""
+    if isinstance(cfg.deadline, dt.datetime) and cfg.deadline.tzinfo is None:
+        yield ("mailings", name, "deadline"), f"mailings.{name}.deadline", cfg.deadline
+
+
 def _skipped_times(cfg: Config) -> list[tuple[tuple[Any, ...], str, str]]:
     """Fixed times the clocks skip (02:30 on the night summer time begins): refused, since reading
     one as some other time would invite members to a time nobody wrote."""
     tz = cfg.organisation.tz
     out = []
     for loc, key, local in local_times(cfg):
-        gap = skipped(local, tz)
-        if gap:
-            out.append((loc, key, f"{gap}: choose another time"))
+        why = refused(local, tz)
+        if why:
+            out.append((loc, key, why))
     return out
 
 

@@ -17,6 +17,7 @@ from typing import Protocol
 from mailer.errors import UserError
 from mailer.project.audiences import Audience
 from mailer.project.config import Config
+from mailer.project.dates import real
 from mailer.project.drafts import ID, Draft, read_draft
 from mailer.project.mailing_config import ConsultationConfig
 from mailer.project.mailings import Consultation, Mailing
@@ -57,19 +58,15 @@ def config_for(cfg: Config, draft: Draft) -> tuple[str, ConsultationConfig] | No
 
 def reminder_times(cfg: ConsultationConfig, tz: dt.tzinfo) -> list[dt.datetime]:
     """When each reminder goes out, earliest first."""
-    deadline = cfg.closes_at(tz)
-    day = cfg.deadline if not isinstance(cfg.deadline, dt.datetime) else deadline.date()
-    times = [dt.datetime.combine(day - dt.timedelta(days=r.days_before), r.at, tz) for r in cfg.reminders]
-    return sorted(times)
+    return sorted(real(local, tz) for local in cfg.reminders_local(tz))
 
 
 def config_problems(where: str, name: str, cfg: ConsultationConfig, root: Path, tz: dt.tzinfo) -> list[str]:
     """What `mailer check` says about a consultation's schedules.yaml entry alone."""
     problems = []
     deadline = cfg.closes_at(tz)
-    day = cfg.deadline if not isinstance(cfg.deadline, dt.datetime) else deadline.date()
-    for i, rule in enumerate(cfg.reminders):
-        when = dt.datetime.combine(day - dt.timedelta(days=rule.days_before), rule.at, tz)
+    for i, local in enumerate(cfg.reminders_local(tz)):
+        when = real(local, tz)
         if when >= deadline:
             problems.append(
                 f"{where}: mailings.{name}.reminders.{i}: {when:%Y-%m-%d %H:%M} is not before the "

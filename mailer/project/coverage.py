@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from mailer.project import calendar, dates
 from mailer.project.audiences import audience
 from mailer.project.config import Config, local_times
-from mailer.project.mailing_config import InvitationConfig
+from mailer.project.drafts import Draft
+from mailer.project.mailing_config import InvitationConfig, WelcomeConfig
 from mailer.project.members import Member
 
 
@@ -74,17 +75,23 @@ def exhausted_series(config: Config, where: str, now: dt.datetime) -> list[str]:
     return out
 
 
-def clock_changes(config: Config, now: dt.datetime) -> list[str]:
-    """Times ahead that the clocks pass twice (the earlier is used), and dates on which the clocks
-    skip a series' time (it is held later, as calendars read it). A fixed time they skip never
-    gets here: loading schedules.yaml refuses it."""
+def clock_changes(config: Config, now: dt.datetime, drafts: Iterable[Draft] = ()) -> list[str]:
+    """Times ahead that the clocks pass twice (the earlier is used), in schedules.yaml and the
+    drafts' `send_at`, and dates on which the clocks skip a series' time or a welcome's (it is
+    held later, as calendars read it). A fixed time they skip never gets here: loading
+    schedules.yaml, or building a draft's mailing, refuses it."""
     tz, where = config.organisation.tz, config.locator()
-    out = []
+    out = [twice for draft in drafts if (twice := draft.clock_change(tz, now))]
     for loc, key, local in local_times(config):
-        twice = dates.doubled(local, tz)
-        if twice and dates.real(local, tz) >= now:
+        twice = dates.doubled_ahead(local, tz, now)
+        if twice:
             out.append(f"{where(loc)}: {key}: {twice}")
     for name, mailing in config.mailings.items():
+        if isinstance(mailing, WelcomeConfig):
+            loc = ("mailings", name, "at")
+            held = "that day's welcomes go out at"
+            for note in dates.daily_changes(mailing.at, tz, now, (now + AHEAD).date(), held):
+                out.append(f"{where(loc)}: {'.'.join(loc)}: {note}")
         if isinstance(mailing, InvitationConfig):
             loc = ("mailings", name, "meeting", "time")
             for note in calendar.clock_changes(mailing.meeting, tz, now.date(), (now + AHEAD).date()):

@@ -105,6 +105,34 @@ def doubled(local: dt.datetime, tz: dt.tzinfo) -> str | None:
     )
 
 
+def refused(local: dt.datetime, tz: dt.tzinfo) -> str | None:
+    """Why a fixed date and time the clocks skip is refused ('02:30 on … does not exist …: choose
+    another time'), or None: reading it as some other time would announce a time nobody wrote."""
+    gap = skipped(local, tz)
+    return f"{gap}: choose another time" if gap else None
+
+
+def doubled_ahead(local: dt.datetime, tz: dt.tzinfo, now: dt.datetime) -> str | None:
+    """`doubled`'s words for a fixed date and time still ahead of `now`, else None."""
+    twice = doubled(local, tz)
+    return twice if twice and real(local, tz) >= now else None
+
+
+def daily_changes(at: dt.time, tz: dt.tzinfo, now: dt.datetime, until: dt.date, held: str) -> list[str]:
+    """A time of day on the first date after `now` (up to `until`) that the clocks skip (it is
+    taken as calendars read it, `real`: '…: `held` 03:30') and on the first they pass it twice:
+    each said once, as the same words every year would tell nothing new."""
+    out: list[str] = []
+    for said in (skipped, doubled):
+        for n in range((until - now.date()).days + 1):
+            local = dt.datetime.combine(now.date() + dt.timedelta(days=n), at)
+            words = said(local, tz) if real(local, tz) >= now else None
+            if words:
+                out.append(f"{words}: {held} {real(local, tz):%H:%M}" if said is skipped else words)
+                break
+    return out
+
+
 def _offset(moment: dt.datetime) -> str:
     total = int((moment.utcoffset() or dt.timedelta(0)).total_seconds()) // 60
     sign = "-" if total < 0 else "+"

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mailer.errors import UserError
+from mailer.project import dates
 from mailer.project.config_base import one_line, parse_local_datetime
 from mailer.project.yamlfile import line_of, load_yaml
 
@@ -122,6 +125,8 @@ class Draft:
     front: FrontMatter
     body: str
     source: str
+    locate: Callable[[tuple[Any, ...]], str] = field(compare=False, repr=False)
+    """Where a front-matter key is written (`drafts/x.md:3`), for what is said about it."""
     nynorsk: Nynorsk | None = None
 
     @property
@@ -130,17 +135,30 @@ class Draft:
         return self.source[: len(self.source) - len(self.body)].count("\n") + 1
 
     def send_at(self, tz: dt.tzinfo) -> dt.datetime | None:
+        """`send_at` in the organisation's time zone. A time the clocks skip is refused, as in
+        schedules.yaml: any moment chosen for it would be one nobody wrote."""
         when = self.front.send_at
         if when is None:
             return None
-        return when.replace(tzinfo=tz) if when.tzinfo is None else when.astimezone(tz)
+        if when.tzinfo is not None:
+            return when.astimezone(tz)
+        why = dates.refused(when, tz)
+        if why:
+            raise UserError(f"{self.locate(('send_at',))}: send_at: {why}")
+        return dates.real(when, tz)
+
+    def clock_change(self, tz: dt.tzinfo, now: dt.datetime) -> str | None:
+        """`mailer check`'s warning when `send_at`, still ahead, happens twice (the earlier is used)."""
+        when = self.front.send_at
+        twice = dates.doubled_ahead(when, tz, now) if when and when.tzinfo is None else None
+        return twice and f"{self.locate(('send_at',))}: send_at: {twice}"
 
 
 def read_draft(path: Path, label: str) -> Draft:
     if path.name.endswith(NYNORSK_SUFFIX):
         main = path.name.removesuffix(NYNORSK_SUFFIX)
         raise UserError(f"{label} is the nynorsk body of {main}; use the mailing {main}")
-    front, body, source = _read(path, label, FrontMatter)
+    front, body, source, nodes = _read(path, label, FrontMatter)
     assert isinstance(front, FrontMatter)
     draft_id = path.stem
     if not ID.fullmatch(draft_id):
@@ -151,16 +169,21 @@ def read_draft(path: Path, label: str) -> Draft:
     nynorsk = None
     if nn_path.is_file():
         nn_label = str(Path(label).with_name(nn_path.name))
-        nn_front, nn_body, nn_source = _read(nn_path, nn_label, NynorskFront)
+        nn_front, nn_body, nn_source, _ = _read(nn_path, nn_label, NynorskFront)
         assert isinstance(nn_front, NynorskFront)
         nynorsk = Nynorsk(nn_path, nn_front, nn_body, nn_source)
-    return Draft(draft_id, path, front, body, source, nynorsk)
+    return Draft(draft_id, path, front, body, source, lambda loc: f"{label}:{_line(nodes, loc)}", nynorsk)
+
+
+def _line(nodes: Callable[[], yaml.Node | None], loc: tuple[Any, ...]) -> int:
+    """The file's line of a front-matter key (the front matter starts on the file's line 2)."""
+    return (line_of(nodes(), loc) or 0) + 1
 
 
 def _read(
     path: Path, label: str, model: type[FrontMatter] | type[NynorskFront]
-) -> tuple[FrontMatter | NynorskFront, str, str]:
-    """(front matter, body, whole file) of one Markdown file with front matter."""
+) -> tuple[FrontMatter | NynorskFront, str, str, Callable[[], yaml.Node | None]]:
+    """(front matter, body, whole file, its node tree) of one Markdown file with front matter."""
     try:
         source = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -178,7 +201,7 @@ def _read(
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
-        line = (line_of(nodes(), loc) or 0) + 1
+        line = _line(nodes, loc)
         key = ".".join(str(p) for p in loc)
         msg = (
             "required key is missing"
@@ -191,7 +214,7 @@ def _read(
             if model is NynorskFront:
                 msg += "; when and to whom it goes is set in the bokmål draft"
         raise UserError(f"{label}:{line}: {key}: {msg}") from None
-    return front, m[2], source
+    return front, m[2], source, nodes
 
 
 def draft_files(drafts_dir: Path) -> list[Path]:

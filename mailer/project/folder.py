@@ -321,7 +321,7 @@ class Project:
         return self._context(meeting=meeting, change=change)
 
     def welcome(self, series: str, cfg: WelcomeConfig, now: dt.datetime) -> Mailing:
-        send_at = dt.datetime.combine(now.date(), cfg.at).replace(tzinfo=self.tz)
+        send_at = cfg.send_time(now.date(), self.tz)
         return Mailing(
             id=series,
             kind="welcome",

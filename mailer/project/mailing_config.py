@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PositiveInt, field_validator
 
 from mailer.project.config_base import ConfigModel, parse_date, parse_local_datetime, parse_time
+from mailer.project.dates import real
 from mailer.project.meeting_config import Meeting, ReminderRule, SendRule, UpdateRule
 
 
@@ -79,6 +80,11 @@ class WelcomeConfig(ConfigModel):
     def _at(cls, v: Any) -> dt.time:
         return parse_time(v)
 
+    def send_time(self, day: dt.date, tz: dt.tzinfo) -> dt.datetime:
+        """When the welcomes (and their notices and follow-ups) of `day` go out: on the night the
+        clocks skip `at`, as calendars read it (02:30 becomes 03:30), as a series' meeting does."""
+        return real(dt.datetime.combine(day, self.at), tz)
+
 
 class ReceiptConfig(ConfigModel):
     """The short mail a leader gets when an answer is saved through their link (a forwarded or
@@ -112,11 +118,19 @@ class ConsultationConfig(ConfigModel):
         return parse_local_datetime(text) if len(text) > 10 else parse_date(text)
 
     def closes_at(self, tz: dt.tzinfo) -> dt.datetime:
-        """A date closes at the end of that day in the organisation's time zone."""
+        """A date closes at the end of that day in the organisation's time zone. A date and time
+        the clocks skip never gets here (loading schedules.yaml refuses it); one they pass twice
+        is the earlier."""
         if isinstance(self.deadline, dt.datetime):
             d = self.deadline
-            return d.replace(tzinfo=tz) if d.tzinfo is None else d.astimezone(tz)
-        return dt.datetime.combine(self.deadline + dt.timedelta(days=1), dt.time(0), tz)
+            return real(d, tz) if d.tzinfo is None else d.astimezone(tz)
+        return real(dt.datetime.combine(self.deadline + dt.timedelta(days=1), dt.time(0)), tz)
+
+    def reminders_local(self, tz: dt.tzinfo) -> list[dt.datetime]:
+        """Each reminder's date and time (naive, in the organisation's time zone), as written:
+        `days_before` the deadline's day, at `at`."""
+        day = self.closes_at(tz).date() if isinstance(self.deadline, dt.datetime) else self.deadline
+        return [dt.datetime.combine(day - dt.timedelta(days=r.days_before), r.at) for r in self.reminders]
 
 
 MailingConfig = Annotated[
