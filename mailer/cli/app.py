@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from mailer.cli import answers, events, statecopy
+from mailer.cli import answers, archive, events, statecopy
 from mailer.cli.context import JsonOpt, NowOpt, emit, fail, global_options, project, runner, user_errors, warn
 
 app = typer.Typer(
@@ -258,6 +258,7 @@ app.add_typer(answers.consultation_app, name="consultation")
 app.add_typer(answers.bounces_app, name="bounces")
 app.add_typer(events.event_app, name="event")
 app.add_typer(statecopy.state_app, name="state")
+app.add_typer(archive.archive_app, name="archive")
 
 
 @app.command("hash-password")

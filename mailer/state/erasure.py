@@ -41,6 +41,7 @@ TOUCHED = (
     "bounce_messages",
     "unverified_bounces",
     "approvals",
+    "archive",
     "mailings",
     "notices",
     "registrations",
@@ -149,6 +150,7 @@ def _erase_rows(state: State, member_id: str | None, address: str | None, names:
     state.bounces.forget(member_id, address)
     state.attendance.forget_guest(address, names, anonymous)
     state.approvals.forget(names, anonymous)
+    state.archive.forget(names, anonymous)  # a withdrawal by hand names a board member
     state.event_changes.forget(names, address)  # a call-off's reason naming them
     return removed
 

@@ -374,6 +374,17 @@ CREATE INDEX IF NOT EXISTS waitlist_line ON waitlist (event, place_in_line);
 DROP INDEX IF EXISTS waitlist_order;
 """
 
+V11_WITHDRAWN_BY_HAND = """
+-- An issue the board took off the public archive by hand (`mailer archive withdraw`): when, and
+-- the board member's name. Every language row of the issue carries it, and a later run of the
+-- same issue keeps it (state/archive.py): only `mailer archive publish` clears it, and records
+-- when and by whom it was published again.
+ALTER TABLE archive ADD COLUMN withdrawn_at TEXT;
+ALTER TABLE archive ADD COLUMN withdrawn_by TEXT;
+ALTER TABLE archive ADD COLUMN published_again_at TEXT;
+ALTER TABLE archive ADD COLUMN published_again_by TEXT;
+"""
+
 
 # Steps being written in parallel (keep these numbers when merging): 4 what comes back is
 # verified and what is published is meant for everyone (issue 23), 5 events with places and a
@@ -398,4 +409,5 @@ MIGRATIONS: list[str] = [
     V8_EVENT_CHANGES,  # an event changed or called off after people registered (branch eventchange)
     V9_OPEN_IN_ORDER,
     V10_WAITING_LIST_ORDER,
+    V11_WITHDRAWN_BY_HAND,
 ]
