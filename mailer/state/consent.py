@@ -9,6 +9,7 @@ a keyed hash of the address) stay under that hash too, as their evidence; every 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mailer.state.connection import Connection
@@ -70,6 +71,42 @@ class ConsentLog:
 
     def latest_id(self) -> int:
         return int(self.db.execute("SELECT coalesce(max(id), 0) FROM consent_log").fetchone()[0])
+
+    def last_id(
+        self,
+        address: str,
+        action: str,
+        categories: Sequence[str] | None = None,
+        not_from: Sequence[str] = (),
+        after: str = "",
+    ) -> int:
+        """The newest entry of `action` at the address (0: none), for one of `categories` (None:
+        any), from no source in `not_from`, made after the time `after` (a stamp) if given.
+
+        Ids, not times, say which of two entries is newer: both may fall in the same second."""
+        where, args = ["address = ?", "action = ?"], [address.casefold(), action]
+        if categories is not None:
+            where.append(f"category IN ({', '.join('?' for _ in categories) or 'NULL'})")
+            args += categories
+        if not_from:
+            where.append(f"source NOT IN ({', '.join('?' for _ in not_from)})")
+            args += not_from
+        if after:
+            where.append("at > ?")
+            args.append(after)
+        row = self.db.execute(
+            f"SELECT coalesce(max(id), 0) FROM consent_log WHERE {' AND '.join(where)}", tuple(args)
+        ).fetchone()
+        return int(row[0])
+
+    def entry_id(self, address: str, category: str, action: str, detail: str) -> int | None:
+        """The first entry of `action` for the category at the address that says `detail`."""
+        row = self.db.execute(
+            "SELECT min(id) FROM consent_log "
+            "WHERE address = ? AND category = ? AND action = ? AND detail = ?",
+            (address.casefold(), category, action, detail),
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def _select(self, where: str, args: tuple[str, ...]) -> list[Entry]:
         rows = self.db.execute(

@@ -31,6 +31,7 @@ OPTIONAL = "*optional"
 NOT_LIFTED = ("bounce",)
 CARRIED = "as chosen at the member's earlier address, before the export changed it"
 UNDER_BOUNCE = "while a bounce suppressed the address; holds from `bounces clear` on"
+AGAIN = "again, after asking to come back"
 
 
 def address_digest(secret: bytes, address: str) -> str:
@@ -93,7 +94,9 @@ class Suppressions:
         """Record a suppression; False when the same was held already.
 
         The person's own choice where a bounce holds the row is news too: it goes in the consent
-        log (see the module's doc), and holds once `bounces clear` lifts the bounce."""
+        log (see the module's doc), and holds once `bounces clear` lifts the bounce. So is saying
+        no again after asking to come back, while the row still holds: the log then shows the
+        newer choice, and the request's confirmation no longer counts (`resubscriptions`)."""
         address = address.casefold()
         cur = self.db.execute(
             "INSERT INTO suppressions VALUES (?, ?, ?, ?) ON CONFLICT (address, category) DO NOTHING",
@@ -102,12 +105,26 @@ class Suppressions:
         if cur.rowcount == 1:
             self.log.add(address, category, consent.UNSUBSCRIBED, now, source)
             return True
-        if source in NOT_LIFTED or not self._bounce_holds(address, category):
+        if source in NOT_LIFTED:
             return False
-        if self._chosen_under_bounce(address, category) is not None:
+        if self._bounce_holds(address, category):
+            if self._chosen_under_bounce(address, category) is not None:
+                return False
+            self.log.add(address, category, consent.UNSUBSCRIBED, now, source, UNDER_BOUNCE)
+            return True
+        if not self._asked_back_since(address, category):
             return False
-        self.log.add(address, category, consent.UNSUBSCRIBED, now, source, UNDER_BOUNCE)
+        self.log.add(address, category, consent.UNSUBSCRIBED, now, source, AGAIN)
         return True
+
+    def _asked_back_since(self, address: str, category: str) -> bool:
+        """The log shows a request to come back to what `category` covers after its last
+        unsubscribe: saying no again is a newer choice, which voids that request's confirmation.
+        (Also when the request was confirmed or ran out meanwhile: logging a true no is harmless,
+        missing one is not.)"""
+        covered = None if category in (EVERYTHING, OPTIONAL) else [category]
+        asked = self.log.last_id(address, consent.REQUESTED, covered)
+        return asked > self.log.last_id(address, consent.UNSUBSCRIBED, [category], NOT_LIFTED)
 
     def carry(self, old: str, new: str, now: dt.datetime) -> int:
         """A member's address changed in the export: what they chose at the old one holds at the

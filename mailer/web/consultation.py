@@ -54,8 +54,11 @@ TEXTS = {
         "scale_high": "5 = mye",
         "thanks": "Takk! Svaret er registrert.",
         "conflict": "{name} lagret et svar {when}, mens du fylte ut skjemaet. Det er dette svaret som "
-        "gjelder nå; ditt svar er tatt vare på, men gjelder ikke. Se over og send på nytt om du vil "
-        "endre det.",
+        "gjelder nå. Ditt svar er tatt vare på, men gjelder ikke: det står i skjemaet under. Sammenlign, "
+        "og send det på nytt om det skal gjelde i stedet.",
+        "standing": "Svaret som gjelder nå",
+        "yours": "Ditt svar",
+        "instead": "Send mitt svar i stedet",
         "fix": "Noe må rettes før svaret kan lagres.",
         "closed": "Fristen er ute",
         "closed_text": "Det er ikke lenger mulig å svare eller endre svaret. Her er svaret som gjelder.",
@@ -77,8 +80,11 @@ TEXTS = {
         "scale_high": "5 = mykje",
         "thanks": "Takk! Svaret er registrert.",
         "conflict": "{name} lagra eit svar {when}, medan du fylte ut skjemaet. Det er dette svaret som "
-        "gjeld no; svaret ditt er teke vare på, men gjeld ikkje. Sjå over og send på nytt om du vil "
-        "endre det.",
+        "gjeld no. Svaret ditt er teke vare på, men gjeld ikkje: det står i skjemaet under. Samanlikn, "
+        "og send det på nytt om det skal gjelde i staden.",
+        "standing": "Svaret som gjeld no",
+        "yours": "Svaret ditt",
+        "instead": "Send svaret mitt i staden",
         "fix": "Noko må rettast før svaret kan lagrast.",
         "closed": "Fristen er ute",
         "closed_text": "Det er ikkje lenger mogleg å svare eller endre svaret. Her er svaret som gjeld.",
@@ -95,6 +101,10 @@ FORM = """{% extends "base.html" %}{% block main %}<h1>{{ title }}</h1>
 <p class="note">{% if last %}{{ c.last.format(name=last.member_name, when=last_when) }}
 {%- else %}{{ c.none_yet }}{% endif %}</p>
 {% if notice %}<p><strong>{{ notice }}</strong></p>{% endif %}
+{% if standing %}<h2>{{ c.standing }}</h2>
+{% for q in questions %}<p><strong>{{ loop.index }}. {{ q.text }}</strong><br>
+<span style="white-space:pre-wrap">{{ standing.answers.get(q.id, "") or "–" }}</span></p>
+{% endfor %}<h2>{{ c.yours }}</h2>{% endif %}
 <form method="post">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <input type="hidden" name="based_on" value="{{ based_on }}">
@@ -111,7 +121,8 @@ value="{{ option }}"{% if option == value %} checked{% endif %}{% if readonly %}
 style="display:inline-block;margin-right:14px"><input type="radio" name="{{ field(q) }}" value="{{ n }}"
 {%- if n == value %} checked{% endif %}{% if readonly %} disabled{% endif %}> {{ n }}</label>{% endfor %}
 {% endif %}</fieldset>
-{% endfor %}{% if not readonly %}<button type="submit">{{ c.change if last else c.send }}</button>{% endif %}
+{% endfor %}{% if not readonly %}<button type="submit">
+{{- c.instead if standing else c.change if last else c.send }}</button>{% endif %}
 </form>{% endblock %}"""
 
 
@@ -194,12 +205,28 @@ def _bad(lang: str, contact: str) -> tuple[str, str]:
     return t["bad_link"], t["bad_link_text"].format(contact=contact)
 
 
-def form_page(v: Visit, token: str, values: dict[str, str] | None = None, **extra: Any) -> str:
+def form_page(
+    v: Visit,
+    token: str,
+    values: dict[str, str] | None = None,
+    conflict: bool = False,
+    based_on: int | None = None,
+    **extra: Any,
+) -> str:
+    """The form with `values` (default: the answer standing), made on top of the version
+    `based_on` (default: the one standing). After a `conflict` it holds the leader's own answers,
+    made on top of the answer standing now, which is shown above it: sent again, they replace
+    that answer deliberately. A form sent back to be corrected keeps the version it came from,
+    so an answer saved meanwhile is not overwritten unseen."""
     answers = v.runner.state.consultations
     last = answers.current(v.consultation.id, v.unit)
     readonly = not v.consultation.is_open(v.runner.now)
     c = TEXTS[v.lang]
     notice = extra.get("notice", "")
+    standing = last if conflict and not readonly else None
+    if standing is not None:
+        when = date_and_time(standing.answered_at, v.lang)
+        notice = c["conflict"].format(name=standing.member_name, when=when)
     if readonly:
         notice = c["closed_text"] if last else c["closed_none"]
     return (
@@ -219,9 +246,10 @@ def form_page(v: Visit, token: str, values: dict[str, str] | None = None, **extr
             values=values if values is not None else (last.answers if last else {}),
             errors=extra.get("errors", {}),
             notice=notice,
+            standing=standing,
             readonly=readonly,
             csrf=csrf_value(v.runner.signer().secret, token),
-            based_on=last.id if last else 0,
+            based_on=based_on if based_on is not None else last.id if last else 0,
             field=field_name,
             scale=SCALE,
         )
@@ -236,19 +264,18 @@ def answer(v: Visit, token: str, form: dict[str, str], same_origin: bool) -> tup
     expected = csrf_value(v.runner.signer().secret, token)
     if not same_origin or not hmac.compare_digest(expected.encode(), form.get("csrf", "").encode()):
         return 403, pages.message(v.lang, v.org, v.title, c["forged"])
-    values, errors = check_answers(v.consultation.questions, form, v.lang)
-    if errors:
-        return 400, form_page(v, token, values, errors=errors, notice=c["fix"])
     based_on = form_number(form.get("based_on", "0"))
     based_on = -1 if based_on is None else based_on
+    values, errors = check_answers(v.consultation.questions, form, v.lang)
+    if errors:
+        return 400, form_page(v, token, values, based_on=based_on, errors=errors, notice=c["fix"])
     answers = v.runner.state.consultations
-    stands, standing = answers.record(
+    stands, _ = answers.record(
         v.consultation.id, v.unit, based_on, v.member_id, v.member_name, values, v.runner.now
     )
     if stands:
         return 200, form_page(v, token, notice=c["thanks"])
-    when = date_and_time(standing.answered_at, v.lang)
-    return 409, form_page(v, token, notice=c["conflict"].format(name=standing.member_name, when=when))
+    return 409, form_page(v, token, values, conflict=True)
 
 
 async def _read(request: Request) -> dict[str, str] | None:

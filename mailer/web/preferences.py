@@ -244,23 +244,46 @@ def handle_confirm(
         if who.member is not None:
             lang = choices.view(runner, who.member).language
         p, org = words(lang), runner.project.config.organisation.name
-        what = category_labels.both(runner.project.config, request.categories)[lang]
         if request.confirmed_at is not None:
             return page(pages.message(lang, org, p["already"], p["already_text"]), 410)
         if runner.now >= request.expires_at:
             return page(pages.message(lang, org, p["expired"], p["expired_text"]), 410)
+        standing = runner.state.resubscriptions.standing(request)
+        if not standing:
+            return _replaced(runner, request.categories, lang)
         csrf = csrf_value(runner.signer().secret, token)
         if method in ("GET", "HEAD"):
-            return page(render("confirm.html", lang, org=org, title=p["confirm_title"], what=what, csrf=csrf))
+            what, replaced = _what(runner, request.categories, standing, lang)
+            shown = {"org": org, "title": p["confirm_title"], "what": what, "replaced": replaced}
+            return page(render("confirm.html", lang, csrf=csrf, **shown))
         if form is None or not same_origin or not hmac.compare_digest(csrf, _one(form, "csrf")):
             log.info("confirmation POST refused: no valid CSRF value or another origin")
             return page(pages.message(lang, org, p["confirm_title"], p["forged"]), 403)
-        outcome, _ = confirmation.confirm(runner, request.nonce)
+        outcome, counted = confirmation.confirm(runner, request.nonce)
         if outcome == "confirmed":
-            return page(pages.message(lang, org, p["confirmed"], p["confirmed_text"].format(what=what)))
+            what, replaced = _what(runner, request.categories, counted, lang)
+            text = p["confirmed_text"].format(what=what)
+            return page(pages.message(lang, org, p["confirmed"], text, *([replaced] if replaced else [])))
         if outcome == "already":
             return page(pages.message(lang, org, p["already"], p["already_text"]), 410)
+        if outcome == "replaced":
+            return _replaced(runner, request.categories, lang)
         return page(pages.message(lang, org, p["expired"], p["expired_text"]), 410)
+
+
+def _what(runner: Runner, asked: list[str], counted: list[str], lang: str) -> tuple[str, str]:
+    """What a confirmation brings back, and the sentence on what a newer choice kept off ("": nothing)."""
+    config = runner.project.config
+    kept_off = [c for c in asked if c not in counted]
+    replaced = words(lang)["replaced_some"].format(what=category_labels.both(config, kept_off)[lang])
+    return category_labels.both(config, counted)[lang], replaced if kept_off else ""
+
+
+def _replaced(runner: Runner, asked: list[str], lang: str) -> Response:
+    """The member said no again after asking to come back: their newest choice stands."""
+    p, org = words(lang), runner.project.config.organisation.name
+    text = p["replaced_text"].format(what=category_labels.both(runner.project.config, asked)[lang])
+    return page(pages.message(lang, org, p["replaced"], text), 410)
 
 
 async def _read(request: Request) -> Form | None:

@@ -83,6 +83,12 @@ TEXTS = {
         "expired": "Lenken er for gammel",
         "expired_text": "Bekreftelsen må skje innen 48 timer. Be om det på nytt fra siden «Innstillinger for "
         "e-post», så sender vi en ny e-post.",
+        "replaced": "Lenken er erstattet av et nyere valg",
+        "replaced_text": "Du ba om å få dette igjen: {what}. Etter det meldte du deg av på nytt, og det er "
+        "det nyeste valget ditt som gjelder. Vi har derfor ikke endret noe. Vil du likevel ha det igjen, "
+        "kryss av for det på siden «Innstillinger for e-post», så sender vi en ny e-post med en ny lenke.",
+        "replaced_some": "Dette får du ikke igjen, fordi du meldte deg av på nytt etter at du ba om det: "
+        "{what}. Vil du likevel ha det, kryss av for det på siden «Innstillinger for e-post».",
     },
     "nn": {
         "title": "Innstillingar for e-post",
@@ -149,6 +155,12 @@ TEXTS = {
         "expired": "Lenkja er for gammal",
         "expired_text": "Stadfestinga må skje innan 48 timar. Be om det på nytt frå sida «Innstillingar for "
         "e-post», så sender vi ein ny e-post.",
+        "replaced": "Lenkja er erstatta av eit nyare val",
+        "replaced_text": "Du bad om å få dette att: {what}. Etter det melde du deg av på nytt, og det er "
+        "det nyaste valet ditt som gjeld. Vi har difor ikkje endra noko. Vil du likevel ha det att, "
+        "kryss av for det på sida «Innstillingar for e-post», så sender vi ein ny e-post med ei ny lenkje.",
+        "replaced_some": "Dette får du ikkje att, fordi du melde deg av på nytt etter at du bad om det: "
+        "{what}. Vil du likevel ha det, kryss av for det på sida «Innstillingar for e-post».",
     },
 }
 
@@ -196,6 +208,7 @@ style="width:100%;box-sizing:border-box;font:inherit">{{ report_text }}</textare
 
 CONFIRM = """{% extends "base.html" %}{% block main %}<h1>{{ p.confirm_title }}</h1>
 <p>{{ p.confirm_text.format(what=what, org=org) }}</p>
+{% if replaced %}<p class="note">{{ replaced }}</p>{% endif %}
 <form method="post"><input type="hidden" name="csrf" value="{{ csrf }}">
 <button type="submit">{{ p.confirm_button }}</button></form>{% endblock %}"""
 
