@@ -43,6 +43,7 @@ def forget(runner: Runner, email: str, out: Print, member_id: str | None = None)
                 f"folded into anonymous counts; the address and its choices stay with {others}; "
                 "remove the person from the member export too, or they are added again"
             )
+            _unfinished(runner)
             return
         ids = runner.state.register.member_ids_for(address)
         if not ids and not _known(runner, address):
@@ -56,6 +57,18 @@ def forget(runner: Runner, email: str, out: Print, member_id: str | None = None)
         f"erased {address}: {removed} deliveries folded into anonymous counts; "
         "remove the person from the member export too, or they are added again"
     )
+    _unfinished(runner)
+
+
+def _unfinished(runner: Runner) -> None:
+    from mailer.cli.context import warn
+
+    if runner.state.db.erasure_pending():
+        warn(
+            f"another process was reading {runner.state.db.where} throughout, so older copies "
+            "of the erased rows are still in its -wal file; the next mailer command (a cron run-due) "
+            "removes them once that process lets go"
+        )
 
 
 def _holders(runner: Runner, address: str) -> dict[str, str]:

@@ -64,8 +64,8 @@ def forget_gone(state: State, state_dir: Path, retention_days: int, now: dt.date
     cutoff = now - dt.timedelta(days=retention_days)
     gone = state.register.gone_before(cutoff)
     erase_all(state, state_dir, gone, clean=False)
-    state.attendance.anonymise_guests(cutoff, anonymous)
-    if gone:
+    guests = state.attendance.anonymise_guests(cutoff, anonymous)
+    if gone or guests:  # an anonymised guest's old name is in the file until it is written anew
         clean_up(state)
     return len(gone)
 

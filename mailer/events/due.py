@@ -20,7 +20,7 @@ from mailer.errors import UserError
 from mailer.events import actions, messages
 from mailer.events.places import Change, Places, Result
 from mailer.state.database import transaction
-from mailer.state.erasure import erase_event, erase_person
+from mailer.state.erasure import clean_up, erase_event, erase_person
 from mailer.state.folder import erase_files
 
 
@@ -64,6 +64,8 @@ def expire_guests(runner: Runner) -> int:
         if state.registrations.move(reg.id, "expired", ("unconfirmed",), runner.now):
             forget_guest(runner, reg.person)
             gone += 1
+    if gone:
+        clean_up(state)
     return gone
 
 
@@ -75,7 +77,7 @@ def forget_guest(runner: Runner, person: str) -> None:
     """
     state = runner.state
     mailings = state.notices.mailings_of(person)
-    erase_person(state, person, None)
+    erase_person(state, person, None, clean=False)  # the caller cleans once for every guest
     erase_files(runner.project.state_dir, [f"x-mailer-mailing: {m}\r\n" for m in mailings])
 
 
@@ -109,6 +111,9 @@ def erase_after(runner: Runner, name: str) -> None:
     state = runner.state
     if runner.now < cfg.forget_at(runner.project.tz) or state.meta.get(key):
         return
-    for person, _address in erase_event(state, name):
+    guests = erase_event(state, name)
+    for person, _address in guests:
         forget_guest(runner, person)
+    if guests:
+        clean_up(state)
     state.meta.set(key, runner.now.isoformat())

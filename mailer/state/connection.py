@@ -77,6 +77,11 @@ class Connection(Protocol):
 
     def after_erasure(self, tables: Iterable[str]) -> None: ...
 
+    def erasure_pending(self) -> bool:
+        """Whether the engine still keeps older versions of erased rows (another process read
+        them all along); the next opening of the state tries again."""
+        ...
+
     def twin(self) -> Connection | None:
         """Another connection to the same state, for a thread that claims the next page of a
         send while this one goes on; None where one connection is all there is (SQLite)."""

@@ -171,6 +171,10 @@ class PostgresDatabase:
         if names and not self.depth:  # FULL: a plain VACUUM leaves the old bytes in the pages
             self.raw.execute("VACUUM FULL " + ", ".join(f'"{self.schema}"."{t}"' for t in names))
 
+    def erasure_pending(self) -> bool:
+        """False: VACUUM FULL waits for the readers of a table, and is done when it returns."""
+        return False
+
     def renumber(self, tables: Iterable[str]) -> None:
         """After rows came in with their own ids: each identity column goes on from the largest."""
         for table in tables:

@@ -1,8 +1,9 @@
 """The embedded engine: the state in one SQLite file (`.mailer/state.db`), in WAL mode.
 
 WAL keeps the file valid through a kill -9; `secure_delete` overwrites what an erasure
-deletes. The schema version is `PRAGMA user_version`. The run lock in the state folder keeps
-one sender at a time, so deliveries need no claims here (`shared` is False).
+deletes, and the erasure then VACUUMs the file (`after_erasure`). The schema version is
+`PRAGMA user_version`. The run lock in the state folder keeps one sender at a time, so
+deliveries need no claims here (`shared` is False).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from pathlib import Path
 
 from mailer.errors import UserError
 from mailer.state.connection import SENDER
+
+ERASURE_WAIT = 5.0
+"""Seconds an erasure's checkpoint waits for a reader (a web request) to let go of old pages."""
 
 
 class SqliteDatabase:
@@ -60,8 +64,33 @@ class SqliteDatabase:
         return statement
 
     def after_erasure(self, tables: Iterable[str]) -> None:
-        """secure_delete zeroes freed pages; older page versions live on in the WAL until now."""
-        self.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Write the file anew from the rows that stay, then empty the WAL.
+
+        secure_delete zeroes a cell when it is deleted, but not the copies SQLite leaves behind
+        when it moves cells between pages: a page rebuilt with fewer cells keeps the old bytes in
+        its unused space, so an erased address could still be read from the file. VACUUM writes
+        every page from the live rows; its temporary copy stays in memory, not in /var/tmp. The
+        checkpoint then writes the new pages over the old ones and truncates the WAL, where older
+        page versions lived on. Inside a transaction nothing is done: its caller cleans after it.
+        """
+        if self.depth:
+            return
+        self.raw.execute("PRAGMA temp_store=MEMORY")
+        self.raw.execute("VACUUM")
+        pending = self._unfinished()
+        if checkpoint(self.raw, ERASURE_WAIT):
+            pending.unlink(missing_ok=True)
+        else:
+            os.close(os.open(pending, os.O_WRONLY | os.O_CREAT, 0o600))
+
+    def erasure_pending(self) -> bool:
+        """Whether older page versions of an erasure are still in the WAL: another process read
+        the file all along, so the checkpoint could not write over them. The next opening of the
+        file (a cron run-due, a minute later) tries again (`open_file`)."""
+        return self._unfinished().exists()
+
+    def _unfinished(self) -> Path:
+        return self.path.with_name(self.path.name + "-erasing")
 
     def renumber(self, tables: Iterable[str]) -> None:
         """An INTEGER PRIMARY KEY goes on from the largest one by itself."""
@@ -88,6 +117,17 @@ class SqliteDatabase:
 
     def close(self) -> None:
         self.raw.close()
+
+
+def checkpoint(raw: sqlite3.Connection, wait: float) -> bool:
+    """Write the WAL into the file and empty it, waiting up to `wait` seconds for readers of
+    older pages to let go; False if one still holds them."""
+    before = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+    raw.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+    try:
+        return raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={int(before)}")
 
 
 def private_files(path: Path) -> None:
@@ -127,6 +167,8 @@ def open_file(path: Path, wait: float, newest: int) -> SqliteDatabase:
         raw.execute("PRAGMA journal_mode=WAL")
         raw.execute("PRAGMA synchronous=NORMAL")
         raw.execute("PRAGMA secure_delete=ON")  # erased members leave no trace in free pages
+        if db.erasure_pending() and checkpoint(raw, 0):
+            db._unfinished().unlink(missing_ok=True)
     except BaseException:
         raw.close()
         raise
