@@ -47,17 +47,22 @@ def check_days(days: int) -> None:
         raise UserError(f"--days {days} is out of range; give a number of days from 0 to {MAX_DAYS}")
 
 
-def schedule(runner: Runner, days: int) -> list[Planned]:
-    """Mailings still to send in the next `days` days, and overdue ones still worth sending."""
+def schedule(runner: Runner, days: int, problems: list[str] | None = None) -> list[Planned]:
+    """Mailings still to send in the next `days` days, and overdue ones still worth sending.
+    A draft that cannot be read or built is left out: named in `problems` when given (the
+    board's page shows them), else warned about."""
     check_days(days)
     project, state, now = runner.project, runner.state, runner.now
     until = now + dt.timedelta(days=days)
     mailings = {m.id: m for m in announcements.revisions_due(project, state, now)}
-    problems: list[str] = []
-    for m in project.upcoming(now, until, problems):
+    found: list[str] = []
+    for m in project.upcoming(now, until, found):
         mailings.setdefault(m.id, m)
-    for problem in problems:
-        runner.warn(f"{problem} (left out of the schedule until it is fixed)")
+    for problem in found:
+        if problems is not None:
+            problems.append(problem)
+        else:
+            runner.warn(f"{problem} (left out of the schedule until it is fixed)")
     members = list(runner.members())
     counts: Counter[str] = Counter()
     for name in {m.audience.name for m in mailings.values() if m.change not in ("update", "cancel")}:

@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import logging
+import math
 import threading
 import urllib.parse
 from importlib import resources
@@ -65,7 +66,12 @@ class Web:
         with self._lock:
             wait = self.failures.retry_after(client)
         if wait:
-            return page(pages.too_many(project.config.organisation.name), 429, pages.BOARD_CSP)
+            retry = str(max(1, math.ceil(wait)))
+            html = pages.locked_out(project.config.organisation.name, wait)
+            return page(html, 429, pages.BOARD_CSP, **{"Retry-After": retry})
+        base_url = project.config.organisation.base_url or ""
+        if _plain_http(request) and base_url.startswith("https://"):
+            return self._https_only(project.config.organisation.name, base_url)
         name, password = _basic(request.headers.get("authorization"))
         if name is not None and password is not None and name not in users:
             verify_password(password, dummy_hash())  # as slow as a wrong password: no name oracle
@@ -100,6 +106,12 @@ class Web:
             **{"WWW-Authenticate": 'Basic realm="mailer board", charset="UTF-8"'},
         )
 
+    def _https_only(self, org: str, base_url: str) -> Response:
+        """No password prompt over plain HTTP: Basic sends the password in clear with every request,
+        so the board is asked for it only on the https address the proxy publishes."""
+        text = f"Styresidene åpnes bare over en sikker forbindelse: {base_url.rstrip('/')}/board"
+        return page(pages.message("nb", org, "Bruk https", text), 403, pages.BOARD_CSP)
+
     def csrf(self, runner: Runner, user: str, mailing_id: str, fingerprint: str) -> str:
         data = f"approve\0{user}\0{mailing_id}\0{fingerprint}".encode()
         return hmac.new(runner.signer().secret, data, hashlib.sha256).hexdigest()[:32]
@@ -112,11 +124,17 @@ class Web:
         with self.projects.runner() as r:
             org = r.project.config.organisation.name
             try:
-                rows = board.upcoming(r, days)
+                listing = board.upcoming(r, days)
             except UserError as exc:
                 return self._board_error(org, user, f"Listen kan ikke vises: {exc}", 500)
             html = pages.render(
-                "board_list.html", org=org, user=user, title="Utsendinger", rows=rows, days=days
+                "board_list.html",
+                org=org,
+                user=user,
+                title="Utsendinger",
+                rows=listing.rows,
+                problems=listing.problems,
+                days=days,
             )
             return page(html, csp=pages.BOARD_CSP)
 
@@ -164,6 +182,10 @@ class Web:
                 shown = board.preview(r, mailing_id, "nn" if lang == "nn" else "nb", record=False)
             except UserError as exc:
                 return self._board_error(r.project.config.organisation.name, user, f"{NOT_SHOWN}: {exc}", 404)
+            wanted = request.query_params.get("fp")
+            if wanted is not None and wanted != shown.fingerprint:  # the page around it showed other content
+                text = f"{shown.mailing.id} er endret siden siden ble lastet. Last siden på nytt."
+                return self._board_error(r.project.config.organisation.name, user, text, 409)
             return page(shown.copy.html, csp=pages.PREVIEW_CSP)
 
     def board_approve(self, request: Request, mailing_id: str, form: dict[str, str]) -> Response:
@@ -205,6 +227,12 @@ def _int(text: str | None, default: int, low: int, high: int) -> int:
         return min(max(int(text or default), low), high)
     except ValueError:
         return default
+
+
+def _plain_http(request: Request) -> bool:
+    """The browser reached the proxy over plain HTTP: a trusted proxy said so in X-Forwarded-Proto
+    (uvicorn takes the scheme from it only for MAILER_WEB_TRUSTED_PROXIES)."""
+    return request.url.scheme == "http" and "x-forwarded-proto" in request.headers
 
 
 def _basic(header: str | None) -> tuple[str | None, str | None]:

@@ -105,37 +105,57 @@ class Row:
     fingerprint: str | None
     approvals: int
     required: int
+    problem: str = ""
+    """Why this mailing cannot be shown or approved (a draft with a mistake), or empty."""
 
 
-def upcoming(runner: Runner, days: int) -> list[Row]:
-    """`mailer schedule`, plus drafts without a planned time that are not sent yet."""
+@dataclass(frozen=True)
+class Upcoming:
+    rows: list[Row]
+    problems: list[str]
+    """Drafts left out of the list because they cannot be read: the rest is listed all the same."""
+
+
+def upcoming(runner: Runner, days: int) -> Upcoming:
+    """`mailer schedule`, plus drafts without a planned time that are not sent yet.
+
+    One draft with a mistake (a typo in its front matter or its Jinja) is named, never the
+    reason the board sees no list at all: the others still wait for their approval."""
     from mailer.delivery.ahead import schedule
 
     rows = []
+    problems: list[str] = []
     listed: set[str] = set()
-    for planned in schedule(runner, days):
+    for planned in schedule(runner, days, problems):
         m = planned.mailing
         listed.add(m.id)
         rows.append(_row(runner, m, planned.recipients, planned.state, planned.overdue))
     sent = runner.state.deliveries.status_counts()
     project = runner.project
-    for draft in project.drafts():
+    for draft in project.drafts(problems=[]):  # schedule() named the unreadable ones
         if draft.front.send_at is not None or draft.id in sent or draft.id in listed:
             continue
-        m = project.newsletter(draft, runner.now)
+        try:
+            m = project.newsletter(draft, runner.now)
+        except UserError as exc:
+            problems.append(str(exc))
+            continue
         today = runner.now.date()
         count = sum(1 for _ in m.audience.select(runner.members(), today))
         rows.append(_row(runner, m, count, "no planned time", False, when="når det sendes"))
-    return rows
+    return Upcoming(rows, problems)
 
 
 def _row(
     runner: Runner, m: Mailing, recipients: int, state: str, overdue: bool, when: str | None = None
 ) -> Row:
-    fingerprint, have = None, 0
+    fingerprint, have, problem = None, 0, ""
     if m.needs_approval:
-        fingerprint = runner.compiled(runner.prepare(m)).fingerprint
-        have = len(approvers(runner, m.id, fingerprint))
+        try:
+            fingerprint = runner.compiled(runner.prepare(m)).fingerprint
+            have = len(approvers(runner, m.id, fingerprint))
+        except UserError as exc:
+            problem = str(exc)
     return Row(
         m.id,
         KIND_NAMES.get(m.kind, m.kind),
@@ -147,4 +167,5 @@ def _row(
         fingerprint,
         have,
         m.approvals_required,
+        problem,
     )

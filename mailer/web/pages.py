@@ -6,6 +6,7 @@ sees only what the organisation and the meeting are.
 
 from __future__ import annotations
 
+import math
 from functools import cache
 from typing import Any
 
@@ -154,12 +155,15 @@ summary{margin:10px 0;cursor:pointer;color:#00843d}
     "board_list.html": """{% extends "board_base.html" %}{% block main %}<h1>{{ title }}</h1>
 <p>Det som skal sendes de neste {{ days }} dagene. Et nyhetsbrev sendes først når det er godkjent
 av nok styremedlemmer; godkjenningen gjelder nøyaktig innholdet med fingeravtrykket som står der.</p>
+{% if problems %}<div class="notice"><p>Disse utkastene har en feil og står ikke i listen før den er
+rettet:</p><ul>{% for problem in problems %}<li>{{ problem }}</li>{% endfor %}</ul></div>{% endif %}
 <table><thead><tr><th>Sendes</th><th>Utsending</th><th>Type</th><th>Mottakere</th><th>Status</th>
 <th>Godkjenning</th></tr></thead><tbody>
 {% for row in rows %}<tr{% if row.overdue %} class="overdue"{% endif %}>
 <td>{{ row.send_at }}</td><td><a href="/board/m/{{ row.id }}">{{ row.id }}</a></td><td>{{ row.kind }}</td>
 <td>{{ row.audience }} ({{ row.recipients }})</td><td>{{ row.state }}</td>
-<td>{% if row.fingerprint %}{{ row.approvals }} av {{ row.required }}
+<td>{% if row.problem %}kan ikke vises før feilen er rettet: {{ row.problem }}
+{%- elif row.fingerprint %}{{ row.approvals }} av {{ row.required }}
 <br><code>{{ row.fingerprint }}</code>{% else %}–{% endif %}</td></tr>
 {% else %}<tr><td colspan="6">Ingenting skal sendes de neste {{ days }} dagene.</td></tr>{% endfor %}
 </tbody></table>{% endblock %}""",
@@ -183,8 +187,9 @@ av nok styremedlemmer; godkjenningen gjelder nøyaktig innholdet med fingeravtry
 <div class="frames">
 {% for width, label in [(1200, "PC, 1200 px"), (375, "Mobil, 375 px")] %}
 <figure><figcaption>{{ label }} <span class="overflow-warning">bredere enn skjermen!</span></figcaption>
-<iframe class="preview" title="{{ label }}" src="/board/html/{{ lang }}/{{ mailing_id }}" width="{{ width }}"
-height="900" sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox"></iframe></figure>
+<iframe class="preview" title="{{ label }}" src="/board/html/{{ lang }}/{{ mailing_id }}?fp={{ fingerprint }}"
+width="{{ width }}" height="900"
+sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox"></iframe></figure>
 {% endfor %}</div>
 <h2>Ren tekst</h2><pre>{{ text }}</pre>{% endblock %}""",
 }
@@ -213,3 +218,11 @@ def message(lang: str, org: str, title: str, *paragraphs: str) -> str:
 
 def too_many(org: str) -> str:
     return message("nb", org, "For mange forespørsler", "Vent litt, og prøv igjen om et minutt.")
+
+
+def locked_out(org: str, seconds: float) -> str:
+    """The board's login page after too many wrong passwords, saying how long the wait is."""
+    minutes = max(1, math.ceil(seconds / 60))
+    when = "om et minutt" if minutes == 1 else f"om {minutes} minutter"
+    text = f"Det er prøvd for mange feil passord herfra. Vent, og prøv igjen {when}."
+    return message("nb", org, "For mange forsøk", text)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
+from mailer.delivery import approvals
 from mailer.errors import ProblemList, UserError
 from mailer.project.folder import Project
 from mailer.web.logs import SafeFormatter
 from mailer.web.passwords import check_hash
+
+_INVISIBLE = {"Cc", "Cf", "Zl", "Zp", "Co", "Cn"}
+"""Control, format (bidi overrides, zero-width), separator, private and unassigned characters:
+a name shown to the board as who approved must read as it is."""
 
 
 def check(project: Project, warn: Callable[[str], None]) -> None:
@@ -25,6 +31,20 @@ def check(project: Project, warn: Callable[[str], None]) -> None:
             problems.append(f"MAILER_BOARD_USERS: the password hash for '{name}' is {exc}")
         if ":" in name or not name.strip():
             problems.append(f"MAILER_BOARD_USERS: '{name}' cannot be a login name (no ':' and not empty)")
+        elif name != name.strip() or any(unicodedata.category(c) in _INVISIBLE for c in name):
+            shown = "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in _INVISIBLE else c for c in name)
+            problems.append(
+                f"MAILER_BOARD_USERS: '{shown}' has spaces at its ends or an invisible or control "
+                "character; write the name as the board member types it at the login"
+            )
+    same: dict[str, str] = {}
+    for name in settings.board_users:
+        other = same.setdefault(approvals.key(name), name)
+        if other != name:
+            problems.append(
+                f"MAILER_BOARD_USERS: '{other}' and '{name}' are one person to the approvals "
+                "(case and spacing aside); keep one of them"
+            )
     if problems:
         raise ProblemList(problems)
     if not org.base_url:
