@@ -239,6 +239,16 @@ class Renderer:
             )
         return base, language != "nb"
 
+    def _body_start(self, draft_file: str | None, body: str) -> int:
+        """Lines of the draft file before `body` (its front matter), so an error's line is the file's."""
+        if draft_file is None:
+            return 0
+        try:
+            source = (self.label_root / draft_file).read_text("utf-8-sig")
+        except OSError:
+            return 0
+        return source[: len(source) - len(body)].count("\n") if source.endswith(body) else 0
+
     def exists(self, template: str) -> bool:
         return (self.templates_dir / f"{template}.mjml").is_file()
 
@@ -269,14 +279,16 @@ class Renderer:
         filename, fallback = self.template_file(template, language)
         where = self._label(filename)
         draft_start = len(slots.keys)
-        with _errors(where, self._label):
-            draft = ctx.get("draft")
-            if draft is not None and hasattr(draft, "model_copy"):
+        written = draft_file or where  # a mistake in the draft's text names the draft, not the template
+        draft = ctx.get("draft")
+        if draft is not None and hasattr(draft, "model_copy"):
+            with _errors(where, self._label, lambda: f"{written}: subject"):
                 own_subject = self.env(False).from_string(draft.subject).render(ctx).strip()
-                ctx["draft"] = draft.model_copy(update={"subject": own_subject})
-            if markdown_body is not None:
+            ctx["draft"] = draft.model_copy(update={"subject": own_subject})
+        if markdown_body is not None:
+            with _errors(written, self._label, lines_before=self._body_start(draft_file, markdown_body)):
                 body = self.env(False).from_string(markdown_body).render(ctx)
-                ctx["body"] = environment.markdown_html(body, blocks)
+            ctx["body"] = environment.markdown_html(body, blocks)
         draft_slots = range(draft_start, len(slots.keys))
         with _errors(where, self._label, lambda: (subject_where and subject_where()) or f"{where} (subject)"):
             subject_text = self.env(False).from_string(subject).render(ctx).strip()
@@ -317,8 +329,14 @@ class Renderer:
 class _errors:
     """Turns Jinja's exceptions into one line naming the template file, line and variable."""
 
-    def __init__(self, where: str, label: Callable[[str], str], subject: Callable[[], str] | None = None):
-        self.where, self.label, self.subject = where, label, subject
+    def __init__(
+        self,
+        where: str,
+        label: Callable[[str], str],
+        subject: Callable[[], str] | None = None,
+        lines_before: int = 0,
+    ):
+        self.where, self.label, self.subject, self.lines_before = where, label, subject, lines_before
 
     def __enter__(self) -> None:
         return None
@@ -335,16 +353,25 @@ class _errors:
         if isinstance(exc, jinja2.TemplateNotFound):
             raise UserError(f"{self.where}: includes '{exc.name}', which does not exist") from None
         if isinstance(exc, jinja2.TemplateSyntaxError):
-            name = self.label(exc.name) if exc.name else self.where
-            raise UserError(f"{name}:{exc.lineno}: template syntax error: {exc.message}") from None
+            name, line = (
+                (self.label(exc.name), exc.lineno)
+                if exc.name
+                else (self.where, exc.lineno + self.lines_before)
+            )
+            raise UserError(f"{name}:{line}: template syntax error: {exc.message}") from None
         if isinstance(exc, jinja2.TemplateError):
             where = self.where
             for frame in reversed(traceback.extract_tb(tb)):
                 if frame.filename and frame.filename.endswith(".mjml"):
                     where = f"{self.label(Path(frame.filename).name)}:{frame.lineno}"
                     break
-                if frame.filename == "<template>":
-                    where = f"{self.where} (subject or draft)"
+                if frame.filename == "<template>":  # a draft's body: its line in the file
+                    lined = self.lines_before and frame.lineno
+                    where = (
+                        f"{self.where}:{frame.lineno + self.lines_before}"
+                        if lined
+                        else f"{self.where} (draft)"
+                    )
                     break
             msg = str(exc.message if hasattr(exc, "message") else exc)
             if isinstance(exc, jinja2.UndefinedError):
