@@ -132,3 +132,16 @@ def test_serve_refuses_login_names_that_would_read_wrongly_as_the_approver(root,
     result = mailer(root, "serve", "--port", "1", env=env, timeout=60)
     assert result.code == 1 and said in result.err, result.err
     assert "Traceback" not in result.err and "\u202e" not in result.err and "\u200b" not in result.err
+
+
+def test_a_failed_login_with_an_unknown_name_does_not_put_that_name_in_the_log(web):
+    server = web()
+    with server.client(auth=("Passord-i-navnefeltet-123", "")) as client:
+        assert client.get("/board").status_code == 401
+    with server.client(auth=(BOARD_USER, "feil")) as client:
+        assert client.get("/board").status_code == 401
+    server.stop()
+    log = server.log.read_text("utf-8", "replace")
+    assert "board login failed for an unknown name" in log
+    assert "Passord-i-navnefeltet-123" not in log
+    assert f"board login failed for {BOARD_USER!r}" in log, "a board member's own name is still logged"

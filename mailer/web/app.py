@@ -94,7 +94,12 @@ class Web:
         if name is not None:
             with self._lock:
                 self.failures.hit(client)
-            log.warning("board login failed for %r from %s", name, client)
+            # An unknown name is not logged: it is often the password typed into the name field.
+            log.warning(
+                "board login failed for %s from %s",
+                repr(name) if name in users else "an unknown name",
+                client,
+            )
         org = project.config.organisation.name
         text = "Siden er bare for styremedlemmer. Logg inn med navnet og passordet du har fått."
         if not users:
