@@ -3,35 +3,45 @@
 Text in an export comes from outside (a remote server's diagnostic, a member's name, a leader's
 answer, a guest's registration). A cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
 return is a formula to Excel and LibreOffice (`=HYPERLINK(…)` leaks the sheet when clicked), so
-such a cell is written with a leading apostrophe and shows as the text it is. Files are UTF-8
-with a BOM and `;` between cells, as Norwegian Excel opens them, and readable by their owner only.
+such a cell is written with a leading apostrophe and shows as the text it is (OWASP's advice;
+a NUL joins the list, as OWASP ASVS 5.0 has it). A phone number such as `+47 912 34 567` from
+a person gets the apostrophe too: it is text like any other, and unmarked Excel would read it as
+a formula (`#NULL!`) or drop the `+`. Every text cell is also in double quotes, so a spreadsheet
+told to split at `,` as well as `;` cannot start a new cell inside one (`Ola,=1+1`). Numbers
+mailer computes itself (an int or a float, never text from outside) are written as they are, a
+negative one too, and stay numbers. Files are UTF-8 with a BOM and `;` between cells, as
+Norwegian Excel opens them, and readable by their owner only.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from mailer.errors import UserError
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 
-def safe_cell(value: object) -> str:
-    """The cell as text Excel shows and never evaluates; None is an empty cell."""
+def safe_cell(value: object) -> str | int | float:
+    """The cell as text Excel shows and never evaluates; None is an empty cell. A number mailer
+    computed (int or finite float, not bool) stays a number; anything else is text."""
     if value is None:
         return ""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return value
     text = str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def csv_text(header: Sequence[object], rows: Iterable[Sequence[object]], delimiter: str = ";") -> str:
-    """The whole file as text (header first), every cell made safe."""
+    """The whole file as text (header first), every cell made safe; text quoted, numbers bare."""
     buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n")
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow([safe_cell(c) for c in header])
     for row in rows:
         writer.writerow([safe_cell(c) for c in row])
