@@ -382,6 +382,10 @@ def init(folder: Path, out: Print) -> None:
                 f"cannot create {folder}: {exc.strerror}; name a folder you may write to"
             ) from None
     (folder / "gitignore").rename(folder / ".gitignore")
+    # the member export is personal data: the owner's alone, as `check` asks (copytree keeps 0644)
+    (folder / "recipients").chmod(0o700)
+    for path in (folder / "recipients").iterdir():
+        path.chmod(0o600)
     out(
         f"started {folder}: fill in schedules.yaml, put the member export in recipients/, then run "
         f"`mailer --project {folder} check`"

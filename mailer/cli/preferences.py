@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -23,9 +24,10 @@ def preferences(
             return
         if not rows:
             out("no member has chosen anything yet")
+        tz = runner.project.tz
         for r in rows:
             parts = [f"language {r['language']}"] if r["language"] else []
-            parts += [f"paused until {r['paused_until'][:10]}"] if r["paused_until"] else []
+            parts += [f"paused until {_local(r['paused_until'], tz)}"] if r["paused_until"] else []
             parts += [f"off: {', '.join(_name(c) for c in r['off'])}"] if r["off"] else []
             parts += [f"waiting for confirmation: {', '.join(r['waiting'])}"] if r["waiting"] else []
             out(f"{r['email']}  " + " · ".join(parts))
@@ -44,31 +46,52 @@ def preferences(
         else " (not in the export)"
     )
     out(record["email"] + who)
+    tz = runner.project.tz
     lang = record["language"]
     if lang["chosen"]:
         out(f"language: {lang['chosen']}, chosen on the page (the export says {lang['export'] or '-'})")
     else:
         out(f"language: {lang['export'] or '-'}, from the export")
     if record["paused_until"]:
-        out(f"paused until {record['paused_until']} (what an office requires still goes)")
+        out(f"paused until {_local(record['paused_until'], tz)} (what an office requires still goes)")
     for h in record["held"]:
         hashed = ", kept as a hash" if h["hashed"] else ""
-        out(f"  {_name(h['category'])}: off since {h['since'][:10]} ({h['source']}{hashed})")
+        out(f"  {_name(h['category'])}: off since {_local(h['since'], tz, 10)} ({h['source']}{hashed})")
     for c in record["categories"]:
         state = "on" if c["on"] else "off"
         if c["required_by"]:
             state += f", required ({', '.join(c['required_by'])})"
         out(f"  {c['category']}: {state}")
     for w in record["waiting_confirmation"]:
-        out(f"  waiting for confirmation by mail until {w['until']}: {', '.join(w['categories'])}")
+        until = _local(w["until"], tz)
+        out(f"  waiting for confirmation by mail until {until}: {', '.join(w['categories'])}")
     out("history:" if record["history"] else "history: none")
     for e in record["history"]:
-        out(f"  {_entry(e)} {e['detail']}".rstrip())
+        out(f"  {_entry(e, tz)} {_detail(e['detail'] or '', tz)}".rstrip())
 
 
-def _entry(e: dict[str, str]) -> str:
+def _local(stamp: str, tz: dt.tzinfo, width: int = 16) -> str:
+    """A stored time (UTC) as the secretary reads it: in the organisation's zone, not UTC's date."""
+    try:
+        when = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp[:width]
+    if when.tzinfo is None:
+        return stamp[:width]
+    return when.astimezone(tz).isoformat(sep=" ")[:width]
+
+
+def _detail(text: str, tz: dt.tzinfo) -> str:
+    """A pause's end is a time: shown like the others; any other detail as it is."""
+    try:
+        return _local(text, tz) if dt.datetime.fromisoformat(text).tzinfo else text
+    except ValueError:
+        return text
+
+
+def _entry(e: dict[str, str], tz: dt.tzinfo) -> str:
     what = _name(e["category"]) if e["category"] else ""
-    return f"{e['at']}  {e['action']}  {what}  ({e['source']})"
+    return f"{_local(e['at'], tz, 19)}  {e['action']}  {what}  ({e['source']})"
 
 
 def _name(category: str) -> str:
@@ -87,7 +110,7 @@ def suppressions(
         if not log:
             out("the consent log is empty")
         for e in log:
-            out(f"{e.as_json()['email']}  {_entry(e.as_json())}")
+            out(f"{e.as_json()['email']}  {_entry(e.as_json(), runner.project.tz)}")
         return
     rows = runner.state.suppressions.rows()
     if as_json:
@@ -104,4 +127,4 @@ def suppressions(
     if not rows:
         out("nobody has unsubscribed")
     for a, c, t, s in rows:
-        out(f"{a}  {_name(c)}  since {t[:10]} ({s})")
+        out(f"{a}  {_name(c)}  since {_local(t, runner.project.tz, 10)} ({s})")
