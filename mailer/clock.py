@@ -33,7 +33,14 @@ def parse(text: str, tz: dt.tzinfo) -> dt.datetime:
         raise UserError(
             f"--now '{text}' lies outside the years {FIRST_YEAR}–{LAST_YEAR}; write e.g. 2026-11-24T07:00"
         )
-    return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+    if value.tzinfo is not None:
+        return value.astimezone(tz)
+    from mailer.project.dates import skipped
+
+    gap = skipped(value, tz)
+    if gap:  # taken as it stood, the time would carry the offset of neither side of the change
+        raise UserError(f"--now '{text}': {gap}; write a time that exists, or give its offset")
+    return value.replace(tzinfo=tz)
 
 
 def set_now(when: str | dt.datetime) -> None:

@@ -135,3 +135,16 @@ def test_schedule_lists_meetings_and_names_a_newsletter_past_its_lifetime_below_
     last = result.out.splitlines()[-1]
     assert last.startswith("not listed: nyhetsbrev-2026-12 was planned for 2026-12-03 18:00 (6 days ago")
     assert "`mailer send nyhetsbrev-2026-12` sends it now" in last
+
+
+def test_a_now_the_clocks_skip_is_one_line_and_exit_1(tmp_path):
+    from test_local_time_gaps import SKIPPED_OSLO, spring
+
+    day = spring()
+    result = mailer(copy_example(tmp_path / "akershus"), "--now", f"{day}T02:30", "schedule")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert result.err == (
+        f"error: --now '{day}T02:30': 02:30 on {day} {SKIPPED_OSLO.removesuffix(': choose another time')}; "
+        "write a time that exists, or give its offset\n"
+    )
+    assert mailer(copy_example(tmp_path / "other"), "--now", f"{day}T02:30+01:00", "schedule").code == 0
