@@ -32,14 +32,6 @@ def date_year_and_time(value: dt.datetime, language: str = "nb") -> str:
     return format_datetime(value, "EEEE d. MMMM y 'kl.' HH.mm", tzinfo=value.tzinfo, locale=language)
 
 
-def parse_now(text: str | None, tz: dt.tzinfo) -> dt.datetime:
-    """`--now` as given (ISO 8601, in the organisation's time zone unless it has an offset),
-    else the program's clock (see `mailer.clock`)."""
-    from mailer import clock
-
-    return clock.now(tz) if text is None else clock.parse(text, tz)
-
-
 # -- local times the clocks skip or pass twice ----------------------------------------------
 
 _MINUTE = dt.timedelta(minutes=1)
