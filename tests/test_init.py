@@ -38,6 +38,14 @@ def test_the_new_folder_passes_check_as_it_is(tmp_path):
     assert "0 members" in result.out
 
 
+def test_check_of_a_new_folder_names_no_archive_address_without_a_host(tmp_path):
+    result = mailer(init(tmp_path), "check")
+    assert result.code == 0, result.err
+    published = [line for line in result.out.splitlines() if "will be published" in line]
+    assert published and all("/arkiv/" not in line for line in published), published
+    assert all("organisation.base_url" in line for line in published), published
+
+
 def test_the_member_files_are_ignored_by_git(tmp_path):
     folder = init(tmp_path)
     (folder / "recipients" / "medlemmer.csv").write_text("x\n", "utf-8")

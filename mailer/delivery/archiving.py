@@ -103,7 +103,12 @@ def publishing_lines(
         if m.kind != "newsletter" or m.id in sent:
             continue
         if m.published:
-            lines.append(f"archive: {m.id} will be published at {published_url(project, m.id)}")
+            where = (
+                f"at {published_url(project, m.id)}"
+                if project.config.organisation.base_url
+                else "in the archive once organisation.base_url gives mailer serve's address"
+            )
+            lines.append(f"archive: {m.id} will be published {where}")
         elif m.archive is False:
             lines.append(f"archive: {m.id} is kept out of the archive (archive: false)")
         else:
