@@ -61,12 +61,18 @@ def leave_a_stale_copy(db_path: Path, index: str, data: bytes) -> None:
         db.close()
 
 
-def test_forget_leaves_no_stale_copy_of_the_address_in_the_sqlite_file(tmp_path):
+def sent_to_both(tmp_path: Path) -> Path:
+    """A project whose newsletter went to both members (into the outbox)."""
     root = small_project(tmp_path / "fylke", MEMBERS)
     (root / "drafts" / "nyhetsbrev-2026-12.md").write_text(DRAFT, encoding="utf-8")
     cli(root, "preview", "nyhetsbrev-2026-12")
     cli(root, "approve", "nyhetsbrev-2026-12", "--by", "Per Hansen")
     cli(root, "send", "nyhetsbrev-2026-12")
+    return root
+
+
+def test_forget_leaves_no_stale_copy_of_the_address_in_the_sqlite_file(tmp_path):
+    root = sent_to_both(tmp_path)
     state_db = root / ".mailer" / "state.db"
     assert not state_db.with_name("state.db-wal").exists(), "every process closed the database"
     leave_a_stale_copy(state_db, "deliveries_address", b"\x02nyhetsbrev-2026-12" + ADDRESS.encode())
@@ -83,11 +89,7 @@ def test_forget_leaves_no_stale_copy_of_the_address_in_the_sqlite_file(tmp_path)
 
 
 def test_an_erasure_while_another_process_reads_says_so_and_the_next_command_finishes_it(tmp_path):
-    root = small_project(tmp_path / "fylke", MEMBERS)
-    (root / "drafts" / "nyhetsbrev-2026-12.md").write_text(DRAFT, encoding="utf-8")
-    cli(root, "preview", "nyhetsbrev-2026-12")
-    cli(root, "approve", "nyhetsbrev-2026-12", "--by", "Per Hansen")
-    cli(root, "send", "nyhetsbrev-2026-12")
+    root = sent_to_both(tmp_path)
     state_db = root / ".mailer" / "state.db"
     (root / "recipients" / "members.csv").write_text(MEMBERS_HEADER + MEMBERS.splitlines(True)[1], "utf-8")
 
