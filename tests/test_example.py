@@ -98,3 +98,15 @@ def test_other_commands_skip_the_messy_rows_and_keep_the_good_ones(tmp_path):
     everyone = {m["id"] for m in selected(project, "alle-medlemmer")}
     assert {"30001", "30007", "30008"} <= everyone
     assert not {"30002", "30003", "30004", "30005"} & everyone
+
+
+def test_check_warns_about_an_event_still_ahead_whose_audience_selects_nobody(example):
+    # By September 2027 the example's new members are no longer new; the event is in November.
+    ahead = mailer(example, "--now", "2027-09-01T10:00", "check")
+    assert ahead.code == 0, ahead.err
+    assert (
+        "warning: event 'medlemstreff-host-2027': audience 'nye-medlemmer' selects nobody in the member "
+        "export; nothing would be sent" in ahead.err
+    )
+    after = mailer(example, "--now", "2027-11-18T10:00", "check")
+    assert "event 'medlemstreff-host-2027'" not in after.err, "an event already held is not warned about"

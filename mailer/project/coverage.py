@@ -28,29 +28,32 @@ class EmptyAudience:
     mailing: str
     audience: str
     roles: tuple[str, ...]
+    kind: str = "mailing"
 
     def __str__(self) -> str:
         who = f" (roles: {', '.join(self.roles)})" if self.roles else ""
         return (
-            f"mailing '{self.mailing}': audience '{self.audience}'{who} selects nobody in the member "
+            f"{self.kind} '{self.mailing}': audience '{self.audience}'{who} selects nobody in the member "
             "export; nothing would be sent"
         )
 
 
 def empty_audiences(config: Config, members: Iterable[Member], today: dt.date) -> list[EmptyAudience]:
-    """Every mailing in schedules.yaml whose audience selects no member on `today`."""
+    """Every mailing in schedules.yaml, and every event still ahead that invites an audience,
+    whose audience selects no member on `today`."""
     people = list(members)
     used: dict[str, bool] = {}
     out = []
-    for name, mailing in config.mailings.items():
-        if mailing.audience not in config.audiences:
+    named = [("mailing", name, m.audience) for name, m in config.mailings.items()]
+    named += [("event", name, e.audience) for name, e in config.events.items() if e.start.date() >= today]
+    for kind, name, wanted in named:
+        if wanted is None or wanted not in config.audiences:
             continue
-        if mailing.audience not in used:
-            chosen = audience(config, mailing.audience)
-            used[mailing.audience] = any(chosen.includes(m, today) for m in people)
-        if not used[mailing.audience]:
-            roles = tuple(config.audiences[mailing.audience].roles)
-            out.append(EmptyAudience(name, mailing.audience, roles))
+        if wanted not in used:
+            chosen = audience(config, wanted)
+            used[wanted] = any(chosen.includes(m, today) for m in people)
+        if not used[wanted]:
+            out.append(EmptyAudience(name, wanted, tuple(config.audiences[wanted].roles), kind))
     return out
 
 
