@@ -132,6 +132,18 @@ def test_the_organiser_cancels_someone_and_the_first_in_line_gets_the_place_and_
     assert "Vi har meldt deg av" in text.get_content()
 
 
+def test_a_cancel_without_an_smtp_host_names_the_outbox_it_wrote_to(registered, env):
+    project, _ = registered
+    outbox_env = {k: v for k, v in env.items() if not k.startswith("MAILER_SMTP_")}
+
+    result = mailer(project, "event", "cancel", EVENT, "kari@example.org", env=outbox_env)
+
+    assert result.code == 0, result.err
+    outbox = project / ".mailer" / "outbox"
+    assert f"2 message(s) written into {outbox} (no SMTP host set: MAILER_SMTP_HOST)" in result.out
+    assert len(list(outbox.rglob("*.eml"))) == 2
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [

@@ -188,8 +188,9 @@ def cancel(runner: Runner, name: str, email: str) -> list[str]:
     for change in done.result.changes[1:]:
         who = change.registration.address
         out.append(f"{who}: {'offered the place' if change.kind == 'offered' else 'now has a place'}")
+    outbox = f" into {runner.outbox} (no SMTP host set: MAILER_SMTP_HOST)" if runner.outbox else ""
     out.append(
-        f"{sent.sent} message(s) sent"
+        f"{sent.sent} message(s) {'written' if outbox else 'sent'}{outbox}"
         + (
             f", {len(done.delivery_ids) - sent.sent} left for run-due"
             if len(done.delivery_ids) > sent.sent
