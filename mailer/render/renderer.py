@@ -8,6 +8,7 @@ is compiled a handful of times per mailing, never once per member.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -286,7 +287,8 @@ class Renderer:
                 own_subject = self.env(False).from_string(draft.subject).render(ctx).strip()
             ctx["draft"] = draft.model_copy(update={"subject": own_subject})
         if markdown_body is not None:
-            with _errors(written, self._label, lines_before=self._body_start(draft_file, markdown_body)):
+            front = functools.partial(self._body_start, draft_file, markdown_body)
+            with _errors(written, self._label, lines_before=front):
                 body = self.env(False).from_string(markdown_body).render(ctx)
             ctx["body"] = environment.markdown_html(body, blocks)
         draft_slots = range(draft_start, len(slots.keys))
@@ -334,7 +336,7 @@ class _errors:
         where: str,
         label: Callable[[str], str],
         subject: Callable[[], str] | None = None,
-        lines_before: int = 0,
+        lines_before: Callable[[], int] = lambda: 0,
     ):
         self.where, self.label, self.subject, self.lines_before = where, label, subject, lines_before
 
@@ -344,6 +346,7 @@ class _errors:
     def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
         if exc is None:
             return False
+        before = self.lines_before()  # the draft is read again only to name an error's line
         if self.subject is not None and isinstance(exc, jinja2.TemplateError):
             what = "template syntax error: " if isinstance(exc, jinja2.TemplateSyntaxError) else ""
             msg = str(exc.message if hasattr(exc, "message") else exc)
@@ -353,11 +356,7 @@ class _errors:
         if isinstance(exc, jinja2.TemplateNotFound):
             raise UserError(f"{self.where}: includes '{exc.name}', which does not exist") from None
         if isinstance(exc, jinja2.TemplateSyntaxError):
-            name, line = (
-                (self.label(exc.name), exc.lineno)
-                if exc.name
-                else (self.where, exc.lineno + self.lines_before)
-            )
+            name, line = (self.label(exc.name), exc.lineno) if exc.name else (self.where, exc.lineno + before)
             raise UserError(f"{name}:{line}: template syntax error: {exc.message}") from None
         if isinstance(exc, jinja2.TemplateError):
             where = self.where
@@ -366,12 +365,8 @@ class _errors:
                     where = f"{self.label(Path(frame.filename).name)}:{frame.lineno}"
                     break
                 if frame.filename == "<template>":  # a draft's body: its line in the file
-                    lined = self.lines_before and frame.lineno
-                    where = (
-                        f"{self.where}:{frame.lineno + self.lines_before}"
-                        if lined
-                        else f"{self.where} (draft)"
-                    )
+                    lined = before and frame.lineno
+                    where = f"{self.where}:{frame.lineno + before}" if lined else f"{self.where} (draft)"
                     break
             msg = str(exc.message if hasattr(exc, "message") else exc)
             if isinstance(exc, jinja2.UndefinedError):
